@@ -1,0 +1,416 @@
+// Defender software inventory history: the Azure side.
+//
+// Deploys into one resource group:
+//   - a user-assigned managed identity, the only credential anything here uses
+//   - a storage account with shared keys switched off: the Functions host's storage (deployment package,
+//     host locks, the ingest queue and its poison queue) and the snapshot/catalog tables (DESIGN.md §4)
+//   - Log Analytics + Application Insights (local auth off: telemetry goes in with the identity)
+//   - a Flex Consumption plan (FC1, Linux) and the Node 20 function app, with every app setting the code
+//     reads (shared/config.ts) as a parameter whose default is the code's own default
+//   - role assignments for the identity, each the narrowest built-in role that still does the job
+//
+// Not deployed here: the Defender API permission Software.Read.All for the identity. Granting an
+// application permission is an Entra ID (Microsoft Graph) operation that needs an administrator; see
+// infra/README.md for the commands.
+//
+// Resource API versions and property shapes follow Microsoft's Flex Consumption samples
+// (Azure-Samples/azure-functions-flex-consumption-samples IaC/, Azure-Samples/functions-quickstart-typescript-azd).
+// test/infra.test.ts checks the settings, their defaults and the role set against the code.
+
+targetScope = 'resourceGroup'
+
+// ---------------------------------------------------------------------------------------------------
+// Deployment shape
+// ---------------------------------------------------------------------------------------------------
+
+@description('Short prefix for resource names: lowercase letters, digits and hyphens.')
+@minLength(2)
+@maxLength(20)
+param appName string = 'definv'
+
+@description('Region of every resource. It must be a region that offers the Flex Consumption plan.')
+param location string = resourceGroup().location
+
+@description('Tags applied to every resource.')
+param tags object = {}
+
+@description('Storage redundancy of the account that holds the queues and the snapshot history tables.')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_RAGRS'
+])
+param storageSkuName string = 'Standard_LRS'
+
+@description('Flex Consumption scale-out ceiling. Workers take one export file each, so a value far above the number of files in an export buys nothing; it also bounds the load on the one storage account.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Memory of each Flex Consumption instance. Downloads are streamed, so 2048 MB is ample.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Node.js version of the function app (the project targets Node 20).')
+@allowed([
+  '20'
+  '22'
+])
+param nodeVersion string = '20'
+
+@description('Log Analytics retention in days.')
+@minValue(30)
+@maxValue(730)
+param logRetentionDays int = 30
+
+// ---------------------------------------------------------------------------------------------------
+// App settings (DESIGN.md §5). Defaults are shared/config.ts DEFAULTS; bounds are the ones loadConfig enforces.
+// ---------------------------------------------------------------------------------------------------
+
+@description('DEFENDER_API_BASE_URL: Defender API root, e.g. a regional https://eu.api.security.microsoft.com or US Gov https://api-gcc.securitycenter.microsoft.us.')
+param defenderApiBaseUrl string = 'https://api.security.microsoft.com'
+
+@description('DEFENDER_TOKEN_SCOPE: token scope of the Defender API (ends in /.default).')
+param defenderTokenScope string = 'https://api.securitycenter.microsoft.com/.default'
+
+@description('EXPORT_SCHEDULE: NCRONTAB (6 fields, UTC) of the export timer.')
+param exportSchedule string = '0 30 5 * * *'
+
+@description('SAS_VALID_HOURS: sasValidHours asked of the export API.')
+@minValue(1)
+@maxValue(6)
+param sasValidHours int = 6
+
+@description('DOWNLOAD_HOST_ALLOWLIST: comma-separated host patterns an export file URL may point at.')
+param downloadHostAllowlist string = '*.blob.core.windows.net,*.blob.core.usgovcloudapi.net'
+
+@description('INGEST_QUEUE: queue of per-file ingest messages; the host adds "<name>-poison".')
+@minLength(3)
+@maxLength(56)
+param ingestQueue string = 'inventory-export-files'
+
+@description('WRITE_CONCURRENCY: parallel table transactions per worker.')
+@minValue(1)
+@maxValue(64)
+param writeConcurrency int = 8
+
+@description('EXPORT_METHOD: files (SoftwareInventoryExport) or json (paged SoftwareInventoryByMachine).')
+@allowed([
+  'files'
+  'json'
+])
+param exportMethod string = 'files'
+
+@description('JSON_PAGE_SIZE: pageSize of the json method.')
+@minValue(1)
+@maxValue(200000)
+param jsonPageSize int = 50000
+
+@description('EXPORT_KINDS: comma-separated export kinds the timer collects.')
+param exportKinds string = 'SoftwareInventory'
+
+@description('RETENTION_DAYS: snapshot tables older than this are dropped (never the newest complete one); 0 keeps all.')
+@minValue(0)
+@maxValue(36500)
+param retentionDays int = 0
+
+@description('WORKER_TIME_BUDGET_SECONDS: a worker checkpoints and re-queues the rest of its file after this long; keep it below host.json functionTimeout.')
+@minValue(10)
+@maxValue(86400)
+param workerTimeBudgetSeconds int = 480
+
+// ---------------------------------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------------------------------
+
+var token = toLower(uniqueString(subscription().id, resourceGroup().id, appName))
+var prefix = toLower(appName)
+// storage account names: 3-24 lowercase letters and digits, globally unique
+var storageAccountName = take('st${replace(prefix, '-', '')}${token}', 24)
+var functionAppName = '${prefix}-func-${token}'
+var planName = '${prefix}-plan-${token}'
+var identityName = '${prefix}-id-${token}'
+var appInsightsName = '${prefix}-appi-${token}'
+var logAnalyticsName = '${prefix}-log-${token}'
+var deploymentContainerName = 'app-package'
+var poisonQueue = '${ingestQueue}-poison'
+var queueNames = [
+  ingestQueue
+  poisonQueue
+]
+
+// ---------------------------------------------------------------------------------------------------
+// Identity
+// ---------------------------------------------------------------------------------------------------
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: identityName
+  location: location
+  tags: tags
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Storage: no shared keys, https only, TLS 1.2, no anonymous blob access
+// ---------------------------------------------------------------------------------------------------
+
+resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
+  name: storageAccountName
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: storageSkuName
+  }
+  properties: {
+    accessTier: 'Hot'
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
+    supportsHttpsTrafficOnly: true
+    minimumTlsVersion: 'TLS1_2'
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      bypass: 'AzureServices'
+      defaultAction: 'Allow'
+    }
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2024-01-01' = {
+  parent: storage
+  name: 'default'
+}
+
+// Flex Consumption pulls the app's zip package from this container, using the identity.
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = {
+  parent: blobService
+  name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2024-01-01' = {
+  parent: storage
+  name: 'default'
+}
+
+// The app and host would create these on first use; creating them here makes the contract visible.
+resource ingestQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' = [
+  for queueName in queueNames: {
+    parent: queueService
+    name: queueName
+  }
+]
+
+// ---------------------------------------------------------------------------------------------------
+// Monitoring
+// ---------------------------------------------------------------------------------------------------
+
+resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2025-02-01' = {
+  name: logAnalyticsName
+  location: location
+  tags: tags
+  properties: {
+    retentionInDays: logRetentionDays
+    sku: {
+      name: 'PerGB2018'
+    }
+  }
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
+  name: appInsightsName
+  location: location
+  tags: tags
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: logAnalytics.id
+    // no instrumentation-key ingestion: the host authenticates with the identity (APPLICATIONINSIGHTS_AUTHENTICATION_STRING)
+    DisableLocalAuth: true
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Role assignments for the identity (least privilege; Reader/Sender/Processor roles would not be enough)
+// ---------------------------------------------------------------------------------------------------
+
+var storageRoles = [
+  {
+    // Storage Blob Data Owner: the host's own storage needs it (AzureWebJobsStorage: host lock and
+    // timer schedule blobs, blob leases) and Flex Consumption reads the deployment package with it.
+    roleDefinitionId: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
+    roleName: 'Storage Blob Data Owner'
+  }
+  {
+    // Storage Queue Data Contributor: the timer sends one message per export file to INGEST_QUEUE, the
+    // queue trigger peeks/receives/updates/deletes them, and the host creates and writes the poison queue.
+    // It covers Storage Queue Data Message Processor (receive/delete only, cannot send or create queues),
+    // so that role is not assigned as well.
+    roleDefinitionId: '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Storage Queue Data Contributor
+    roleName: 'Storage Queue Data Contributor'
+  }
+  {
+    // Storage Table Data Contributor: the app creates one table per snapshot, upserts rows, updates the
+    // catalog/progress/rejects tables and drops tables past RETENTION_DAYS.
+    roleDefinitionId: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Storage Table Data Contributor
+    roleName: 'Storage Table Data Contributor'
+  }
+]
+
+resource storageRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for role in storageRoles: {
+    name: guid(storage.id, identity.id, role.roleDefinitionId)
+    scope: storage
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role.roleDefinitionId)
+      principalId: identity.properties.principalId
+      principalType: 'ServicePrincipal'
+      description: '${role.roleName} for ${functionAppName}'
+    }
+  }
+]
+
+// Monitoring Metrics Publisher: Application Insights has local auth disabled, so the host needs this
+// role to send telemetry with the identity (Entra ID ingestion).
+var monitoringMetricsPublisherRoleId = '3913510d-42f4-4e42-8a64-420c390055eb' // Monitoring Metrics Publisher
+
+resource appInsightsRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(appInsights.id, identity.id, monitoringMetricsPublisherRoleId)
+  scope: appInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', monitoringMetricsPublisherRoleId)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+    description: 'Monitoring Metrics Publisher for ${functionAppName}'
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Flex Consumption plan and function app
+// ---------------------------------------------------------------------------------------------------
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true // Linux
+  }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: functionAppName
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identity.id}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    siteConfig: {
+      minTlsVersion: '1.2'
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identity.id
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+      }
+      runtime: {
+        name: 'node'
+        version: nodeVersion
+      }
+    }
+  }
+  dependsOn: [
+    deploymentContainer
+    storageRoleAssignments
+  ]
+}
+
+// Flex Consumption rejects FUNCTIONS_WORKER_RUNTIME, FUNCTIONS_EXTENSION_VERSION, WEBSITE_NODE_DEFAULT_VERSION,
+// WEBSITE_RUN_FROM_PACKAGE and the WEBSITE_CONTENT* settings: runtime and package live in functionAppConfig.
+// Settings the code knows but that are left out on purpose: AzureWebJobsStorage (the identity-based
+// AzureWebJobsStorage__* form below is used instead), INVENTORY_STORAGE (tables share this account),
+// AZURE_TENANT_ID / AZURE_CLIENT_SECRET (only for DEFENDER_AUTH=clientSecret), AZURE_AUTHORITY_HOST (SDK
+// default; sovereign clouds only), INGEST_FILE_CONCURRENCY / INGEST_VISIBILITY_TIMEOUT_SECONDS (local runner only).
+resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: functionApp
+  name: 'appsettings'
+  properties: {
+    // Functions host storage, identity-based (shared keys are off). The service URIs follow the cloud's
+    // storage suffix, so the same template works outside the public cloud.
+    AzureWebJobsStorage__accountName: storage.name
+    AzureWebJobsStorage__blobServiceUri: 'https://${storage.name}.blob.${environment().suffixes.storage}'
+    AzureWebJobsStorage__queueServiceUri: 'https://${storage.name}.queue.${environment().suffixes.storage}'
+    AzureWebJobsStorage__tableServiceUri: 'https://${storage.name}.table.${environment().suffixes.storage}'
+    AzureWebJobsStorage__credential: 'managedidentity'
+    AzureWebJobsStorage__clientId: identity.properties.clientId
+
+    // Telemetry with the identity (Application Insights has local auth disabled)
+    APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.properties.clientId};Authorization=AAD'
+
+    // Defender API: token from the user-assigned identity (AZURE_CLIENT_ID selects it)
+    DEFENDER_API_BASE_URL: defenderApiBaseUrl
+    DEFENDER_TOKEN_SCOPE: defenderTokenScope
+    DEFENDER_AUTH: 'managedIdentity'
+    AZURE_CLIENT_ID: identity.properties.clientId
+
+    // Export and ingest
+    EXPORT_SCHEDULE: exportSchedule
+    SAS_VALID_HOURS: string(sasValidHours)
+    DOWNLOAD_HOST_ALLOWLIST: downloadHostAllowlist
+    INGEST_QUEUE: ingestQueue
+    WRITE_CONCURRENCY: string(writeConcurrency)
+    EXPORT_METHOD: exportMethod
+    JSON_PAGE_SIZE: string(jsonPageSize)
+    EXPORT_KINDS: exportKinds
+    RETENTION_DAYS: string(retentionDays)
+    WORKER_TIME_BUDGET_SECONDS: string(workerTimeBudgetSeconds)
+  }
+  dependsOn: [
+    storageRoleAssignments
+    appInsightsRoleAssignment
+    ingestQueues
+  ]
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Outputs
+// ---------------------------------------------------------------------------------------------------
+
+output functionAppName string = functionApp.name
+output storageAccountName string = storage.name
+output identityClientId string = identity.properties.clientId
+@description('Object (principal) id of the identity: the admin grants Software.Read.All to this service principal.')
+output identityPrincipalId string = identity.properties.principalId
+output identityResourceId string = identity.id
+output ingestQueueName string = ingestQueue
