@@ -1,0 +1,69 @@
+// Composition root: builds the handlers' dependencies from validated settings. The Functions
+// registrations and the local runner both use it, so they run the same code with the same wiring.
+import { QueueClient } from '@azure/storage-queue';
+import { Config, loadConfig } from './config';
+import { DefenderClient } from './defenderClient';
+import { IngestDeps, IngestLimits } from './exportFileIngest';
+import { TimerDeps } from './exportTimer';
+import { Log } from './log';
+import { SnapshotCatalog } from './snapshotCatalog';
+import { ensureTable, StorageClients, storageClients } from './storage';
+import { downloadPolicyFor } from './urlPolicy';
+
+export interface AppServices {
+  config: Config;
+  inventory: StorageClients;
+  jobs: StorageClients;
+  catalog: SnapshotCatalog;
+  queue: QueueClient;
+  poisonQueue: QueueClient;
+}
+
+export function poisonQueueName(queue: string): string {
+  return `${queue}-poison`;
+}
+
+export function createServices(config: Config): AppServices {
+  const inventory = storageClients(config.inventoryStorage);
+  const jobs = config.jobsStorage === config.inventoryStorage ? inventory : storageClients(config.jobsStorage);
+  return {
+    config,
+    inventory,
+    jobs,
+    catalog: new SnapshotCatalog(inventory),
+    queue: jobs.queue(config.ingestQueue),
+    poisonQueue: jobs.queue(poisonQueueName(config.ingestQueue)),
+  };
+}
+
+let cached: AppServices | undefined;
+/** Settings are read and validated once per process; a bad setting fails every invocation with the same clear message. */
+export function appServices(): AppServices {
+  cached ??= createServices(loadConfig());
+  return cached;
+}
+
+export function timerDeps(s: AppServices, log: Log, overrides: Partial<TimerDeps> = {}): TimerDeps {
+  return {
+    catalog: s.catalog,
+    ensureTable: (name) => ensureTable(s.inventory, name),
+    queue: s.queue,
+    defender: DefenderClient.fromConfig(s.config, log),
+    sasValidHours: s.config.sasValidHours,
+    log,
+    ...overrides,
+  };
+}
+
+export function ingestDeps(s: AppServices, log: Log, overrides: Partial<IngestDeps> & { limits?: Partial<IngestLimits> } = {}): IngestDeps {
+  return {
+    catalog: s.catalog,
+    table: (name) => s.inventory.table(name),
+    queue: s.queue,
+    downloadPolicy: downloadPolicyFor(s.config),
+    writeConcurrency: s.config.writeConcurrency,
+    timeBudgetMs: s.config.workerTimeBudgetSeconds * 1000,
+    log,
+    ...overrides,
+  };
+}

@@ -1,0 +1,378 @@
+// The queue worker: one export file → its snapshot table, streamed end to end
+// (download → gunzip → lines → JSON → entity → batched upserts), checkpointed as it goes.
+import { createHash, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { QueueClient } from '@azure/storage-queue';
+import { TableClient, TableTransaction } from '@azure/data-tables';
+import { BlobGoneError, downloadBlob, ExpiredUrlError } from './blobDownload';
+import { encodeMessage, FileRow, IngestMessage, parseMessage, BadMessageError, rejectRowKey, RejectRow, snapshotTableName, SnapshotRow } from './contracts';
+import { readLines } from './lineReader';
+import { Log } from './log';
+import { excerpt, ExtraColumns, mapLine } from './recordMapper';
+import { describeError, stripQuery } from './redact';
+import { isConditionFailed, shortError, SnapshotCatalog, WithEtag } from './snapshotCatalog';
+import { PendingEntity, writeEntities } from './tableWriter';
+import { checkDownloadUrl, UrlRefusedError } from './urlPolicy';
+
+export const SUPERSEDED = 'superseded';
+
+export interface IngestLimits {
+  /** rows per checkpointed segment */
+  segmentRows: number;
+  /** a longer line is rejected without being buffered */
+  maxLineBytes: number;
+  /** how long a claim on a file lasts without a checkpoint renewing it */
+  leaseMs: number;
+  /** gzip-bomb guards: absolute decompressed size, and ratio once past 64 MiB */
+  maxDecompressedBytes: number;
+  maxCompressionRatio: number;
+}
+
+export const DEFAULT_LIMITS: IngestLimits = {
+  segmentRows: 5000,
+  maxLineBytes: 8 * 1024 * 1024,
+  leaseMs: 120_000,
+  maxDecompressedBytes: 64 * 1024 ** 3,
+  maxCompressionRatio: 1000,
+};
+
+export interface IngestDeps {
+  catalog: SnapshotCatalog;
+  /** the snapshot tables' storage */
+  table: (name: string) => TableClient;
+  /** INGEST_QUEUE, for continuation and retry-later messages */
+  queue: QueueClient;
+  downloadPolicy: { allowlist: string[]; allowLoopback: boolean };
+  writeConcurrency: number;
+  /** after this long the worker checkpoints and re-queues the rest of its file */
+  timeBudgetMs: number;
+  log: Log;
+  now?: () => Date;
+  /** identifies this invocation in leases */
+  workerId?: string;
+  limits?: Partial<IngestLimits>;
+  /** called after each committed segment (progress display, tests that crash mid-file) */
+  onProgress?: (p: { fileIndex: number; linesCommitted: number; rowsWritten: number }) => void | Promise<void>;
+}
+
+export type IngestStatus = 'complete' | 'continued' | 'expired' | 'failed' | 'busy' | 'skipped';
+
+export interface IngestOutcome {
+  status: IngestStatus;
+  snapshotId?: string;
+  fileIndex?: number;
+  rowsWritten?: number;
+  detail?: string;
+}
+
+class LeaseLostError extends Error {}
+class FileContentError extends Error {}
+
+interface Counters {
+  lines: number;
+  rows: number;
+  rejected: number;
+  duplicates: number;
+}
+
+interface Segment {
+  entities: PendingEntity[];
+  rejects: { line: number; reason: string; text: string }[];
+  duplicates: number;
+  lastLine: number;
+}
+
+const newSegment = (lastLine: number): Segment => ({ entities: [], rejects: [], duplicates: 0, lastLine });
+
+/** 96-bit digest of the keys: exact enough for in-file duplicate detection at ~50 bytes per row. */
+function dedupeKey(pk: string, rk: string): string {
+  return createHash('sha1').update(pk).update('\u0000').update(rk).digest('base64').slice(0, 16);
+}
+
+/** Decompressed bytes of the blob, with gzip-bomb guards; a zero-byte blob is an empty file. */
+async function* decompressed(url: string, deps: IngestDeps, limits: IngestLimits): AsyncGenerator<Buffer> {
+  const { chunks, progress } = downloadBlob(url, { log: deps.log });
+  const first = await chunks.next();
+  if (first.done) return;
+  const gunzip = createGunzip({ chunkSize: 64 * 1024 });
+  const source = Readable.from(
+    (async function* () {
+      yield first.value;
+      yield* chunks;
+    })(),
+  );
+  source.on('error', (err) => gunzip.destroy(err));
+  source.pipe(gunzip);
+  let out = 0;
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      out += chunk.length;
+      if (out > limits.maxDecompressedBytes) {
+        throw new FileContentError(`decompressed size passed the ${limits.maxDecompressedBytes}-byte cap (gzip bomb guard)`);
+      }
+      if (out > 64 * 1024 * 1024 && out / Math.max(1, progress.bytes) > limits.maxCompressionRatio) {
+        throw new FileContentError(`compression ratio passed ${limits.maxCompressionRatio}:1 (gzip bomb guard)`);
+      }
+      yield chunk;
+    }
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || code === 'Z_STREAM_ERROR') {
+      throw new FileContentError(`not a valid gzip file (${code}: ${(err as Error).message}) after ${progress.bytes} compressed bytes`);
+    }
+    throw err;
+  } finally {
+    source.destroy();
+    gunzip.destroy();
+  }
+}
+
+async function writeRejects(rejectsTable: TableClient, snapshotId: string, fileIndex: number, rejects: Segment['rejects']): Promise<void> {
+  for (let i = 0; i < rejects.length; i += 100) {
+    const tx = new TableTransaction();
+    for (const r of rejects.slice(i, i + 100)) {
+      const row: RejectRow = {
+        partitionKey: snapshotId,
+        rowKey: rejectRowKey(fileIndex, r.line),
+        Reason: shortError(r.reason),
+        Excerpt: excerpt(r.text),
+      };
+      tx.upsertEntity(row, 'Replace');
+    }
+    await rejectsTable.submitTransaction(tx.actions);
+  }
+}
+
+/** Re-deliver this message later without spending a dequeue count. */
+async function requeue(deps: IngestDeps, msg: IngestMessage, delaySeconds: number): Promise<void> {
+  await deps.queue.sendMessage(encodeMessage(msg), { visibilityTimeout: Math.max(0, Math.ceil(delaySeconds)) });
+}
+
+export async function ingestExportFile(rawMessage: unknown, deps: IngestDeps): Promise<IngestOutcome> {
+  const limits: IngestLimits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const now = deps.now ?? (() => new Date());
+  const workerId = deps.workerId ?? randomUUID();
+  const startedMs = Date.now();
+  const { log, catalog } = deps;
+
+  let msg: IngestMessage;
+  try {
+    msg = parseMessage(rawMessage);
+  } catch (err) {
+    if (err instanceof BadMessageError) {
+      // retrying cannot fix it, so don't let it wander to the poison queue: say so loudly and drop it
+      log.error(`dropped an unusable queue message: ${err.message}`);
+      return { status: 'skipped', detail: err.message };
+    }
+    throw err;
+  }
+  const { snapshotId, fileIndex } = msg;
+  const label = `snapshot ${snapshotId} file ${fileIndex + 1}/${msg.fileCount}`;
+
+  const snapshot = await catalog.getSnapshot(msg.kind, snapshotId);
+  if (!snapshot) {
+    log.error(`${label}: the snapshot is not in the catalog; message dropped`);
+    return { status: 'skipped', snapshotId, fileIndex, detail: 'snapshot not in catalog' };
+  }
+  if (snapshot.Status === 'complete' || (snapshot.Status === 'failed' && (snapshot.Error ?? '').startsWith(SUPERSEDED))) {
+    log.info(`${label}: snapshot is ${snapshot.Status}; nothing to do`);
+    return { status: 'skipped', snapshotId, fileIndex, detail: `snapshot ${snapshot.Status}` };
+  }
+  const file = await catalog.getFile(snapshotId, fileIndex);
+  if (!file) {
+    log.error(`${label}: no progress row in InventoryExportFiles; message dropped`);
+    return { status: 'skipped', snapshotId, fileIndex, detail: 'file row missing' };
+  }
+  if (file.Status === 'complete') {
+    log.info(`${label}: already complete (${file.RowsWritten} rows); duplicate delivery ignored`);
+    return { status: 'skipped', snapshotId, fileIndex, rowsWritten: file.RowsWritten, detail: 'file already complete' };
+  }
+
+  // SSRF guard: the URL must be on an allowed host before any request is made to it
+  try {
+    checkDownloadUrl(msg.url, deps.downloadPolicy);
+  } catch (err) {
+    if (!(err instanceof UrlRefusedError)) throw err;
+    await failFile(deps, snapshot, fileIndex, `download URL refused: ${err.message}`);
+    return { status: 'failed', snapshotId, fileIndex, detail: err.message };
+  }
+
+  // Claim the file so a second delivery of the same message never writes beside us.
+  const leaseLeftMs = file.LeaseExpiresAt ? new Date(file.LeaseExpiresAt).getTime() - now().getTime() : 0;
+  if (file.Status === 'ingesting' && file.LeaseOwner && file.LeaseOwner !== workerId && leaseLeftMs > 0) {
+    log.info(`${label}: another worker holds it for ${Math.ceil(leaseLeftMs / 1000)} s more; retrying later`);
+    await requeue(deps, msg, leaseLeftMs / 1000 + 1);
+    return { status: 'busy', snapshotId, fileIndex };
+  }
+  let etag: string;
+  try {
+    etag = await catalog.updateFile(
+      snapshotId,
+      fileIndex,
+      { Status: 'ingesting', LeaseOwner: workerId, LeaseExpiresAt: new Date(now().getTime() + limits.leaseMs), Attempts: (file.Attempts ?? 0) + 1, Error: '', UpdatedAt: now() },
+      file.etag,
+    );
+  } catch (err) {
+    if (!isConditionFailed(err)) throw err;
+    log.info(`${label}: another worker claimed it at the same moment; retrying later`);
+    await requeue(deps, msg, limits.leaseMs / 1000);
+    return { status: 'busy', snapshotId, fileIndex };
+  }
+
+  const resumeFrom = file.LinesCommitted ?? 0;
+  const counters: Counters = { lines: resumeFrom, rows: file.RowsWritten ?? 0, rejected: file.Rejected ?? 0, duplicates: file.Duplicates ?? 0 };
+  log.info(
+    resumeFrom > 0
+      ? `${label}: resuming after line ${resumeFrom} (${counters.rows} rows already written), attempt ${(file.Attempts ?? 0) + 1}`
+      : `${label}: ingesting ${stripQuery(msg.url)}`,
+  );
+
+  const table = deps.table(snapshotTableName(msg.kind, snapshotId));
+  const extras = new ExtraColumns();
+  const seen = new Set<string>();
+
+  const commit = async (seg: Segment, final: Partial<FileRow> = {}): Promise<void> => {
+    const result = await writeEntities(table, seg.entities, deps.writeConcurrency);
+    const rejects = seg.rejects.concat(result.rejected.map((r) => ({ line: r.line, reason: r.reason, text: JSON.stringify(r.entity) })));
+    if (rejects.length) await writeRejects(catalog.rejects, snapshotId, fileIndex, rejects);
+    counters.rows += result.written;
+    counters.rejected += rejects.length;
+    counters.duplicates += seg.duplicates;
+    counters.lines = seg.lastLine;
+    try {
+      etag = await catalog.updateFile(
+        snapshotId,
+        fileIndex,
+        {
+          LinesCommitted: counters.lines,
+          RowsWritten: counters.rows,
+          Rejected: counters.rejected,
+          Duplicates: counters.duplicates,
+          LeaseExpiresAt: new Date(now().getTime() + limits.leaseMs),
+          UpdatedAt: now(),
+          ...final,
+        },
+        etag,
+      );
+    } catch (err) {
+      if (isConditionFailed(err)) throw new LeaseLostError('another worker took over this file');
+      throw err;
+    }
+    await deps.onProgress?.({ fileIndex, linesCommitted: counters.lines, rowsWritten: counters.rows });
+  };
+
+  let seg = newSegment(resumeFrom);
+  let inflight: Promise<void> | undefined;
+  let outOfTime = false;
+  try {
+    for await (const line of readLines(decompressed(msg.url, deps, limits), { maxLineBytes: limits.maxLineBytes })) {
+      if (line.number <= resumeFrom) {
+        // already committed: only rebuild the duplicate detector, so counts stay exact across resumes
+        if (!line.tooLongBytes) {
+          const r = mapLine(line.text);
+          if (r.ok) seen.add(dedupeKey(r.entity.partitionKey, r.entity.rowKey));
+        }
+        continue;
+      }
+      seg.lastLine = line.number;
+      if (line.tooLongBytes) {
+        seg.rejects.push({ line: line.number, reason: `line is ${line.tooLongBytes} bytes, over the ${limits.maxLineBytes}-byte cap`, text: line.text });
+      } else {
+        const r = mapLine(line.text, extras);
+        if (!r.ok) {
+          seg.rejects.push({ line: line.number, reason: r.reason, text: line.text });
+        } else {
+          const key = dedupeKey(r.entity.partitionKey, r.entity.rowKey);
+          if (seen.has(key)) seg.duplicates++;
+          else {
+            seen.add(key);
+            seg.entities.push({ entity: r.entity, line: line.number });
+          }
+        }
+      }
+      if (seg.entities.length + seg.rejects.length >= limits.segmentRows) {
+        if (inflight) await inflight;
+        const full = seg;
+        seg = newSegment(full.lastLine);
+        inflight = commit(full);
+        inflight.catch(() => undefined); // awaited below; don't let it surface as unhandled meanwhile
+        if (Date.now() - startedMs >= deps.timeBudgetMs) {
+          outOfTime = true;
+          break;
+        }
+      }
+    }
+    if (inflight) await inflight;
+    if (outOfTime) {
+      // checkpointed; hand the rest of the file to a fresh invocation before the host's timeout
+      await requeue(deps, msg, 0);
+      await catalog.updateFile(snapshotId, fileIndex, { Status: 'queued', LeaseOwner: '', LeaseExpiresAt: now(), UpdatedAt: now() }, etag);
+      log.info(`${label}: time budget of ${Math.round(deps.timeBudgetMs / 1000)} s used after line ${counters.lines}; continuation queued`);
+      return { status: 'continued', snapshotId, fileIndex, rowsWritten: counters.rows };
+    }
+    await commit(seg, { Status: 'complete', LeaseOwner: '', Error: '' });
+  } catch (err) {
+    if (inflight) await inflight.catch(() => undefined);
+    if (err instanceof LeaseLostError) {
+      log.warn(`${label}: ${err.message}; stopping without further writes`);
+      return { status: 'busy', snapshotId, fileIndex };
+    }
+    if (err instanceof ExpiredUrlError) {
+      await catalog.updateFile(snapshotId, fileIndex, { Status: 'expired', Error: shortError(describeError(err)), LeaseOwner: '', LeaseExpiresAt: now(), UpdatedAt: now() });
+      log.warn(`${label}: ${describeError(err)}. The file is marked expired; the next timer run re-arms it with a fresh URL and resumes after line ${counters.lines}.`);
+      return { status: 'expired', snapshotId, fileIndex, detail: describeError(err) };
+    }
+    if (err instanceof BlobGoneError || err instanceof FileContentError) {
+      await failFile(deps, snapshot, fileIndex, describeError(err));
+      return { status: 'failed', snapshotId, fileIndex, detail: describeError(err) };
+    }
+    // anything else may be transient (storage unavailable, network gone): record it, free the file, let the host retry
+    await catalog
+      .updateFile(snapshotId, fileIndex, { Error: shortError(describeError(err)), LeaseOwner: '', LeaseExpiresAt: now(), UpdatedAt: now() })
+      .catch(() => undefined);
+    throw err;
+  }
+
+  if (extras.names.size > 0) {
+    log.info(`${label}: ignored ${extras.names.size} undocumented column(s): ${[...extras.names].sort().join(', ')}`);
+  }
+  log.info(
+    `${label}: complete — ${counters.rows} rows, ${counters.rejected} rejected, ${counters.duplicates} duplicates, ${counters.lines} lines in ${((Date.now() - startedMs) / 1000).toFixed(1)} s`,
+  );
+  const after = await catalog.refreshSnapshot(msg.kind, snapshotId, now);
+  if (after?.Status === 'complete') {
+    log.info(`snapshot ${snapshotId} complete: ${after.RowCount} rows in ${after.TableName} (${after.FileCount} files, ${after.RejectedCount} rejected, ${after.DuplicateCount} duplicates)`);
+  }
+  return { status: 'complete', snapshotId, fileIndex, rowsWritten: counters.rows };
+}
+
+async function failFile(deps: IngestDeps, snapshot: WithEtag<SnapshotRow>, fileIndex: number, reason: string): Promise<void> {
+  const now = deps.now ?? (() => new Date());
+  await deps.catalog.updateFile(snapshot.rowKey, fileIndex, { Status: 'failed', Error: shortError(reason), LeaseOwner: '', LeaseExpiresAt: now(), UpdatedAt: now() });
+  await deps.catalog.markSnapshotFailed(snapshot.partitionKey, snapshot.rowKey, `file ${fileIndex}: ${reason}`);
+  deps.log.error(`snapshot ${snapshot.rowKey} file ${fileIndex}: failed — ${reason}`);
+}
+
+/** The poison-queue handler: the host gave up on a message after maxDequeueCount deliveries. */
+export async function handlePoisonMessage(rawMessage: unknown, deps: Pick<IngestDeps, 'catalog' | 'log' | 'now'>, dequeueCount?: number): Promise<void> {
+  let msg: IngestMessage;
+  try {
+    msg = parseMessage(rawMessage);
+  } catch (err) {
+    deps.log.error(`poison queue: unusable message dropped (${describeError(err)})`);
+    return;
+  }
+  const now = deps.now ?? (() => new Date());
+  const file = await deps.catalog.getFile(msg.snapshotId, msg.fileIndex);
+  if (file?.Status === 'complete') {
+    deps.log.info(`poison queue: snapshot ${msg.snapshotId} file ${msg.fileIndex} is already complete; nothing to mark`);
+    return;
+  }
+  const reason = `gave up after ${dequeueCount ?? 'the maximum number of'} deliveries (poison queue)${file?.Error ? `; last error: ${file.Error}` : ''}`;
+  if (file) {
+    await deps.catalog.updateFile(msg.snapshotId, msg.fileIndex, { Status: 'failed', Error: shortError(reason), LeaseOwner: '', LeaseExpiresAt: now(), UpdatedAt: now() });
+  }
+  await deps.catalog.markSnapshotFailed(msg.kind, msg.snapshotId, `file ${msg.fileIndex}: ${reason}`);
+  deps.log.error(`snapshot ${msg.snapshotId} file ${msg.fileIndex}: failed — ${reason}`);
+}

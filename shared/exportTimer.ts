@@ -1,0 +1,202 @@
+// The timer: ask Defender for the current export, register it as a snapshot and fan out one queue
+// message per file. Re-running it is always safe: a complete snapshot is left alone, an incomplete
+// one is re-armed (only its unfinished files are re-queued, with fresh URLs, resuming from checkpoints).
+import { QueueClient } from '@azure/storage-queue';
+import { mapBounded } from './concurrency';
+import {
+  encodeMessage,
+  FileRow,
+  fileRowKey,
+  IngestMessage,
+  SnapshotRow,
+  snapshotIdFor,
+  snapshotTableName,
+  SOFTWARE_INVENTORY,
+} from './contracts';
+import type { ExportFilesResult } from './defenderClient';
+import { SUPERSEDED } from './exportFileIngest';
+import { Log } from './log';
+import { stripQuery } from './redact';
+import { shortError, SnapshotCatalog, WithEtag } from './snapshotCatalog';
+
+export interface TimerDeps {
+  catalog: SnapshotCatalog;
+  /** creates a snapshot table (tolerating TableAlreadyExists) */
+  ensureTable: (name: string) => Promise<void>;
+  queue: QueueClient;
+  defender: { getSoftwareInventoryExport(sasValidHours: number): Promise<ExportFilesResult> };
+  sasValidHours: number;
+  log: Log;
+  now?: () => Date;
+  /** a queued/ingesting file untouched for this long, with no live lease, is re-queued */
+  staleAfterMs?: number;
+}
+
+export type TimerAction = 'created' | 'rearmed' | 'none';
+
+export interface TimerOutcome {
+  action: TimerAction;
+  snapshotId: string;
+  tableName: string;
+  status: SnapshotRow['Status'];
+  fileCount: number;
+  filesQueued: number;
+}
+
+export const DEFAULT_STALE_AFTER_MS = 30 * 60 * 1000;
+
+function lastActivity(f: WithEtag<FileRow>): number {
+  const t = f.UpdatedAt ?? f.timestamp;
+  return t ? new Date(t).getTime() : 0;
+}
+
+function leaseAlive(f: FileRow, nowMs: number): boolean {
+  return !!f.LeaseOwner && !!f.LeaseExpiresAt && new Date(f.LeaseExpiresAt).getTime() > nowMs;
+}
+
+/** Is someone (a queued message or a live worker) plausibly still taking care of this file? */
+function isActive(f: WithEtag<FileRow>, nowMs: number, staleAfterMs: number): boolean {
+  if (f.Status !== 'queued' && f.Status !== 'ingesting') return false;
+  return leaseAlive(f, nowMs) || nowMs - lastActivity(f) < staleAfterMs;
+}
+
+export async function runExportTimer(deps: TimerDeps): Promise<TimerOutcome> {
+  const { catalog, log } = deps;
+  const now = deps.now ?? (() => new Date());
+  const staleAfterMs = deps.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+  const kind = SOFTWARE_INVENTORY;
+
+  const exp = await deps.defender.getSoftwareInventoryExport(deps.sasValidHours);
+  const snapshotId = snapshotIdFor(exp.generatedTime);
+  const tableName = snapshotTableName(kind, snapshotId);
+  log.info(`Defender export generated ${exp.generatedTimeText}: ${exp.exportFiles.length} file(s) → snapshot ${snapshotId} (${tableName})`);
+
+  await catalog.ensureTables();
+  const existing = await catalog.getSnapshot(kind, snapshotId);
+  if (existing?.Status === 'complete') {
+    log.info(`snapshot ${snapshotId} is already complete (${existing.RowCount} rows); nothing to do`);
+    await supersedeOlder(deps, kind, snapshotId, staleAfterMs);
+    return { action: 'none', snapshotId, tableName, status: 'complete', fileCount: existing.FileCount, filesQueued: 0 };
+  }
+
+  // The table exists before any message does; workers never have to create it.
+  await deps.ensureTable(tableName);
+  await deps.queue.createIfNotExists();
+  const fileCount = exp.exportFiles.length;
+
+  if (!existing) {
+    const startedAt = now();
+    const row: SnapshotRow = {
+      partitionKey: kind,
+      rowKey: snapshotId,
+      Status: fileCount === 0 ? 'complete' : 'ingesting',
+      GeneratedTime: exp.generatedTime,
+      TableName: tableName,
+      Method: 'files',
+      FileCount: fileCount,
+      FilesCompleted: 0,
+      RowCount: 0,
+      RejectedCount: 0,
+      DuplicateCount: 0,
+      StartedAt: startedAt,
+      ...(fileCount === 0 ? { CompletedAt: startedAt } : {}),
+    };
+    await catalog.createSnapshot(row);
+    if (fileCount === 0) {
+      log.info(`snapshot ${snapshotId}: the export has no files; complete with 0 rows`);
+      await supersedeOlder(deps, kind, snapshotId, staleAfterMs);
+      return { action: 'created', snapshotId, tableName, status: 'complete', fileCount: 0, filesQueued: 0 };
+    }
+  } else if (existing.FileCount !== fileCount) {
+    log.warn(`snapshot ${snapshotId}: the catalog says ${existing.FileCount} files but Defender now lists ${fileCount}; matching by blob path`);
+  }
+
+  // Match the export's URLs to file rows by blob path (the URLs' SAS part changes on every call).
+  const files = existing ? await catalog.listFiles(snapshotId) : [];
+  const byPath = new Map(files.map((f) => [f.BlobPath, f]));
+  const byIndex = new Map(files.map((f) => [Number(f.rowKey), f]));
+  const nowMs = now().getTime();
+  const toQueue: { index: number; url: string }[] = [];
+  const matched = new Set<string>();
+
+  for (let i = 0; i < fileCount; i++) {
+    const url = exp.exportFiles[i];
+    const path = stripQuery(url);
+    matched.add(path);
+    const row = byPath.get(path);
+    if (!row) {
+      const clash = byIndex.get(i);
+      const index = clash ? Math.max(fileCount, ...byIndex.keys()) + toQueue.length + 1 : i;
+      if (clash) log.warn(`snapshot ${snapshotId}: file index ${i} already holds ${clash.BlobPath}; registering ${path} as file ${index}`);
+      await catalog.upsertFile({
+        partitionKey: snapshotId,
+        rowKey: fileRowKey(index),
+        BlobPath: path,
+        Status: 'queued',
+        LinesCommitted: 0,
+        RowsWritten: 0,
+        Rejected: 0,
+        Duplicates: 0,
+        Attempts: 0,
+        Error: '',
+        UpdatedAt: now(),
+      });
+      toQueue.push({ index, url });
+    } else if (row.Status === 'complete' || isActive(row, nowMs, staleAfterMs)) {
+      continue;
+    } else {
+      await catalog.updateFile(snapshotId, Number(row.rowKey), { Status: 'queued', Error: '', LeaseOwner: '', UpdatedAt: now() });
+      log.info(`snapshot ${snapshotId}: re-arming file ${Number(row.rowKey)} (was ${row.Status}; resumes after line ${row.LinesCommitted ?? 0})`);
+      toQueue.push({ index: Number(row.rowKey), url });
+    }
+  }
+
+  const orphans = files.filter((f) => f.Status !== 'complete' && !matched.has(f.BlobPath));
+  if (orphans.length > 0) {
+    const reason = `${orphans.length} file(s) are no longer in Defender's export (first: ${orphans[0].BlobPath})`;
+    for (const f of orphans) await catalog.updateFile(snapshotId, Number(f.rowKey), { Status: 'failed', Error: reason, UpdatedAt: now() });
+    await catalog.markSnapshotFailed(kind, snapshotId, reason);
+    log.error(`snapshot ${snapshotId}: ${reason}`);
+  }
+
+  if (existing && toQueue.length > 0 && orphans.length === 0) {
+    await catalog.updateSnapshot(kind, snapshotId, (cur) => (cur.Status === 'failed' ? { Status: 'ingesting', Error: '' } : undefined));
+  }
+
+  const total = Math.max(fileCount, ...[...byIndex.keys()].map((k) => k + 1), ...toQueue.map((q) => q.index + 1));
+  await mapBounded(toQueue, 16, async ({ index, url }) => {
+    const msg: IngestMessage = { snapshotId, kind, fileIndex: index, fileCount: total, url, generatedTime: exp.generatedTime.toISOString() };
+    await deps.queue.sendMessage(encodeMessage(msg));
+  });
+
+  // A crash between the last file's completion and the flip would leave it ingesting: settle it here.
+  const after = (await catalog.refreshSnapshot(kind, snapshotId, now)) ?? (await catalog.getSnapshot(kind, snapshotId));
+  await supersedeOlder(deps, kind, snapshotId, staleAfterMs);
+  const action: TimerAction = !existing ? 'created' : toQueue.length > 0 ? 'rearmed' : 'none';
+  if (action === 'rearmed') log.info(`snapshot ${snapshotId}: re-queued ${toQueue.length} file(s)`);
+  if (action === 'none') log.info(`snapshot ${snapshotId} is ${after?.Status ?? 'ingesting'}; all unfinished files are being worked on`);
+  if (action === 'created') log.info(`snapshot ${snapshotId}: queued ${toQueue.length} file(s)`);
+  return { action, snapshotId, tableName, status: after?.Status ?? 'ingesting', fileCount: after?.FileCount ?? fileCount, filesQueued: toQueue.length };
+}
+
+/**
+ * An older snapshot that is still unfinished while Defender serves a newer export can never be
+ * completed (its URLs belong to an export Defender no longer hands out). Once nothing is working on
+ * it, mark it failed; its table stays as it is.
+ */
+async function supersedeOlder(deps: TimerDeps, kind: string, currentId: string, staleAfterMs: number): Promise<void> {
+  const now = deps.now ?? (() => new Date());
+  const nowMs = now().getTime();
+  for (const snap of await deps.catalog.listSnapshots(kind)) {
+    if (snap.rowKey >= currentId || snap.Status === 'complete') continue;
+    if (snap.Status === 'failed' && (snap.Error ?? '').startsWith(SUPERSEDED)) continue;
+    const files = await deps.catalog.listFiles(snap.rowKey);
+    if (files.some((f) => isActive(f, nowMs, staleAfterMs))) continue;
+    const open = files.filter((f) => f.Status !== 'complete').length;
+    const reason = `${SUPERSEDED} by export ${currentId}: ${open} of ${snap.FileCount} file(s) were not complete and can no longer be downloaded`;
+    await deps.catalog.updateSnapshot(kind, snap.rowKey, (cur) =>
+      cur.Status === 'complete' ? undefined : { Status: 'failed', Error: shortError(reason) },
+    );
+    deps.log.warn(`snapshot ${snap.rowKey}: ${reason}`);
+  }
+}

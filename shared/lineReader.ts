@@ -1,0 +1,106 @@
+// Splits a decompressed byte stream into lines without ever holding more than one line (up to a cap).
+// Splitting on the LF byte before decoding keeps multi-byte UTF-8 characters whole across chunks.
+
+export interface Line {
+  /** 1-based physical line number (blank lines count, so numbers match the file) */
+  number: number;
+  /** the line's text without its CR/LF; for an over-long line only its first excerptChars */
+  text: string;
+  /** set when the line was longer than maxLineBytes; text is then just an excerpt */
+  tooLongBytes?: number;
+}
+
+export interface LineReaderOptions {
+  /** longer lines are reported (tooLongBytes) instead of being buffered */
+  maxLineBytes: number;
+  /** how much of an over-long line to keep for the reject excerpt */
+  excerptBytes?: number;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+function decode(buf: Buffer, start: number, end: number, first: boolean): string {
+  if (end > start && buf[end - 1] === CR) end--;
+  // a UTF-8 BOM may open the file
+  if (first && end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start += 3;
+  return buf.toString('utf8', start, end);
+}
+
+function isBlank(text: string): boolean {
+  return text.length === 0 || text.trim().length === 0;
+}
+
+/** Yields non-blank lines. Blank lines are skipped but still advance the line number. */
+export async function* readLines(source: AsyncIterable<Buffer>, opts: LineReaderOptions): AsyncGenerator<Line> {
+  const excerptBytes = opts.excerptBytes ?? 4096;
+  let pending: Buffer[] = []; // pieces of the current, unfinished line
+  let pendingBytes = 0;
+  let over = false; // the current line exceeded the cap
+  let overBytes = 0; // its bytes seen so far (before the chunk that ends it)
+  let overLongExcerpt = '';
+  let number = 0;
+
+  const finish = (tail: Buffer, start: number, end: number): Line | undefined => {
+    number++;
+    const first = number === 1;
+    if (over) {
+      const line: Line = { number, text: overLongExcerpt, tooLongBytes: overBytes + (end - start) };
+      over = false;
+      overBytes = 0;
+      overLongExcerpt = '';
+      return line;
+    }
+    let text: string;
+    if (pendingBytes > 0) {
+      pending.push(tail.subarray(start, end));
+      const joined = Buffer.concat(pending, pendingBytes + end - start);
+      pending = [];
+      pendingBytes = 0;
+      text = decode(joined, 0, joined.length, first);
+    } else {
+      text = decode(tail, start, end, first);
+    }
+    return isBlank(text) ? undefined : { number, text };
+  };
+
+  for await (const chunk of source) {
+    let pos = 0;
+    for (;;) {
+      const nl = chunk.indexOf(LF, pos);
+      if (nl < 0) break;
+      if (!over && pendingBytes + (nl - pos) > opts.maxLineBytes) {
+        // the line ends in this chunk but is over the cap: report it like any other over-long line
+        overLongExcerpt = Buffer.concat([...pending, chunk.subarray(pos, nl)]).toString('utf8', 0, excerptBytes);
+        over = true;
+        overBytes = pendingBytes;
+        pending = [];
+        pendingBytes = 0;
+      }
+      const line = finish(chunk, pos, nl);
+      if (line) yield line;
+      pos = nl + 1;
+    }
+    if (pos < chunk.length) {
+      const rest = chunk.length - pos;
+      if (over) {
+        overBytes += rest;
+      } else if (pendingBytes + rest > opts.maxLineBytes) {
+        // over the cap: keep an excerpt, drop the rest as it streams by
+        overLongExcerpt = Buffer.concat([...pending, chunk.subarray(pos)]).toString('utf8', 0, excerptBytes);
+        over = true;
+        overBytes = pendingBytes + rest;
+        pending = [];
+        pendingBytes = 0;
+      } else {
+        // copy: the source may reuse its buffer
+        pending.push(Buffer.from(chunk.subarray(pos)));
+        pendingBytes += rest;
+      }
+    }
+  }
+  if (pendingBytes > 0 || over) {
+    const line = finish(Buffer.alloc(0), 0, 0);
+    if (line) yield line;
+  }
+}

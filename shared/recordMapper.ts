@@ -1,0 +1,218 @@
+// One export record (a parsed JSON line) → a typed snapshot-table entity, or a reason to reject it.
+import { InventoryEntity } from './contracts';
+import { partitionKeyFor, rowKeyFor } from './tableKeys';
+
+/** Table Storage's string property limit, in UTF-16 code units. */
+export const MAX_STRING_LENGTH = 32768;
+export const REJECT_EXCERPT_LENGTH = 1000;
+
+type Field =
+  | 'DeviceId'
+  | 'DeviceName'
+  | 'DiskPaths'
+  | 'EndOfSupportDate'
+  | 'EndOfSupportStatus'
+  | 'NumberOfWeaknesses'
+  | 'OSPlatform'
+  | 'RbacGroupName'
+  | 'RegistryPaths'
+  | 'SoftwareFirstSeenTimestamp'
+  | 'SoftwareName'
+  | 'SoftwareVendor'
+  | 'SoftwareVersion';
+
+// Keys arrive camelCase although the docs say PascalCase: match case-insensitively.
+const FIELD_BY_LOWER = new Map<string, Field>(
+  (
+    [
+      'DeviceId',
+      'DeviceName',
+      'DiskPaths',
+      'EndOfSupportDate',
+      'EndOfSupportStatus',
+      'NumberOfWeaknesses',
+      'OSPlatform',
+      'RbacGroupName',
+      'RegistryPaths',
+      'SoftwareFirstSeenTimestamp',
+      'SoftwareName',
+      'SoftwareVendor',
+      'SoftwareVersion',
+    ] as Field[]
+  ).map((f) => [f.toLowerCase(), f]),
+);
+
+export type MapResult = { ok: true; entity: InventoryEntity } | { ok: false; reason: string };
+
+/** Collects the undocumented columns seen in one file, so they can be logged once. */
+export class ExtraColumns {
+  readonly names = new Set<string>();
+  add(name: string): void {
+    if (this.names.size < 100) this.names.add(name);
+  }
+}
+
+function typeName(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}
+
+// `yyyy-MM-dd HH:mm:ss[.fffffff]` (no zone = UTC), also ISO `T` with optional Z/offset, or a bare date.
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/** Parse Defender's timestamp forms to a UTC Date; undefined when the text is not one of them. */
+export function parseDefenderDate(text: string): Date | undefined {
+  const m = DATE_RE.exec(text);
+  if (!m) return undefined;
+  const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
+  const ms = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0;
+  let t = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s, ms);
+  const check = new Date(t);
+  // reject impossible calendar dates (2021-02-30) instead of letting Date roll them over
+  if (check.getUTCFullYear() !== +y || check.getUTCMonth() !== +mo - 1 || check.getUTCDate() !== +d || +h > 23 || +mi > 59 || +s > 59) {
+    return undefined;
+  }
+  if (zone && zone.toUpperCase() !== 'Z') {
+    const sign = zone[0] === '-' ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    t -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60000;
+  }
+  return new Date(t);
+}
+
+/**
+ * JSON text of a string array, cut to the longest prefix of whole elements that fits the string limit.
+ * Exactly MAX_STRING_LENGTH characters is kept whole.
+ */
+export function fitJsonArray(items: string[]): { json: string; truncated: boolean } {
+  const whole = JSON.stringify(items);
+  if (whole.length <= MAX_STRING_LENGTH) return { json: whole, truncated: false };
+  let length = 2; // "[" + "]"
+  let count = 0;
+  for (const item of items) {
+    const add = JSON.stringify(item).length + (count > 0 ? 1 : 0);
+    if (length + add > MAX_STRING_LENGTH) break;
+    length += add;
+    count++;
+  }
+  return { json: JSON.stringify(items.slice(0, count)), truncated: true };
+}
+
+function requiredString(v: unknown, field: Field): string {
+  if (v === undefined || v === null) throw new Reject(`missing ${field}`);
+  if (typeof v !== 'string') throw new Reject(`${field}: expected a string, got ${typeName(v)}`);
+  if (v.length === 0) throw new Reject(`missing ${field} (empty string)`);
+  if (v.length > MAX_STRING_LENGTH) throw new Reject(`${field}: longer than ${MAX_STRING_LENGTH} characters`);
+  return v;
+}
+
+function optionalString(v: unknown, field: Field): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new Reject(`${field}: expected a string, got ${typeName(v)}`);
+  if (v.length > MAX_STRING_LENGTH) throw new Reject(`${field}: longer than ${MAX_STRING_LENGTH} characters`);
+  return v;
+}
+
+function optionalDate(v: unknown, field: Field): Date | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') throw new Reject(`${field}: expected a date string, got ${typeName(v)}`);
+  const d = parseDefenderDate(v);
+  if (!d) throw new Reject(`${field}: "${v.slice(0, 40)}" is not a date`);
+  return d;
+}
+
+function optionalInt32(v: unknown, field: Field): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
+    throw new Reject(`${field}: expected a 32-bit whole number, got ${typeof v === 'number' ? v : typeName(v)}`);
+  }
+  return v;
+}
+
+function optionalStringArray(v: unknown, field: Field): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) throw new Reject(`${field}: expected an array of strings, got ${typeName(v)}`);
+  for (const item of v) {
+    if (typeof item !== 'string') throw new Reject(`${field}: expected an array of strings, found ${typeName(item)}`);
+  }
+  return v as string[];
+}
+
+class Reject {
+  constructor(readonly reason: string) {}
+}
+
+/** Map one parsed record. Never throws for bad data: returns a reject reason instead. */
+export function mapRecord(record: unknown, extras?: ExtraColumns): MapResult {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+    return { ok: false, reason: `expected a JSON object, got ${typeName(record)}` };
+  }
+  const values: Partial<Record<Field, unknown>> = {};
+  for (const key of Object.keys(record)) {
+    const field = FIELD_BY_LOWER.get(key.toLowerCase());
+    if (field) {
+      if (field in values) return { ok: false, reason: `column ${field} appears twice (keys differ only in case)` };
+      values[field] = (record as Record<string, unknown>)[key];
+    } else {
+      extras?.add(key);
+    }
+  }
+  try {
+    const DeviceId = requiredString(values.DeviceId, 'DeviceId');
+    const SoftwareVendor = requiredString(values.SoftwareVendor, 'SoftwareVendor');
+    const SoftwareName = requiredString(values.SoftwareName, 'SoftwareName');
+    const SoftwareVersion = requiredString(values.SoftwareVersion, 'SoftwareVersion');
+    const entity: InventoryEntity = {
+      partitionKey: partitionKeyFor(DeviceId),
+      rowKey: rowKeyFor(SoftwareVendor, SoftwareName, SoftwareVersion),
+      DeviceId,
+      SoftwareVendor,
+      SoftwareName,
+      SoftwareVersion,
+    };
+    const deviceName = optionalString(values.DeviceName, 'DeviceName');
+    if (deviceName !== undefined) entity.DeviceName = deviceName;
+    const os = optionalString(values.OSPlatform, 'OSPlatform');
+    if (os !== undefined) entity.OSPlatform = os;
+    const rbac = optionalString(values.RbacGroupName, 'RbacGroupName');
+    if (rbac !== undefined) entity.RbacGroupName = rbac;
+    const eos = optionalString(values.EndOfSupportStatus, 'EndOfSupportStatus');
+    if (eos !== undefined) entity.EndOfSupportStatus = eos;
+    const weaknesses = optionalInt32(values.NumberOfWeaknesses, 'NumberOfWeaknesses');
+    if (weaknesses !== undefined) entity.NumberOfWeaknesses = weaknesses;
+    const firstSeen = optionalDate(values.SoftwareFirstSeenTimestamp, 'SoftwareFirstSeenTimestamp');
+    if (firstSeen) entity.SoftwareFirstSeenTimestamp = firstSeen;
+    const eosDate = optionalDate(values.EndOfSupportDate, 'EndOfSupportDate');
+    if (eosDate) entity.EndOfSupportDate = eosDate;
+    const disk = optionalStringArray(values.DiskPaths, 'DiskPaths');
+    if (disk) {
+      const { json, truncated } = fitJsonArray(disk);
+      entity.DiskPaths = json;
+      if (truncated) entity.DiskPathsTruncated = true;
+    }
+    const registry = optionalStringArray(values.RegistryPaths, 'RegistryPaths');
+    if (registry) {
+      const { json, truncated } = fitJsonArray(registry);
+      entity.RegistryPaths = json;
+      if (truncated) entity.RegistryPathsTruncated = true;
+    }
+    return { ok: true, entity };
+  } catch (e) {
+    if (e instanceof Reject) return { ok: false, reason: e.reason };
+    throw e;
+  }
+}
+
+/** Parse and map one line of a JSON Lines file. */
+export function mapLine(line: string, extras?: ExtraColumns): MapResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch (e) {
+    return { ok: false, reason: `malformed JSON: ${(e as Error).message.slice(0, 200)}` };
+  }
+  return mapRecord(parsed, extras);
+}
+
+export function excerpt(line: string): string {
+  return line.length > REJECT_EXCERPT_LENGTH ? line.slice(0, REJECT_EXCERPT_LENGTH) : line;
+}

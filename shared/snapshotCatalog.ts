@@ -1,0 +1,169 @@
+// The catalog (InventorySnapshots) and per-file progress (InventoryExportFiles): who is ingesting what,
+// how far each file got, and when a snapshot is whole. Every read-modify-write uses ETags, so workers
+// finishing together never lose an update.
+import { odata, TableClient } from '@azure/data-tables';
+import {
+  CATALOG_TABLE,
+  FILES_TABLE,
+  FileRow,
+  fileRowKey,
+  REJECTS_TABLE,
+  SnapshotRow,
+  SnapshotStatus,
+} from './contracts';
+import { ensureTable, StorageClients } from './storage';
+
+export type WithEtag<T> = T & { etag: string; timestamp?: string };
+
+export function isConditionFailed(err: unknown): boolean {
+  return (err as { statusCode?: number })?.statusCode === 412;
+}
+export function isNotFound(err: unknown): boolean {
+  return (err as { statusCode?: number })?.statusCode === 404;
+}
+
+function requireEtag(etag: string | undefined): string {
+  if (!etag) throw new Error('Table Storage answered an update without an ETag');
+  return etag;
+}
+
+/** Error texts stored in tables stay short. */
+export function shortError(text: string, max = 1000): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+export interface SnapshotTotals {
+  FileCount: number;
+  FilesCompleted: number;
+  RowCount: number;
+  RejectedCount: number;
+  DuplicateCount: number;
+}
+
+export class SnapshotCatalog {
+  readonly catalog: TableClient;
+  readonly files: TableClient;
+  readonly rejects: TableClient;
+
+  constructor(private readonly clients: StorageClients) {
+    this.catalog = clients.table(CATALOG_TABLE);
+    this.files = clients.table(FILES_TABLE);
+    this.rejects = clients.table(REJECTS_TABLE);
+  }
+
+  async ensureTables(): Promise<void> {
+    for (const name of [CATALOG_TABLE, FILES_TABLE, REJECTS_TABLE]) await ensureTable(this.clients, name);
+  }
+
+  async getSnapshot(kind: string, snapshotId: string): Promise<WithEtag<SnapshotRow> | undefined> {
+    try {
+      return (await this.catalog.getEntity<SnapshotRow>(kind, snapshotId)) as WithEtag<SnapshotRow>;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async listSnapshots(kind: string): Promise<WithEtag<SnapshotRow>[]> {
+    const rows: WithEtag<SnapshotRow>[] = [];
+    const iter = this.catalog.listEntities<SnapshotRow>({ queryOptions: { filter: odata`PartitionKey eq ${kind}` } });
+    for await (const r of iter) rows.push(r as WithEtag<SnapshotRow>);
+    return rows.sort((a, b) => (a.rowKey < b.rowKey ? 1 : -1));
+  }
+
+  async createSnapshot(row: SnapshotRow): Promise<void> {
+    await this.catalog.upsertEntity(row, 'Replace');
+  }
+
+  async getFile(snapshotId: string, fileIndex: number): Promise<WithEtag<FileRow> | undefined> {
+    try {
+      return (await this.files.getEntity<FileRow>(snapshotId, fileRowKey(fileIndex))) as WithEtag<FileRow>;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async listFiles(snapshotId: string): Promise<WithEtag<FileRow>[]> {
+    const rows: WithEtag<FileRow>[] = [];
+    const iter = this.files.listEntities<FileRow>({ queryOptions: { filter: odata`PartitionKey eq ${snapshotId}` } });
+    for await (const r of iter) rows.push(r as WithEtag<FileRow>);
+    return rows.sort((a, b) => (a.rowKey < b.rowKey ? -1 : 1));
+  }
+
+  /** Merge a patch into a file row; with an etag the write fails (412) if someone else changed it. */
+  async updateFile(snapshotId: string, fileIndex: number, patch: Partial<FileRow>, etag?: string): Promise<string> {
+    const res = await this.files.updateEntity({ partitionKey: snapshotId, rowKey: fileRowKey(fileIndex), ...patch }, 'Merge', etag ? { etag } : undefined);
+    return requireEtag(res.etag);
+  }
+
+  async upsertFile(row: FileRow): Promise<void> {
+    await this.files.upsertEntity(row, 'Replace');
+  }
+
+  /**
+   * Merge a patch into the catalog row with optimistic concurrency, re-reading and re-deciding on
+   * conflict. `decide` sees the current row and returns the patch (or undefined for "nothing to do").
+   */
+  async updateSnapshot(
+    kind: string,
+    snapshotId: string,
+    decide: (current: WithEtag<SnapshotRow>) => Promise<Partial<SnapshotRow> | undefined> | Partial<SnapshotRow> | undefined,
+  ): Promise<WithEtag<SnapshotRow> | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.getSnapshot(kind, snapshotId);
+      if (!current) return undefined;
+      const patch = await decide(current);
+      if (!patch) return current;
+      try {
+        const res = await this.catalog.updateEntity({ partitionKey: kind, rowKey: snapshotId, ...patch }, 'Merge', { etag: current.etag });
+        return { ...current, ...patch, etag: requireEtag(res.etag) };
+      } catch (err) {
+        if (!isConditionFailed(err) || attempt >= 50) throw err;
+        await new Promise((r) => setTimeout(r, 10 + Math.random() * 40 * Math.min(attempt + 1, 10)));
+      }
+    }
+  }
+
+  /**
+   * Recompute the snapshot's progress from its file rows (so totals are exact sums, never increments)
+   * and flip it to complete when every file is. Safe to call from any number of workers at once.
+   */
+  async refreshSnapshot(kind: string, snapshotId: string, now: () => Date): Promise<WithEtag<SnapshotRow> | undefined> {
+    return this.updateSnapshot(kind, snapshotId, async (current) => {
+      if (current.Status !== 'ingesting') return undefined;
+      const files = await this.listFiles(snapshotId);
+      const totals = totalsOf(files, current.FileCount);
+      const patch: Partial<SnapshotRow> = { ...totals };
+      if (totals.FilesCompleted === current.FileCount && files.length >= current.FileCount) {
+        patch.Status = 'complete' satisfies SnapshotStatus;
+        patch.CompletedAt = now();
+        patch.Error = '';
+      }
+      const same =
+        patch.Status === undefined &&
+        current.FilesCompleted === totals.FilesCompleted &&
+        current.RowCount === totals.RowCount &&
+        current.RejectedCount === totals.RejectedCount &&
+        current.DuplicateCount === totals.DuplicateCount;
+      return same ? undefined : patch;
+    });
+  }
+
+  async markSnapshotFailed(kind: string, snapshotId: string, error: string): Promise<void> {
+    await this.updateSnapshot(kind, snapshotId, (current) =>
+      current.Status === 'complete' ? undefined : { Status: 'failed', Error: shortError(error) },
+    );
+  }
+}
+
+export function totalsOf(files: readonly FileRow[], fileCount: number): SnapshotTotals {
+  const totals: SnapshotTotals = { FileCount: fileCount, FilesCompleted: 0, RowCount: 0, RejectedCount: 0, DuplicateCount: 0 };
+  for (const f of files) {
+    if (f.Status === 'complete') totals.FilesCompleted++;
+    totals.RowCount += f.RowsWritten ?? 0;
+    totals.RejectedCount += f.Rejected ?? 0;
+    totals.DuplicateCount += f.Duplicates ?? 0;
+  }
+  return totals;
+}

@@ -1,0 +1,69 @@
+// Deterministic, reversible, collision-free Table Storage keys (DESIGN.md §4).
+import { createHash } from 'node:crypto';
+
+/** Table Storage allows 1 KiB per key; in UTF-16 that is 512 code units. */
+export const MAX_KEY_LENGTH = 512;
+const HASH_MARK = '~';
+const HASH_HEX = 32; // 128 bits of SHA-256
+const SEPARATOR = '|';
+
+// Forbidden in keys: / \ # ? and control characters U+0000–U+001F, U+007F–U+009F.
+// We also escape our own escape character (%), the triple separator (|) and the hash mark (~), so
+// escaping is reversible and a hashed key can never equal a plain one.
+const NEEDS_ESCAPE = /[%/\\#?|~\u0000-\u001f\u007f-\u009f]/g;
+
+function escapeChar(c: string): string {
+  return '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0');
+}
+
+export function escapeKeyPart(value: string): string {
+  return value.replace(NEEDS_ESCAPE, escapeChar);
+}
+
+export function unescapeKeyPart(escaped: string): string {
+  return escaped.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+function shortHash(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, HASH_HEX);
+}
+
+/** Cut an escaped key to fit: never inside a %XX escape or a surrogate pair; then ~ and a hash of the full input. */
+function fitKey(escaped: string, fullInput: string): string {
+  if (escaped.length <= MAX_KEY_LENGTH) return escaped;
+  let cut = MAX_KEY_LENGTH - HASH_HEX - HASH_MARK.length;
+  const pct = escaped.lastIndexOf('%', cut - 1);
+  if (pct >= 0 && pct > cut - 3) cut = pct;
+  const code = escaped.charCodeAt(cut - 1);
+  if (code >= 0xd800 && code <= 0xdbff) cut -= 1;
+  return escaped.slice(0, cut) + HASH_MARK + shortHash(fullInput);
+}
+
+export function partitionKeyFor(deviceId: string): string {
+  return fitKey(escapeKeyPart(deviceId), deviceId);
+}
+
+export function rowKeyFor(vendor: string, name: string, version: string): string {
+  const escaped = escapeKeyPart(vendor) + SEPARATOR + escapeKeyPart(name) + SEPARATOR + escapeKeyPart(version);
+  // JSON of the triple keeps ("a|b","c") and ("a","b|c") apart in the hash input too.
+  return escaped.length <= MAX_KEY_LENGTH ? escaped : fitKey(escaped, JSON.stringify([vendor, name, version]));
+}
+
+/** Reverse of partitionKeyFor, when the key was not hashed (undefined otherwise). */
+export function deviceIdFromPartitionKey(key: string): string | undefined {
+  return key.includes(HASH_MARK) ? undefined : unescapeKeyPart(key);
+}
+
+/** Reverse of rowKeyFor, when the key was not hashed (undefined otherwise). */
+export function tripleFromRowKey(key: string): [string, string, string] | undefined {
+  if (key.includes(HASH_MARK)) return undefined;
+  const parts = key.split(SEPARATOR);
+  if (parts.length !== 3) return undefined;
+  return parts.map(unescapeKeyPart) as [string, string, string];
+}
+
+/** RowKey range of every version of one product (for prefix queries). */
+export function productRowKeyRange(vendor: string, name: string): { ge: string; lt: string } {
+  const prefix = escapeKeyPart(vendor) + SEPARATOR + escapeKeyPart(name) + SEPARATOR;
+  return { ge: prefix, lt: prefix.slice(0, -1) + String.fromCharCode(SEPARATOR.charCodeAt(0) + 1) };
+}

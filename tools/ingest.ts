@@ -1,0 +1,37 @@
+// npm run ingest — one full cycle against the configured endpoints (timer once, then drain the queue).
+// Progress goes to stderr; the last stdout line is the JSON summary (DESIGN.md §7).
+import { ConfigError, loadConfig } from '../shared/config';
+import { consoleLog } from '../shared/log';
+import { describeError } from '../shared/redact';
+import { runIngestCycle } from './localRunner';
+import { localEnv } from './settings';
+
+async function main(): Promise<number> {
+  const log = consoleLog('ingest');
+  let config;
+  try {
+    config = loadConfig(localEnv());
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\nSee local.settings.sample.json and the README's settings table.\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const summary = await runIngestCycle({
+    config,
+    log,
+    onProgress: (p) =>
+      log.info(`progress: ${p.filesDone}/${p.filesTotal} files, ${p.rows.toLocaleString('en-US')} rows, ${Math.round(p.rowsPerSecond).toLocaleString('en-US')} rows/s, ${p.inFlight} in flight`),
+  });
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  return summary.status === 'complete' ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`ingest failed: ${describeError(err, 2000)}\n`);
+    process.exit(1);
+  },
+);

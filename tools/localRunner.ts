@@ -1,0 +1,261 @@
+// The local stand-in for the Functions host (func start cannot be installed here): it runs the timer
+// handler once, then drains INGEST_QUEUE with the real queue handler the way the host does —
+// visibility timeout kept extended while a handler runs, dequeue count, the -poison queue and the
+// poison handler — until no file is queued or in progress.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { QueueClient } from '@azure/storage-queue';
+import { AppServices, createServices, ingestDeps, timerDeps } from '../shared/appContext';
+import { Config } from '../shared/config';
+import { SOFTWARE_INVENTORY, SnapshotRow } from '../shared/contracts';
+import { handlePoisonMessage, ingestExportFile, IngestDeps, IngestOutcome } from '../shared/exportFileIngest';
+import { runExportTimer, TimerDeps, TimerOutcome } from '../shared/exportTimer';
+import { Log } from '../shared/log';
+import { describeError } from '../shared/redact';
+import { sleep } from '../shared/concurrency';
+
+export interface HostQueueSettings {
+  maxDequeueCount: number;
+  /** delay before a failed message is retried */
+  retryDelaySeconds: number;
+}
+
+/** Read the queue settings from host.json, so the runner retries exactly as the host would. */
+export function hostQueueSettings(hostJsonPath = path.join(__dirname, '..', 'host.json')): HostQueueSettings {
+  const host = JSON.parse(fs.readFileSync(hostJsonPath, 'utf8')) as { extensions?: { queues?: { maxDequeueCount?: number; visibilityTimeout?: string } } };
+  const q = host.extensions?.queues ?? {};
+  const [h, m, s] = (q.visibilityTimeout ?? '00:00:00').split(':').map(Number);
+  return { maxDequeueCount: q.maxDequeueCount ?? 5, retryDelaySeconds: h * 3600 + m * 60 + s };
+}
+
+export interface CycleSummary {
+  snapshotId: string;
+  table: string;
+  status: SnapshotRow['Status'];
+  files: number;
+  rows: number;
+  rejected: number;
+  duplicates: number;
+  seconds: number;
+}
+
+export interface Progress {
+  snapshotId: string;
+  filesTotal: number;
+  filesDone: number;
+  rows: number;
+  rowsPerSecond: number;
+  inFlight: number;
+}
+
+export interface RunnerOptions {
+  config: Config;
+  log: Log;
+  services?: AppServices;
+  /** override handler dependencies (tests: a fake Defender, small segments, crash hooks) */
+  timer?: Partial<TimerDeps>;
+  ingest?: Partial<IngestDeps>;
+  host?: HostQueueSettings;
+  /** seconds between progress callbacks */
+  progressEverySeconds?: number;
+  onProgress?: (p: Progress) => void;
+  /** give up when nothing moves for this long (default: 3 visibility timeouts + 2 minutes) */
+  stallSeconds?: number;
+  pollMs?: number;
+}
+
+interface Received {
+  messageId: string;
+  popReceipt: string;
+  messageText: string;
+  dequeueCount: number;
+}
+
+function decodeBody(text: string): unknown {
+  // the host decodes base64 (messageEncoding) and hands JSON bodies over as objects
+  const decoded = Buffer.from(text, 'base64').toString('utf8');
+  try {
+    return JSON.parse(decoded);
+  } catch {
+    return decoded;
+  }
+}
+
+/** Keep a received message invisible while its handler runs, as the host does. */
+function keepInvisible(queue: QueueClient, msg: Received, visibilitySeconds: number, log: Log): () => Promise<void> {
+  let stopped = false;
+  let renewing: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    renewing = renewing.then(async () => {
+      if (stopped) return;
+      try {
+        const res = await queue.updateMessage(msg.messageId, msg.popReceipt, undefined, visibilitySeconds);
+        if (res.popReceipt) msg.popReceipt = res.popReceipt;
+      } catch (err) {
+        log.warn(`could not extend visibility of message ${msg.messageId}: ${describeError(err)}`);
+      }
+    });
+  }, Math.max(1000, (visibilitySeconds * 1000) / 3));
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await renewing;
+  };
+}
+
+export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary> {
+  const started = Date.now();
+  const { config, log } = opts;
+  const services = opts.services ?? createServices(config);
+  const host = opts.host ?? hostQueueSettings();
+  const visibility = config.ingestVisibilityTimeoutSeconds;
+  const pollMs = opts.pollMs ?? 500;
+  const stallMs = (opts.stallSeconds ?? visibility * 3 + 120) * 1000;
+  const { queue, poisonQueue, catalog } = services;
+
+  // A crashed worker's file is picked up again once its message reappears; the timer also re-queues
+  // files whose lease ran out and that saw no progress for two visibility timeouts.
+  const timer: TimerOutcome = await runExportTimer(timerDeps(services, log, { staleAfterMs: visibility * 2000, ...opts.timer }));
+  await poisonQueue.createIfNotExists();
+  const snapshotId = timer.snapshotId;
+
+  let inFlight = 0;
+  let lastMove = Date.now();
+  let rearms = 0;
+
+  const handle = async (msg: Received): Promise<void> => {
+    const body = decodeBody(msg.messageText);
+    if (msg.dequeueCount > host.maxDequeueCount) {
+      await moveToPoison(msg);
+      return;
+    }
+    const release = keepInvisible(queue, msg, visibility, log);
+    let outcome: IngestOutcome | undefined;
+    let failure: unknown;
+    try {
+      outcome = await ingestExportFile(body, ingestDeps(services, log, { workerId: `local-${randomUUID()}`, ...opts.ingest }));
+    } catch (err) {
+      failure = err;
+    } finally {
+      await release();
+    }
+    if (failure === undefined) {
+      await queue.deleteMessage(msg.messageId, msg.popReceipt);
+      if (outcome && outcome.status !== 'busy' && outcome.status !== 'skipped') lastMove = Date.now();
+      return;
+    }
+    log.warn(`handler failed on delivery ${msg.dequeueCount}/${host.maxDequeueCount}: ${describeError(failure)}`);
+    if (msg.dequeueCount >= host.maxDequeueCount) {
+      await moveToPoison(msg);
+    } else {
+      await queue.updateMessage(msg.messageId, msg.popReceipt, undefined, host.retryDelaySeconds).catch(() => undefined);
+    }
+  };
+
+  const moveToPoison = async (msg: Received): Promise<void> => {
+    await poisonQueue.sendMessage(msg.messageText);
+    await queue.deleteMessage(msg.messageId, msg.popReceipt);
+    log.error(`message ${msg.messageId} moved to ${poisonQueue.name} after ${msg.dequeueCount} deliveries`);
+  };
+
+  const drainPoison = async (): Promise<void> => {
+    for (;;) {
+      const res = await poisonQueue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: visibility });
+      if (res.receivedMessageItems.length === 0) return;
+      for (const m of res.receivedMessageItems) {
+        await handlePoisonMessage(decodeBody(m.messageText), { catalog, log }, m.dequeueCount);
+        await poisonQueue.deleteMessage(m.messageId, m.popReceipt);
+        lastMove = Date.now();
+      }
+    }
+  };
+
+  const pendingFiles = async (): Promise<number> => {
+    const snap = await catalog.getSnapshot(SOFTWARE_INVENTORY, snapshotId);
+    if (!snap || snap.Status === 'complete') return 0;
+    const files = await catalog.listFiles(snapshotId);
+    return files.filter((f) => f.Status === 'queued' || f.Status === 'ingesting').length;
+  };
+
+  let progressTimer: NodeJS.Timeout | undefined;
+  if (opts.onProgress) {
+    let lastRows = 0;
+    let lastAt = Date.now();
+    const report = async () => {
+      const snap = await catalog.getSnapshot(SOFTWARE_INVENTORY, snapshotId).catch(() => undefined);
+      const files = await catalog.listFiles(snapshotId).catch(() => []);
+      const rows = files.reduce((n, f) => n + (f.RowsWritten ?? 0), 0);
+      const t = Date.now();
+      opts.onProgress?.({
+        snapshotId,
+        filesTotal: snap?.FileCount ?? files.length,
+        filesDone: files.filter((f) => f.Status === 'complete').length,
+        rows,
+        rowsPerSecond: ((rows - lastRows) * 1000) / Math.max(1, t - lastAt),
+        inFlight,
+      });
+      lastRows = rows;
+      lastAt = t;
+    };
+    progressTimer = setInterval(() => void report(), (opts.progressEverySeconds ?? 2) * 1000);
+  }
+
+  const workers: Promise<void>[] = [];
+  let done = false;
+  const workerLoop = async () => {
+    while (!done) {
+      const res = await queue.receiveMessages({ numberOfMessages: 1, visibilityTimeout: visibility });
+      const m = res.receivedMessageItems[0];
+      if (!m) {
+        await sleep(pollMs);
+        continue;
+      }
+      inFlight++;
+      try {
+        await handle({ messageId: m.messageId, popReceipt: m.popReceipt, messageText: m.messageText, dequeueCount: m.dequeueCount });
+      } finally {
+        inFlight--;
+      }
+    }
+  };
+
+  try {
+    for (let i = 0; i < config.ingestFileConcurrency; i++) workers.push(workerLoop());
+    const failedWorker = Promise.race(workers.map((w) => w.then(() => new Promise<never>(() => undefined))));
+    const supervise = async () => {
+      for (;;) {
+        await drainPoison();
+        if (inFlight === 0 && (await pendingFiles()) === 0) return;
+        if (Date.now() - lastMove > stallMs) {
+          if (rearms >= 2) {
+            throw new Error(`no progress for ${Math.round(stallMs / 1000)} s with files still queued or in progress; run again to re-arm them`);
+          }
+          // messages may have been lost (e.g. a crash between registering a file and queueing it)
+          rearms++;
+          log.warn('no progress: asking the timer handler to re-arm unfinished files');
+          await runExportTimer(timerDeps(services, log, { staleAfterMs: 0, ...opts.timer }));
+          lastMove = Date.now();
+        }
+        await sleep(pollMs);
+      }
+    };
+    await Promise.race([supervise(), failedWorker]);
+  } finally {
+    done = true;
+    if (progressTimer) clearInterval(progressTimer);
+    await Promise.allSettled(workers);
+  }
+
+  const snap = await catalog.getSnapshot(SOFTWARE_INVENTORY, snapshotId);
+  return {
+    snapshotId,
+    table: timer.tableName,
+    status: snap?.Status ?? timer.status,
+    files: snap?.FileCount ?? timer.fileCount,
+    rows: snap?.RowCount ?? 0,
+    rejected: snap?.RejectedCount ?? 0,
+    duplicates: snap?.DuplicateCount ?? 0,
+    seconds: Math.round((Date.now() - started) / 100) / 10,
+  };
+}
