@@ -55,6 +55,8 @@ export interface ExportFixture {
   upload(files: Buffer[], opts?: { expiresInMinutes?: number }): Promise<string[]>;
   /** fresh SAS URLs for the files uploaded last (what Defender does on every call) */
   urls(opts?: { expiresInMinutes?: number }): string[];
+  /** delete an uploaded file (its SAS URL then answers 404) */
+  remove(index: number): Promise<void>;
 }
 
 export function exportFixture(azurite: Azurite): ExportFixture {
@@ -87,6 +89,9 @@ export function exportFixture(azurite: Azurite): ExportFixture {
     },
     urls(opts) {
       return names.map((n) => sign(n, opts?.expiresInMinutes ?? 60));
+    },
+    async remove(index) {
+      await service.getContainerClient(container).getBlockBlobClient(names[index]).delete();
     },
   };
   return fixture;
