@@ -167,7 +167,8 @@ function allowlist(env: Env): string[] {
   const v = raw(env, 'DOWNLOAD_HOST_ALLOWLIST') ?? DEFAULTS.DOWNLOAD_HOST_ALLOWLIST;
   const items = v
     .split(',')
-    .map((s) => s.trim().toLowerCase().replace(/:\d+$/, ''))
+    // strip a port, but not the tail of a bare IPv6 address ("::1" stays "::1"; "[::1]:10000" gives "[::1]")
+    .map((s) => s.trim().toLowerCase().replace(/^(\[[^\]]*\]|[^:]*):\d+$/, '$1'))
     .filter((s) => s !== '');
   if (items.length === 0) throw new ConfigError('DOWNLOAD_HOST_ALLOWLIST', 'lists no host pattern');
   for (const p of items) {
