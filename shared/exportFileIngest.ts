@@ -1,18 +1,18 @@
 // The queue worker: one export file → its snapshot table, streamed end to end
 // (download → gunzip → lines → JSON → entity → batched upserts), checkpointed as it goes.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { QueueClient } from '@azure/storage-queue';
-import { TableClient, TableTransaction } from '@azure/data-tables';
+import { TableClient } from '@azure/data-tables';
 import { BlobGoneError, downloadBlob, ExpiredUrlError } from './blobDownload';
-import { encodeMessage, FileRow, IngestMessage, parseMessage, BadMessageError, rejectRowKey, RejectRow, snapshotTableName, SnapshotRow } from './contracts';
+import { BadMessageError, encodeMessage, IngestMessage, parseMessage, snapshotTableName, SnapshotRow } from './contracts';
 import { readLines } from './lineReader';
 import { Log } from './log';
-import { excerpt, ExtraColumns, mapLine } from './recordMapper';
+import { ExtraColumns, mapLine } from './recordMapper';
 import { describeError, stripQuery } from './redact';
 import { isConditionFailed, shortError, SnapshotCatalog, WithEtag } from './snapshotCatalog';
-import { PendingEntity, writeEntities } from './tableWriter';
+import { Counters, SnapshotWriter } from './snapshotWriter';
 import { checkDownloadUrl, UrlRefusedError } from './urlPolicy';
 
 export const SUPERSEDED = 'superseded';
@@ -69,27 +69,6 @@ export interface IngestOutcome {
 class LeaseLostError extends Error {}
 class FileContentError extends Error {}
 
-interface Counters {
-  lines: number;
-  rows: number;
-  rejected: number;
-  duplicates: number;
-}
-
-interface Segment {
-  entities: PendingEntity[];
-  rejects: { line: number; reason: string; text: string }[];
-  duplicates: number;
-  lastLine: number;
-}
-
-const newSegment = (lastLine: number): Segment => ({ entities: [], rejects: [], duplicates: 0, lastLine });
-
-/** 96-bit digest of the keys: exact enough for in-file duplicate detection at ~50 bytes per row. */
-function dedupeKey(pk: string, rk: string): string {
-  return createHash('sha1').update(pk).update('\u0000').update(rk).digest('base64').slice(0, 16);
-}
-
 /** Decompressed bytes of the blob, with gzip-bomb guards; a zero-byte blob is an empty file. */
 async function* decompressed(url: string, deps: IngestDeps, limits: IngestLimits): AsyncGenerator<Buffer> {
   const { chunks, progress } = downloadBlob(url, { log: deps.log });
@@ -125,22 +104,6 @@ async function* decompressed(url: string, deps: IngestDeps, limits: IngestLimits
   } finally {
     source.destroy();
     gunzip.destroy();
-  }
-}
-
-async function writeRejects(rejectsTable: TableClient, snapshotId: string, fileIndex: number, rejects: Segment['rejects']): Promise<void> {
-  for (let i = 0; i < rejects.length; i += 100) {
-    const tx = new TableTransaction();
-    for (const r of rejects.slice(i, i + 100)) {
-      const row: RejectRow = {
-        partitionKey: snapshotId,
-        rowKey: rejectRowKey(fileIndex, r.line),
-        Reason: shortError(r.reason),
-        Excerpt: excerpt(r.text),
-      };
-      tx.upsertEntity(row, 'Replace');
-    }
-    await rejectsTable.submitTransaction(tx.actions);
   }
 }
 
@@ -221,99 +184,74 @@ export async function ingestExportFile(rawMessage: unknown, deps: IngestDeps): P
   }
 
   const resumeFrom = file.LinesCommitted ?? 0;
-  const counters: Counters = { lines: resumeFrom, rows: file.RowsWritten ?? 0, rejected: file.Rejected ?? 0, duplicates: file.Duplicates ?? 0 };
+  const start: Counters = { lines: resumeFrom, rows: file.RowsWritten ?? 0, rejected: file.Rejected ?? 0, duplicates: file.Duplicates ?? 0 };
   log.info(
     resumeFrom > 0
-      ? `${label}: resuming after line ${resumeFrom} (${counters.rows} rows already written), attempt ${(file.Attempts ?? 0) + 1}`
+      ? `${label}: resuming after line ${resumeFrom} (${start.rows} rows already written), attempt ${(file.Attempts ?? 0) + 1}`
       : `${label}: ingesting ${stripQuery(msg.url)}`,
   );
 
-  const table = deps.table(snapshotTableName(msg.kind, snapshotId));
   const extras = new ExtraColumns();
-  const seen = new Set<string>();
+  const writer = new SnapshotWriter({
+    table: deps.table(snapshotTableName(msg.kind, snapshotId)),
+    rejectsTable: catalog.rejects,
+    snapshotId,
+    fileIndex,
+    writeConcurrency: deps.writeConcurrency,
+    segmentRows: limits.segmentRows,
+    start,
+    checkpoint: async (c, final) => {
+      try {
+        etag = await catalog.updateFile(
+          snapshotId,
+          fileIndex,
+          {
+            LinesCommitted: c.lines,
+            RowsWritten: c.rows,
+            Rejected: c.rejected,
+            Duplicates: c.duplicates,
+            LeaseExpiresAt: new Date(now().getTime() + limits.leaseMs),
+            UpdatedAt: now(),
+            ...(final ? { Status: 'complete', LeaseOwner: '', Error: '' } : {}),
+          },
+          etag,
+        );
+      } catch (err) {
+        if (isConditionFailed(err)) throw new LeaseLostError('another worker took over this file');
+        throw err;
+      }
+      await deps.onProgress?.({ fileIndex, linesCommitted: c.lines, rowsWritten: c.rows });
+    },
+  });
+  const counters = writer.counters;
 
-  const commit = async (seg: Segment, final: Partial<FileRow> = {}): Promise<void> => {
-    const result = await writeEntities(table, seg.entities, deps.writeConcurrency);
-    const rejects = seg.rejects.concat(result.rejected.map((r) => ({ line: r.line, reason: r.reason, text: JSON.stringify(r.entity) })));
-    if (rejects.length) await writeRejects(catalog.rejects, snapshotId, fileIndex, rejects);
-    counters.rows += result.written;
-    counters.rejected += rejects.length;
-    counters.duplicates += seg.duplicates;
-    counters.lines = seg.lastLine;
-    try {
-      etag = await catalog.updateFile(
-        snapshotId,
-        fileIndex,
-        {
-          LinesCommitted: counters.lines,
-          RowsWritten: counters.rows,
-          Rejected: counters.rejected,
-          Duplicates: counters.duplicates,
-          LeaseExpiresAt: new Date(now().getTime() + limits.leaseMs),
-          UpdatedAt: now(),
-          ...final,
-        },
-        etag,
-      );
-    } catch (err) {
-      if (isConditionFailed(err)) throw new LeaseLostError('another worker took over this file');
-      throw err;
-    }
-    await deps.onProgress?.({ fileIndex, linesCommitted: counters.lines, rowsWritten: counters.rows });
-  };
-
-  let seg = newSegment(resumeFrom);
-  let inflight: Promise<void> | undefined;
   let outOfTime = false;
   try {
     for await (const line of readLines(decompressed(msg.url, deps, limits), { maxLineBytes: limits.maxLineBytes })) {
       if (line.number <= resumeFrom) {
-        // already committed: only rebuild the duplicate detector, so counts stay exact across resumes
-        if (!line.tooLongBytes) {
-          const r = mapLine(line.text);
-          if (r.ok) seen.add(dedupeKey(r.entity.partitionKey, r.entity.rowKey));
-        }
+        if (!line.tooLongBytes) writer.replay(mapLine(line.text));
         continue;
       }
-      seg.lastLine = line.number;
-      if (line.tooLongBytes) {
-        seg.rejects.push({ line: line.number, reason: `line is ${line.tooLongBytes} bytes, over the ${limits.maxLineBytes}-byte cap`, text: line.text });
-      } else {
-        const r = mapLine(line.text, extras);
-        if (!r.ok) {
-          seg.rejects.push({ line: line.number, reason: r.reason, text: line.text });
-        } else {
-          const key = dedupeKey(r.entity.partitionKey, r.entity.rowKey);
-          if (seen.has(key)) seg.duplicates++;
-          else {
-            seen.add(key);
-            seg.entities.push({ entity: r.entity, line: line.number });
-          }
-        }
-      }
-      if (seg.entities.length + seg.rejects.length >= limits.segmentRows) {
-        if (inflight) await inflight;
-        const full = seg;
-        seg = newSegment(full.lastLine);
-        inflight = commit(full);
-        inflight.catch(() => undefined); // awaited below; don't let it surface as unhandled meanwhile
-        if (Date.now() - startedMs >= deps.timeBudgetMs) {
-          outOfTime = true;
-          break;
-        }
+      const result = line.tooLongBytes
+        ? { ok: false as const, reason: `line is ${line.tooLongBytes} bytes, over the ${limits.maxLineBytes}-byte cap` }
+        : mapLine(line.text, extras);
+      writer.add(line.number, result, () => line.text);
+      if ((await writer.maybeCommit()) && Date.now() - startedMs >= deps.timeBudgetMs) {
+        outOfTime = true;
+        break;
       }
     }
-    if (inflight) await inflight;
     if (outOfTime) {
+      await writer.drain();
       // checkpointed; hand the rest of the file to a fresh invocation before the host's timeout
       await requeue(deps, msg, 0);
       await catalog.updateFile(snapshotId, fileIndex, { Status: 'queued', LeaseOwner: '', LeaseExpiresAt: now(), UpdatedAt: now() }, etag);
       log.info(`${label}: time budget of ${Math.round(deps.timeBudgetMs / 1000)} s used after line ${counters.lines}; continuation queued`);
       return { status: 'continued', snapshotId, fileIndex, rowsWritten: counters.rows };
     }
-    await commit(seg, { Status: 'complete', LeaseOwner: '', Error: '' });
+    await writer.finish();
   } catch (err) {
-    if (inflight) await inflight.catch(() => undefined);
+    await writer.drain().catch(() => undefined);
     if (err instanceof LeaseLostError) {
       log.warn(`${label}: ${err.message}; stopping without further writes`);
       return { status: 'busy', snapshotId, fileIndex };

@@ -210,6 +210,27 @@ describe('core pipeline', () => {
     expect(snap).toMatchObject({ Status: 'complete', RowCount: 1000, DuplicateCount: 2 });
   });
 
+  it('stops at the time budget, checkpoints, queues a continuation, and completes across invocations', async () => {
+    const { defender, services } = await setup([gz(jsonl(records(450, 9)))]);
+    const timer = await runExportTimer(timerDeps(services, silentLog, { defender }));
+    let invocations = 0;
+    for (;;) {
+      const [m] = (await services.queue.receiveMessages({ numberOfMessages: 1 })).receivedMessageItems;
+      expect(m).toBeDefined();
+      await services.queue.deleteMessage(m.messageId, m.popReceipt);
+      invocations++;
+      // a zero budget: every invocation commits one segment of 100 rows, then hands over
+      const out = await ingestExportFile(m.messageText, ingestDeps(services, silentLog, { timeBudgetMs: 0, limits: { segmentRows: 100 } }));
+      if (out.status === 'complete') break;
+      expect(out.status).toBe('continued');
+      expect((await services.catalog.getFile(timer.snapshotId, 0))!.Status).toBe('queued');
+    }
+    expect(invocations).toBe(5);
+    const snap = await services.catalog.getSnapshot('SoftwareInventory', timer.snapshotId);
+    expect(snap).toMatchObject({ Status: 'complete', RowCount: 450, DuplicateCount: 0 });
+    expect(await all(timer.tableName)).toHaveLength(450);
+  });
+
   it('marks an expired SAS URL expired without failing, and the next timer run re-arms only that file', async () => {
     const { config, fixture, generatedTime, services } = await setup([gz(jsonl(records(30, 3, 'x'))), gz(jsonl(records(40, 4, 'y')))]);
     let expired = true;
