@@ -51,6 +51,15 @@ export function timerDeps(s: AppServices, log: Log, overrides: Partial<TimerDeps
     defender: DefenderClient.fromConfig(s.config, log),
     sasValidHours: s.config.sasValidHours,
     log,
+    method: s.config.exportMethod,
+    json: {
+      pageSize: s.config.jsonPageSize,
+      source: `${s.config.defenderApiBaseUrl}/api/machines/SoftwareInventoryByMachine`,
+      table: (name) => s.inventory.table(name),
+      writeConcurrency: s.config.writeConcurrency,
+    },
+    retentionDays: s.config.retentionDays,
+    deleteTable: (name) => s.inventory.tableService.deleteTable(name),
     ...overrides,
   };
 }

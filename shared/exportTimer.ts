@@ -13,7 +13,10 @@ import {
   snapshotTableName,
   SOFTWARE_INVENTORY,
 } from './contracts';
-import type { ExportFilesResult } from './defenderClient';
+import type { ExportFilesResult, InventoryPage } from './defenderClient';
+import type { TableClient } from '@azure/data-tables';
+import { runJsonInventory } from './jsonInventoryIngest';
+import { applyRetention } from './retention';
 import { SUPERSEDED } from './exportFileIngest';
 import { Log } from './log';
 import { stripQuery } from './redact';
@@ -24,12 +27,21 @@ export interface TimerDeps {
   /** creates a snapshot table (tolerating TableAlreadyExists) */
   ensureTable: (name: string) => Promise<void>;
   queue: QueueClient;
-  defender: { getSoftwareInventoryExport(sasValidHours: number): Promise<ExportFilesResult> };
+  defender: {
+    getSoftwareInventoryExport(sasValidHours: number): Promise<ExportFilesResult>;
+    getSoftwareInventoryPages?(pageSize: number): AsyncIterable<InventoryPage>;
+  };
   sasValidHours: number;
   log: Log;
   now?: () => Date;
   /** a queued/ingesting file untouched for this long, with no live lease, is re-queued */
   staleAfterMs?: number;
+  /** EXPORT_METHOD; json pages SoftwareInventoryByMachine inside this invocation */
+  method?: 'files' | 'json';
+  json?: { pageSize: number; source: string; table: (name: string) => TableClient; writeConcurrency: number };
+  /** RETENTION_DAYS (0 keeps everything) and how to drop a table */
+  retentionDays?: number;
+  deleteTable?: (name: string) => Promise<void>;
 }
 
 export type TimerAction = 'created' | 'rearmed' | 'none';
@@ -60,7 +72,33 @@ function isActive(f: WithEtag<FileRow>, nowMs: number, staleAfterMs: number): bo
   return leaseAlive(f, nowMs) || nowMs - lastActivity(f) < staleAfterMs;
 }
 
+/** The timer's whole job: collect the export by the configured method, then apply retention. */
 export async function runExportTimer(deps: TimerDeps): Promise<TimerOutcome> {
+  const outcome = deps.method === 'json' ? await runJsonMethod(deps) : await runFilesMethod(deps);
+  if ((deps.retentionDays ?? 0) > 0 && deps.deleteTable) {
+    await applyRetention({ catalog: deps.catalog, deleteTable: deps.deleteTable, retentionDays: deps.retentionDays!, log: deps.log, now: deps.now });
+  }
+  return outcome;
+}
+
+async function runJsonMethod(deps: TimerDeps): Promise<TimerOutcome> {
+  if (!deps.json || !deps.defender.getSoftwareInventoryPages) throw new Error('EXPORT_METHOD=json needs the paged API client and table access');
+  const r = await runJsonInventory({
+    catalog: deps.catalog,
+    ensureTable: deps.ensureTable,
+    table: deps.json.table,
+    defender: { getSoftwareInventoryPages: (n) => deps.defender.getSoftwareInventoryPages!(n) },
+    source: deps.json.source,
+    pageSize: deps.json.pageSize,
+    writeConcurrency: deps.json.writeConcurrency,
+    log: deps.log,
+    now: deps.now,
+  });
+  await supersedeOlder(deps, SOFTWARE_INVENTORY, r.snapshotId, deps.staleAfterMs ?? DEFAULT_STALE_AFTER_MS);
+  return { action: r.created ? 'created' : 'none', snapshotId: r.snapshotId, tableName: r.tableName, status: r.status, fileCount: 1, filesQueued: 0 };
+}
+
+async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
   const { catalog, log } = deps;
   const now = deps.now ?? (() => new Date());
   const staleAfterMs = deps.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;

@@ -117,6 +117,7 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
   // A crashed worker's file is picked up again once its message reappears; the timer also re-queues
   // files whose lease ran out and that saw no progress for two visibility timeouts.
   const timer: TimerOutcome = await runExportTimer(timerDeps(services, log, { staleAfterMs: visibility * 2000, ...opts.timer }));
+  await queue.createIfNotExists();
   await poisonQueue.createIfNotExists();
   const snapshotId = timer.snapshotId;
 
