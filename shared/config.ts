@@ -182,7 +182,7 @@ function allowlist(env: Env): string[] {
 const QUEUE_NAME = /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/;
 
 /** Resolve a storage setting in any of the forms the Functions host accepts. */
-export function storageTarget(env: Env, setting: string): StorageTarget | undefined {
+export function storageTarget(env: Env, setting: string, needs: readonly ('table' | 'queue' | 'blob')[] = ['table', 'queue', 'blob']): StorageTarget | undefined {
   const cs = raw(env, setting);
   if (cs !== undefined) {
     if (cs === 'UseDevelopmentStorage=true' || /AccountName=|BlobEndpoint=|TableEndpoint=|QueueEndpoint=|SharedAccessSignature=/i.test(cs)) {
@@ -198,11 +198,13 @@ export function storageTarget(env: Env, setting: string): StorageTarget | undefi
   if (account && !/^[a-z0-9]{3,24}$/.test(account)) {
     throw new ConfigError(`${setting}__accountName`, `"${account}" is not a storage account name (3-24 lowercase letters and digits)`);
   }
-  const from = (svc: string, explicit: string | undefined, suffixName: string): string => {
+  const from = (svc: 'table' | 'queue' | 'blob', explicit: string | undefined, suffixName: string): string => {
     if (explicit) {
       urlSetting(env, suffixName);
       return explicit.replace(/\/+$/, '');
     }
+    // a service this storage is not used for (INVENTORY_STORAGE holds only tables) needs no URI
+    if (!account && !needs.includes(svc)) return '';
     if (!account) throw new ConfigError(suffixName, `is required when ${setting}__accountName is not set`);
     return `https://${account}.${svc}.core.windows.net`;
   };
@@ -242,7 +244,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (!jobsStorage) {
     throw new ConfigError('AzureWebJobsStorage', 'is required: a storage connection string, or AzureWebJobsStorage__accountName for managed identity');
   }
-  const inventoryStorage = storageTarget(env, 'INVENTORY_STORAGE') ?? jobsStorage;
+  const inventoryStorage = storageTarget(env, 'INVENTORY_STORAGE', ['table']) ?? jobsStorage;
 
   const ingestQueue = raw(env, 'INGEST_QUEUE') ?? DEFAULTS.INGEST_QUEUE;
   // the host appends "-poison", so leave room for it within the 63-character limit

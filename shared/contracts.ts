@@ -72,7 +72,7 @@ export interface FileRow {
   /** beyond the contract: which worker holds the file, and until when (two deliveries never write at once) */
   LeaseOwner?: string;
   LeaseExpiresAt?: Date;
-  /** beyond the contract: bytes of the decompressed stream already committed (progress display) */
+  /** beyond the contract: when a worker or the timer last touched the row (stuck-file detection) */
   UpdatedAt?: Date;
 }
 

@@ -34,11 +34,15 @@ export function storageClients(target: StorageTarget): StorageClients {
   }
   const credential = credentialFor(target);
   const opts = tableOptions(target.tableServiceUri);
-  const queueService = new QueueServiceClient(target.queueServiceUri, credential);
+  let queueService: QueueServiceClient | undefined;
   return {
     table: (name) => new TableClient(target.tableServiceUri, name, credential, opts),
     tableService: new TableServiceClient(target.tableServiceUri, credential, opts),
-    queue: (name) => queueService.getQueueClient(name),
+    queue: (name) => {
+      if (!target.queueServiceUri) throw new Error(`${target.setting} has no queue endpoint (set ${target.setting}__queueServiceUri or __accountName)`);
+      queueService ??= new QueueServiceClient(target.queueServiceUri, credential);
+      return queueService.getQueueClient(name);
+    },
   };
 }
 

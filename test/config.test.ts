@@ -395,6 +395,10 @@ describe('storage', () => {
 
   test('storageTarget: unset gives undefined, a connection string wins over the identity form', () => {
     expect(storageTarget({}, 'INVENTORY_STORAGE')).toBeUndefined();
+    // INVENTORY_STORAGE holds only tables: a table endpoint alone is enough
+    const tablesOnly = loadConfig({ ...MINIMAL, INVENTORY_STORAGE__tableServiceUri: 'https://sthistory.table.core.windows.net' });
+    expect(tablesOnly.inventoryStorage).toMatchObject({ kind: 'identity', tableServiceUri: 'https://sthistory.table.core.windows.net', queueServiceUri: '' });
+    expect(() => loadConfig({ AzureWebJobsStorage__tableServiceUri: 'https://stfunc.table.core.windows.net' })).toThrow(/AzureWebJobsStorage__queueServiceUri/);
     expect(storageTarget({ X: DEV, X__accountName: 'stexample' }, 'X')).toEqual({ kind: 'connectionString', setting: 'X', connectionString: DEV });
   });
 });
