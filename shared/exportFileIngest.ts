@@ -24,9 +24,10 @@ export interface IngestLimits {
   maxLineBytes: number;
   /** how long a claim on a file lasts without a checkpoint renewing it */
   leaseMs: number;
-  /** gzip-bomb guards: absolute decompressed size, and ratio once past 64 MiB */
+  /** gzip-bomb guards: absolute decompressed size, and compression ratio once past ratioCheckAfterBytes */
   maxDecompressedBytes: number;
   maxCompressionRatio: number;
+  ratioCheckAfterBytes: number;
 }
 
 export const DEFAULT_LIMITS: IngestLimits = {
@@ -34,7 +35,9 @@ export const DEFAULT_LIMITS: IngestLimits = {
   maxLineBytes: 8 * 1024 * 1024,
   leaseMs: 120_000,
   maxDecompressedBytes: 64 * 1024 ** 3,
+  // JSON Lines inventory compresses ~10-30:1; 1000:1 over more than 64 MiB is a bomb, not an export
   maxCompressionRatio: 1000,
+  ratioCheckAfterBytes: 64 * 1024 * 1024,
 };
 
 export interface IngestDeps {
@@ -90,7 +93,7 @@ async function* decompressed(url: string, deps: IngestDeps, limits: IngestLimits
       if (out > limits.maxDecompressedBytes) {
         throw new FileContentError(`decompressed size passed the ${limits.maxDecompressedBytes}-byte cap (gzip bomb guard)`);
       }
-      if (out > 64 * 1024 * 1024 && out / Math.max(1, progress.bytes) > limits.maxCompressionRatio) {
+      if (out > limits.ratioCheckAfterBytes && out / Math.max(1, progress.bytes) > limits.maxCompressionRatio) {
         throw new FileContentError(`compression ratio passed ${limits.maxCompressionRatio}:1 (gzip bomb guard)`);
       }
       yield chunk;
