@@ -1,0 +1,121 @@
+// Command-line parsing of `npm run query -- <command> ...`: strict, so a typo is a usage error (exit 2)
+// instead of a silently ignored option.
+import { UsageError } from './errors';
+
+export type CommandName = 'snapshots' | 'device' | 'software' | 'diff';
+type ValueOption = 'at' | 'vendor' | 'version' | 'device';
+
+export interface ParsedArgs {
+  command: CommandName | 'help';
+  positionals: string[];
+  json: boolean;
+  at?: string;
+  vendor?: string;
+  version?: string;
+  device?: string;
+}
+
+interface CommandSpec {
+  positionals: string[];
+  options: ValueOption[];
+}
+
+const COMMANDS: Record<CommandName, CommandSpec> = {
+  snapshots: { positionals: [], options: [] },
+  device: { positionals: ['<id|name>'], options: ['at'] },
+  software: { positionals: ['<name>'], options: ['vendor', 'version', 'at'] },
+  diff: { positionals: ['<from>', '<to>'], options: ['device'] },
+};
+
+const VALUE_OPTIONS: readonly ValueOption[] = ['at', 'vendor', 'version', 'device'];
+
+/** What a usage error prints: the synopsis only. */
+export const SHORT_USAGE = `usage: npm run query -- snapshots [--json]
+       npm run query -- device <id|name> [--at <snapshots>] [--json]
+       npm run query -- software <name> [--vendor <vendor>] [--version <version>] [--at <snapshots>] [--json]
+       npm run query -- diff <from> <to> [--device <id|name>] [--json]
+snapshots: a snapshot id (yyyyMMddHHmm), a date yyyy-MM-dd, or latest. More: npm run query -- --help`;
+
+export const USAGE = `usage: npm run query -- <command> [options]
+
+commands:
+  snapshots [--json]
+      the snapshot catalog, newest first
+  device <id|name> [--at <snapshots>] [--json]
+      what one device had installed (by DeviceId; else by DeviceName: exact, then
+      case-insensitive, then the host name before the first dot)
+  software <name> [--vendor <vendor>] [--version <version>] [--at <snapshots>] [--json]
+      every device with a product (exact SoftwareName; lower-case retried when nothing matches)
+  diff <from> <to> [--device <id|name>] [--json]
+      per (device, vendor, name): versions installed, removed or changed between two snapshots;
+      --json prints JSON Lines, the last line holds the totals
+
+snapshot arguments:
+  202401311101    a snapshot id (yyyyMMddHHmm; the table name SoftwareInventory202401311101 works too)
+  2024-01-31      the newest complete snapshot generated on or before the end of that UTC day
+  latest          the newest complete snapshot
+  --at also takes a comma-separated list (a,b,c) or a range A..B of every complete snapshot
+  generated from A through B (dates count from the start of A's day to the end of B's; a side may be empty)
+
+options:
+  --json          machine-readable output (JSON array; JSON Lines for diff)
+  --at <s>        snapshot(s) to read (default: latest)
+  -h, --help      this text
+
+exit codes: 0 success, 2 usage error, 3 unknown snapshot or device, 1 anything else (e.g. storage unreachable)
+settings: INVENTORY_STORAGE, else AzureWebJobsStorage (environment, or Values of ./local.settings.json)`;
+
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const positionals: string[] = [];
+  const values: Partial<Record<ValueOption, string>> = {};
+  let json = false;
+  let help = false;
+  let onlyPositionals = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (onlyPositionals || !arg.startsWith('-') || arg === '-') {
+      positionals.push(arg);
+      continue;
+    }
+    if (arg === '--') {
+      onlyPositionals = true;
+      continue;
+    }
+    if (arg === '-h' || arg === '--help') {
+      help = true;
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = (eq >= 0 ? arg.slice(0, eq) : arg).replace(/^--/, '');
+    if (!arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
+    if (name === 'json') {
+      if (eq >= 0) throw new UsageError('--json takes no value');
+      json = true;
+      continue;
+    }
+    if (!(VALUE_OPTIONS as readonly string[]).includes(name)) throw new UsageError(`unknown option --${name}`);
+    const option = name as ValueOption;
+    let value: string | undefined;
+    if (eq >= 0) value = arg.slice(eq + 1);
+    else if (i + 1 < argv.length) value = argv[++i];
+    if (value === undefined || value === '') throw new UsageError(`--${option} needs a value`);
+    if (values[option] !== undefined) throw new UsageError(`--${option} given twice`);
+    values[option] = value;
+  }
+
+  if (help || positionals[0] === 'help') return { command: 'help', positionals: [], json };
+  const commandName = positionals.shift();
+  if (commandName === undefined) throw new UsageError('no command given');
+  if (!(commandName in COMMANDS)) throw new UsageError(`unknown command "${commandName}"`);
+  const command = commandName as CommandName;
+  const spec = COMMANDS[command];
+  for (const option of VALUE_OPTIONS) {
+    if (values[option] !== undefined && !spec.options.includes(option)) throw new UsageError(`${command} takes no --${option}`);
+  }
+  if (positionals.length < spec.positionals.length) {
+    throw new UsageError(`${command} needs ${spec.positionals.join(' ')} (missing ${spec.positionals.slice(positionals.length).join(' ')})`);
+  }
+  if (positionals.length > spec.positionals.length) throw new UsageError(`${command}: unexpected argument "${positionals[spec.positionals.length]}"`);
+  for (const p of positionals) if (p.trim() === '') throw new UsageError(`${command}: an empty argument`);
+  return { command, positionals, json, ...values };
+}

@@ -1,0 +1,16 @@
+// Exit codes of the query CLI (DESIGN.md §8) and the errors that carry them.
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_NOT_FOUND = 3;
+
+/** Wrong command line: unknown command or option, missing or extra arguments (exit 2, usage printed). */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** An unknown snapshot or device, or a snapshot argument nothing matches (exit 3). */
+export class NotFoundError extends Error {
+  override name = 'NotFoundError';
+}

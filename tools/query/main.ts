@@ -1,0 +1,79 @@
+// `npm run query -- <command> ...` as a function of (argv, environment, io) → exit code, so the process
+// entry (tools/query.ts) stays a few lines.
+import { ConfigError, StorageTarget, storageTarget } from '../../shared/config';
+import { describeError } from '../../shared/redact';
+import { SnapshotCatalog } from '../../shared/snapshotCatalog';
+import { storageClients } from '../../shared/storage';
+import { parseArgs, ParsedArgs, SHORT_USAGE, USAGE } from './args';
+import { Context, deviceCommand, diffCommand, snapshotsCommand, softwareCommand } from './commands';
+import { EXIT_FAILURE, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, NotFoundError, UsageError } from './errors';
+import { Io } from './output';
+
+type Env = Record<string, string | undefined>;
+
+/** The tables' storage: INVENTORY_STORAGE, else AzureWebJobsStorage, in any form the host accepts (tables only). */
+export function tablesTarget(env: Env): StorageTarget {
+  const target = storageTarget(env, 'INVENTORY_STORAGE', ['table']) ?? storageTarget(env, 'AzureWebJobsStorage', ['table']);
+  if (!target) {
+    throw new ConfigError(
+      'INVENTORY_STORAGE',
+      'neither INVENTORY_STORAGE nor AzureWebJobsStorage is set: give the tables\' storage account as a connection string, or as <setting>__accountName / <setting>__tableServiceUri (Entra ID), in the environment or in the Values of ./local.settings.json',
+    );
+  }
+  return target;
+}
+
+export async function runQuery(argv: readonly string[], loadEnv: () => Env, io: Io): Promise<number> {
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`error: ${err.message}\n${SHORT_USAGE}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+  if (args.command === 'help') {
+    await io.out(`${USAGE}\n`);
+    return EXIT_OK;
+  }
+  let setting = 'storage';
+  try {
+    const target = tablesTarget(loadEnv());
+    setting = target.setting;
+    const clients = storageClients(target);
+    const ctx: Context = { tables: clients, catalog: new SnapshotCatalog(clients), io };
+    switch (args.command) {
+      case 'snapshots':
+        await snapshotsCommand(ctx, args);
+        break;
+      case 'device':
+        await deviceCommand(ctx, args);
+        break;
+      case 'software':
+        await softwareCommand(ctx, args);
+        break;
+      case 'diff':
+        await diffCommand(ctx, args);
+        break;
+    }
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`error: ${err.message}\n${SHORT_USAGE}\n`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof NotFoundError) {
+      io.err(`error: ${err.message}\n`);
+      return EXIT_NOT_FOUND;
+    }
+    if (err instanceof ConfigError) {
+      io.err(`error: ${err.message}\n`);
+      return EXIT_FAILURE;
+    }
+    // describeError redacts account keys, SAS signatures and tokens
+    io.err(`error: ${describeError(err, 1000)}\n(reading the tables of the storage account named by ${setting})\n`);
+    return EXIT_FAILURE;
+  }
+}
