@@ -1,14 +1,27 @@
 // Writes entities as entity-group transactions: ≤100 entities, one PartitionKey, < 4 MiB, each RowKey
 // once; upserts in Replace mode so a retried write lands the same row. A transaction the service
 // rejects for its data is split so only the bad entity is rejected and the others still land.
+//
+// Hot path: @azure/data-tables assembles a transaction by running every entity through a throw-away
+// intercepting pipeline (and builds a new TableClient per transaction), which costs more CPU than
+// everything else the worker does. Here the multipart/mixed changeset body is built directly, byte for
+// byte what the SDK would build (test/tableWriter.equivalence.test.ts), and still sent through the
+// TableClient's own pipeline and HTTP client: its authentication (shared key, SAS, Entra ID), retry
+// policy (5xx/408, throttling with Retry-After, connection resets), user agent and logging all apply.
+// On top of the pipeline's retries, a transaction that timed out, kept failing transiently, or met
+// 409 TableBeingDeleted is retried whole (it is atomic and idempotent) with backoff, a bounded number of times.
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { TableClient, TableTransaction } from '@azure/data-tables';
-import { mapBounded } from './concurrency';
+import { mapBounded, sleep as realSleep } from './concurrency';
 import { InventoryEntity } from './contracts';
 import { describeError } from './redact';
 
 export const MAX_BATCH_ENTITIES = 100;
 // the service limit is 4 MiB per batch request; leave room for the multipart envelope
 const MAX_BATCH_BYTES = 3.5 * 1024 * 1024;
+/** what a built request body may not exceed (the service's limit) */
+const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
 export interface PendingEntity {
   entity: InventoryEntity;
@@ -21,10 +34,44 @@ export interface WriteResult {
   rejected: { line: number; reason: string; entity: InventoryEntity }[];
 }
 
+export interface WriteOptions {
+  /**
+   * `lean` (default): changeset bodies built here, sent through the TableClient's pipeline.
+   * `sdk`: TableClient.submitTransaction (the reference path; benchmarks and equivalence tests).
+   */
+  transport?: 'lean' | 'sdk';
+  /** per-request timeout of a transaction (until the response headers); a timed-out transaction is retried whole */
+  timeoutMs?: number;
+  /** tries per transaction while it fails transiently (timeouts, 408/429/5xx, dropped connections) after the pipeline's own retries */
+  maxAttempts?: number;
+  /** tries per transaction while the service answers 409 TableBeingDeleted */
+  tableBeingDeletedAttempts?: number;
+  /** first backoff delay; it doubles per attempt (with jitter) up to maxDelayMs */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  /** told about every retry (logging, tests) */
+  onRetry?: (info: { attempt: number; delayMs: number; error: string }) => void;
+}
+
+export const WRITE_DEFAULTS = {
+  transport: 'lean',
+  timeoutMs: 30_000,
+  maxAttempts: 5,
+  tableBeingDeletedAttempts: 8,
+  baseDelayMs: 1000,
+  maxDelayMs: 30_000,
+} as const;
+
+type Resolved = Required<Omit<WriteOptions, 'onRetry'>> & Pick<WriteOptions, 'onRetry'>;
+
 /** Upper bound of an entity's JSON size in UTF-8 (3 bytes per UTF-16 unit) plus envelope. */
 function estimateBytes(e: InventoryEntity): number {
   let chars = 0;
-  for (const v of Object.values(e)) chars += typeof v === 'string' ? v.length + 40 : 40;
+  for (const k in e) {
+    const v = (e as unknown as Record<string, unknown>)[k];
+    chars += typeof v === 'string' ? v.length + 40 : 40;
+  }
   return chars * 3 + 600;
 }
 
@@ -59,45 +106,355 @@ export function planBatches(items: readonly PendingEntity[]): PendingEntity[][] 
   return batches;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Errors and their classes
+
+/** A transaction the service (or the transport) did not accept. `index`: the refused operation, when the service says. */
+export class TableTransactionError extends Error {
+  override name = 'TableTransactionError';
+  constructor(
+    message: string,
+    readonly statusCode?: number,
+    readonly code?: string,
+    readonly index?: number,
+  ) {
+    super(message);
+  }
+}
+
 function statusOf(err: unknown): number | undefined {
   const s = (err as { statusCode?: unknown })?.statusCode;
   return typeof s === 'number' ? s : undefined;
 }
 
+function codeOf(err: unknown): string {
+  return String((err as { code?: unknown })?.code ?? '');
+}
+
 /** A 4xx that is about the data (not throttling, not a missing table): retrying the same batch cannot help. */
 function isDataError(err: unknown): boolean {
   const s = statusOf(err);
-  const code = String((err as { code?: unknown })?.code ?? '');
-  return s !== undefined && s >= 400 && s < 500 && s !== 408 && s !== 429 && s !== 404 && !/TableBeingDeleted|TableNotFound/i.test(code);
+  return s !== undefined && s >= 400 && s < 500 && s !== 408 && s !== 429 && s !== 404 && !/TableBeingDeleted|TableNotFound/i.test(codeOf(err));
 }
 
-async function writeBatch(table: TableClient, batch: PendingEntity[], result: WriteResult): Promise<void> {
-  if (batch.length === 1) {
+const NETWORK_CODES = /^(REQUEST_SEND_ERROR|ECONNRESET|ECONNREFUSED|ECONNABORTED|ETIMEDOUT|ESOCKETTIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|ENETUNREACH|EHOSTUNREACH|UND_ERR_\w+|PARSE_ERROR|UnexpectedBatchResponse)$/;
+
+type Fault = 'data' | 'transient' | 'tableBeingDeleted' | 'fatal';
+
+function classify(err: unknown): Fault {
+  if (isDataError(err)) return 'data';
+  const s = statusOf(err);
+  if (s === 409 && /TableBeingDeleted/i.test(codeOf(err))) return 'tableBeingDeleted';
+  if (s === 408 || s === 429 || (s !== undefined && s >= 500)) return 'transient';
+  // our request timeout surfaces as an AbortError from the HTTP client (the pipeline does not retry it)
+  if (s === undefined && ((err as Error)?.name === 'AbortError' || NETWORK_CODES.test(codeOf(err)))) return 'transient';
+  return 'fatal';
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lean transport: the changeset body built here, sent through the client's own pipeline
+
+interface CoreRestPipeline {
+  createPipelineRequest(options: Record<string, unknown>): unknown;
+  createHttpHeaders(raw?: Record<string, string>): unknown;
+}
+interface RawResponse {
+  status: number;
+  bodyAsText?: string | null;
+}
+interface LeanTransport {
+  batchUrl: string;
+  /** what precedes `(PartitionKey=...` in a sub-request line */
+  entityUrlPrefix: string;
+  insecure: boolean;
+  send(request: unknown): Promise<RawResponse>;
+}
+
+let core: CoreRestPipeline | null | undefined;
+/** The @azure/core-rest-pipeline that @azure/data-tables itself uses (same request and header classes). */
+function corePipeline(): CoreRestPipeline | null {
+  if (core === undefined) {
     try {
-      await table.upsertEntity(batch[0].entity, 'Replace');
-      result.written++;
-    } catch (err) {
-      if (!isDataError(err)) throw err;
-      result.rejected.push({ line: batch[0].line, entity: batch[0].entity, reason: `refused by Table Storage: ${describeError(err, 300)}` });
+      const tablesDir = path.dirname(require.resolve('@azure/data-tables'));
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      core = require(require.resolve('@azure/core-rest-pipeline', { paths: [tablesDir] })) as CoreRestPipeline;
+    } catch {
+      core = null;
     }
+  }
+  return core;
+}
+
+const transports = new WeakMap<TableClient, LeanTransport | null>();
+
+/**
+ * How this client sends a transaction: the same URL and the same `sendRequest` (pipeline + HTTP client)
+ * that TableClient.submitTransaction uses. Undefined when the SDK no longer looks as expected: the
+ * writer then falls back to submitTransaction, slower but equally correct.
+ */
+function leanTransport(table: TableClient): LeanTransport | undefined {
+  let t = transports.get(table);
+  if (t === undefined) {
+    t = null;
+    const c = corePipeline();
+    const client = (table as unknown as { generatedClient?: { sendRequest?: (r: unknown) => Promise<RawResponse> } }).generatedClient;
+    if (c && client && typeof client.sendRequest === 'function') {
+      // as InternalTableTransaction: a SAS in the account URL goes after `$batch`
+      const [base, sas] = table.url.split('?');
+      const withSlash = base.endsWith('/') ? base : `${base}/`;
+      // sub-request URLs: `{url}/{table}(PartitionKey='..',RowKey='..')`, normalised by the URL parser, without SAS
+      const probe = new URL(`${withSlash.replace(/\/+$/, '')}/${table.tableName}(PartitionKey='p',RowKey='r')`).toString();
+      t = {
+        batchUrl: `${withSlash}$batch${sas !== undefined ? `?${sas}` : ''}`,
+        entityUrlPrefix: probe.slice(0, probe.length - "(PartitionKey='p',RowKey='r')".length),
+        insecure: base.toLowerCase().startsWith('http:'),
+        send: (r) => client.sendRequest!(r),
+      };
+    }
+    transports.set(table, t);
+  }
+  return t ?? undefined;
+}
+
+const LINE_SEPARATORS = /[\u2028\u2029]/;
+
+const KEY_JSON = new Map<string, string>();
+function keyJson(name: string): string {
+  let k = KEY_JSON.get(name);
+  if (k === undefined) {
+    k = JSON.stringify(name);
+    if (KEY_JSON.size < 1000) KEY_JSON.set(name, k);
+  }
+  return k;
+}
+
+/**
+ * The JSON the SDK sends for an entity (its `serialize` then JSON.stringify), for the value types our
+ * entities use: string, finite number, boolean, valid Date (`Edm.DateTime`). Undefined for anything
+ * else, so such a batch goes through submitTransaction unchanged. One deliberate difference: U+2028 and
+ * U+2029 are written as JSON escapes (same stored value).
+ */
+export function entityJson(entity: object): string | undefined {
+  let out = '{';
+  let first = true;
+  for (const name of Object.keys(entity)) {
+    const v = (entity as Record<string, unknown>)[name];
+    // the SDK renames these four; only the keys are expected here
+    const prop = name === 'partitionKey' ? 'PartitionKey' : name === 'rowKey' ? 'RowKey' : name;
+    if (name === 'etag' || name === 'timestamp' || name === 'PartitionKey' || name === 'RowKey') return undefined;
+    let text: string;
+    let type = '';
+    switch (typeof v) {
+      case 'string':
+        text = JSON.stringify(v);
+        break;
+      case 'number':
+        if (!Number.isFinite(v)) return undefined;
+        text = JSON.stringify(v);
+        break;
+      case 'boolean':
+        text = v ? 'true' : 'false';
+        break;
+      default:
+        if (v instanceof Date && Number.isFinite(v.getTime())) {
+          text = `"${v.toISOString()}"`;
+          type = 'Edm.DateTime';
+          break;
+        }
+        return undefined;
+    }
+    out += `${first ? '' : ','}${keyJson(prop)}:${text}`;
+    if (type) out += `,${keyJson(`${prop}@odata.type`)}:"${type}"`;
+    first = false;
+  }
+  out += '}';
+  // JSON.stringify leaves U+2028/U+2029 raw; some multipart parsers (Azurite's) take them for line
+  // breaks and refuse the batch. As JSON escapes they are the same characters once stored.
+  return LINE_SEPARATORS.test(out) ? out.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029') : out;
+}
+
+/** A key as it appears in the sub-request URL (quotes doubled, then URI-encoded), as the generated client writes it. */
+function urlKey(key: string): string {
+  return encodeURIComponent(key.includes("'") ? key.replace(/'/g, "''") : key);
+}
+
+const CRLF = '\r\n';
+
+/** The multipart/mixed body of one changeset of Replace-mode upserts, exactly as TableClient.submitTransaction builds it. */
+export function buildChangesetBody(entityUrlPrefix: string, entities: readonly InventoryEntity[], batchId: string, changesetId: string): string | undefined {
+  const changeset = `--changeset_${changesetId}${CRLF}content-type: application/http${CRLF}content-transfer-encoding: binary${CRLF}${CRLF}PUT ${entityUrlPrefix}(PartitionKey='`;
+  const headers = ` HTTP/1.1${CRLF}Content-Type: application/json${CRLF}DataServiceVersion: 3.0${CRLF}Accept: application/json${CRLF}${CRLF}${CRLF}`;
+  let body = `--batch_${batchId}${CRLF}content-type: multipart/mixed; boundary=changeset_${changesetId}${CRLF}${CRLF}`;
+  for (const e of entities) {
+    const json = entityJson(e);
+    if (json === undefined) return undefined;
+    body += `${CRLF}${changeset}${urlKey(e.partitionKey)}',RowKey='${urlKey(e.rowKey)}')${headers}${json}`;
+  }
+  return `${body}${CRLF}--changeset_${changesetId}--${CRLF}--batch_${batchId}--${CRLF}`;
+}
+
+function errorFromJson(json: string, status: number): TableTransactionError {
+  let code: string | undefined;
+  let message = 'Transaction Failed';
+  let index: number | undefined;
+  try {
+    const e = (JSON.parse(json) as { 'odata.error'?: { code?: string; message?: { value?: string } } })['odata.error'];
+    if (e) {
+      code = e.code;
+      message = e.message?.value ?? message;
+    }
+  } catch {
+    // not JSON: keep the generic message
+  }
+  const m = /^(\d+):/.exec(message);
+  if (m) {
+    index = Number(m[1]);
+    message = message.slice(m[0].length);
+  }
+  // drop the service's RequestId/Time lines: they make every reject reason unique for no benefit
+  message = message.replace(/\s*RequestId:[\s\S]*$/, '');
+  return new TableTransactionError(message, status, code, index);
+}
+
+/** Check a batch response: every operation answered 2xx, or the error of the one that was refused. */
+export function parseBatchResponse(status: number, text: string, operations: number): void {
+  if (status < 200 || status >= 300) {
+    const brace = text.indexOf('{');
+    throw errorFromJson(brace >= 0 ? text.slice(brace) : '', status);
+  }
+  let ok = 0;
+  let pos = 0;
+  for (;;) {
+    const at = text.indexOf('HTTP/1.1 ', pos);
+    if (at < 0) break;
+    const sub = Number(text.slice(at + 9, at + 12));
+    pos = at + 12;
+    if (sub >= 200 && sub < 300) {
+      ok++;
+      continue;
+    }
+    const end = text.indexOf(`${CRLF}--changesetresponse_`, pos);
+    const part = text.slice(pos, end < 0 ? undefined : end);
+    const brace = part.indexOf('{');
+    throw errorFromJson(brace >= 0 ? part.slice(brace, part.lastIndexOf('}') + 1) : '', Number.isFinite(sub) ? sub : 500);
+  }
+  if (ok !== operations) {
+    // never count a row as written unless the service said so
+    throw new TableTransactionError(`batch response acknowledged ${ok} of ${operations} operations`, undefined, 'UnexpectedBatchResponse');
+  }
+}
+
+const BATCH_HEADERS = {
+  accept: 'application/json',
+  'x-ms-version': '2019-02-02',
+  DataServiceVersion: '3.0;',
+  MaxDataServiceVersion: '3.0;NetFx',
+  'Accept-Charset': 'UTF-8',
+  Connection: 'Keep-Alive',
+};
+
+/** One attempt at one transaction. */
+async function submitOnce(table: TableClient, batch: readonly PendingEntity[], o: Resolved): Promise<void> {
+  if (batch.length === 1) {
+    // a lone entity (a refused one being isolated, or a partition's single row) goes as a plain upsert
+    await table.upsertEntity(batch[0].entity, 'Replace', { requestOptions: { timeout: o.timeoutMs } });
     return;
+  }
+  const lean = o.transport === 'lean' ? leanTransport(table) : undefined;
+  const c = lean && corePipeline();
+  if (lean && c) {
+    const batchId = randomUUID();
+    const body = buildChangesetBody(
+      lean.entityUrlPrefix,
+      batch.map((b) => b.entity),
+      batchId,
+      randomUUID(),
+    );
+    if (body !== undefined) {
+      const bytes = Buffer.byteLength(body, 'utf8');
+      if (bytes > MAX_REQUEST_BYTES) {
+        throw new TableTransactionError(`transaction body of ${bytes} bytes is over the 4 MiB limit`, 413, 'RequestBodyTooLarge');
+      }
+      // a string body, as the SDK sends it, so every policy and the HTTP client treat it the same way
+      const request = c.createPipelineRequest({
+        url: lean.batchUrl,
+        method: 'POST',
+        body,
+        headers: c.createHttpHeaders({ ...BATCH_HEADERS, 'Content-Type': `multipart/mixed; boundary=batch_${batchId}` }),
+        allowInsecureConnection: lean.insecure,
+        timeout: o.timeoutMs,
+      });
+      const res = await lean.send(request);
+      parseBatchResponse(res.status, res.bodyAsText ?? '', batch.length);
+      return;
+    }
   }
   const tx = new TableTransaction();
   for (const item of batch) tx.upsertEntity(item.entity, 'Replace');
-  try {
-    await table.submitTransaction(tx.actions);
-    result.written += batch.length;
-  } catch (err) {
-    if (!isDataError(err)) throw err;
-    // isolate the bad entity: halve until the refusals are single entities
-    const mid = Math.ceil(batch.length / 2);
-    await writeBatch(table, batch.slice(0, mid), result);
-    await writeBatch(table, batch.slice(mid), result);
+  // submitTransaction hands its options to createPipelineRequest, where `timeout` is the request timeout
+  await table.submitTransaction(tx.actions, { timeout: o.timeoutMs } as Parameters<TableClient['submitTransaction']>[1]);
+}
+
+function backoffMs(attempt: number, o: Resolved): number {
+  const exp = Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(exp * (0.5 + Math.random() / 2));
+}
+
+/** A transaction, retried whole while it fails for reasons that are not about its data. */
+async function submitWithRetry(table: TableClient, batch: readonly PendingEntity[], o: Resolved): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await submitOnce(table, batch, o);
+      return;
+    } catch (err) {
+      const fault = classify(err);
+      if (fault === 'data' || fault === 'fatal') throw err;
+      const limit = fault === 'tableBeingDeleted' ? o.tableBeingDeletedAttempts : o.maxAttempts;
+      if (attempt >= limit) {
+        if (err instanceof Error) err.message = `${err.message} (transaction of ${batch.length} tried ${attempt} times)`;
+        throw err;
+      }
+      const delayMs = backoffMs(attempt, o);
+      o.onRetry?.({ attempt, delayMs, error: describeError(err, 200) });
+      await o.sleep(delayMs);
+    }
   }
 }
 
-export async function writeEntities(table: TableClient, items: readonly PendingEntity[], concurrency: number): Promise<WriteResult> {
+function refusal(err: unknown): string {
+  return `refused by Table Storage: ${describeError(err, 300)}`;
+}
+
+async function writeBatch(table: TableClient, batch: PendingEntity[], result: WriteResult, o: Resolved): Promise<void> {
+  try {
+    await submitWithRetry(table, batch, o);
+    result.written += batch.length;
+    return;
+  } catch (err) {
+    if (!isDataError(err)) throw err;
+    if (batch.length === 1) {
+      result.rejected.push({ line: batch[0].line, entity: batch[0].entity, reason: refusal(err) });
+      return;
+    }
+    const index = (err as TableTransactionError).index;
+    if (index !== undefined && Number.isInteger(index) && index >= 0 && index < batch.length) {
+      // the service named the refused operation: the others go together, the named one alone (so it is
+      // rejected only if it really is refused on its own)
+      await writeBatch(table, batch.slice(0, index).concat(batch.slice(index + 1)), result, o);
+      await writeBatch(table, [batch[index]], result, o);
+      return;
+    }
+    // isolate the bad entity: halve until the refusals are single entities
+    const mid = Math.ceil(batch.length / 2);
+    await writeBatch(table, batch.slice(0, mid), result, o);
+    await writeBatch(table, batch.slice(mid), result, o);
+  }
+}
+
+export async function writeEntities(table: TableClient, items: readonly PendingEntity[], concurrency: number, options: WriteOptions = {}): Promise<WriteResult> {
+  const o = { ...WRITE_DEFAULTS, sleep: realSleep } as Resolved;
+  for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
   const result: WriteResult = { written: 0, rejected: [] };
-  await mapBounded(planBatches(items), concurrency, (batch) => writeBatch(table, batch, result));
+  await mapBounded(planBatches(items), concurrency, (batch) => writeBatch(table, batch, result, o));
   return result;
 }
