@@ -3,14 +3,15 @@
 import { ConfigError, loadConfig } from '../shared/config';
 import { consoleLog } from '../shared/log';
 import { describeError } from '../shared/redact';
-import { runIngestCycle } from './localRunner';
+import { hostQueueSettings, runIngestCycle } from './localRunner';
 import { localEnv } from './settings';
 
 async function main(): Promise<number> {
   const log = consoleLog('ingest');
   let config;
+  const env = localEnv();
   try {
-    config = loadConfig(localEnv());
+    config = loadConfig(env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\nSee local.settings.sample.json and the README's settings table.\n`);
@@ -21,6 +22,7 @@ async function main(): Promise<number> {
   const summary = await runIngestCycle({
     config,
     log,
+    host: hostQueueSettings(undefined, env),
     onProgress: (p) =>
       log.info(`progress: ${p.filesDone}/${p.filesTotal} files, ${p.rows.toLocaleString('en-US')} rows, ${Math.round(p.rowsPerSecond).toLocaleString('en-US')} rows/s, ${p.inFlight} in flight`),
   });

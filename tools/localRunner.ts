@@ -4,7 +4,6 @@
 // poison handler — until no file is queued or in progress.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { QueueClient } from '@azure/storage-queue';
 import { AppServices, createServices, ingestDeps, timerDeps } from '../shared/appContext';
 import { Config } from '../shared/config';
@@ -21,12 +20,26 @@ export interface HostQueueSettings {
   retryDelaySeconds: number;
 }
 
-/** Read the queue settings from host.json, so the runner retries exactly as the host would. */
-export function hostQueueSettings(hostJsonPath = path.join(__dirname, '..', 'host.json')): HostQueueSettings {
+const HOST_OVERRIDE = 'AzureFunctionsJobHost__extensions__queues__';
+
+function timeSpanSeconds(text: string): number {
+  const [h, m, s] = text.split(':').map(Number);
+  return h * 3600 + m * 60 + s;
+}
+
+/**
+ * Read the queue settings from host.json, so the runner retries exactly as the host would. Like the host,
+ * app settings named `AzureFunctionsJobHost__extensions__queues__<name>` override host.json's values.
+ */
+export function hostQueueSettings(hostJsonPath = path.join(__dirname, '..', 'host.json'), env: Record<string, string | undefined> = {}): HostQueueSettings {
   const host = JSON.parse(fs.readFileSync(hostJsonPath, 'utf8')) as { extensions?: { queues?: { maxDequeueCount?: number; visibilityTimeout?: string } } };
   const q = host.extensions?.queues ?? {};
-  const [h, m, s] = (q.visibilityTimeout ?? '00:00:00').split(':').map(Number);
-  return { maxDequeueCount: q.maxDequeueCount ?? 5, retryDelaySeconds: h * 3600 + m * 60 + s };
+  const maxDequeueCount = env[`${HOST_OVERRIDE}maxDequeueCount`] ?? q.maxDequeueCount ?? 5;
+  const visibilityTimeout = env[`${HOST_OVERRIDE}visibilityTimeout`] ?? q.visibilityTimeout ?? '00:00:00';
+  const settings = { maxDequeueCount: Number(maxDequeueCount), retryDelaySeconds: timeSpanSeconds(String(visibilityTimeout)) };
+  if (!Number.isInteger(settings.maxDequeueCount) || settings.maxDequeueCount < 1) throw new Error(`queues maxDequeueCount: expected a whole number ≥ 1, got "${maxDequeueCount}"`);
+  if (!/^\d+:\d{2}:\d{2}$/.test(String(visibilityTimeout))) throw new Error(`queues visibilityTimeout: expected hh:mm:ss, got "${visibilityTimeout}"`);
+  return settings;
 }
 
 export interface CycleSummary {
@@ -112,6 +125,7 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
   const visibility = config.ingestVisibilityTimeoutSeconds;
   const pollMs = opts.pollMs ?? 500;
   const stallMs = (opts.stallSeconds ?? visibility * 3 + 120) * 1000;
+  const leaseSeconds = visibility * 2;
   const { queue, poisonQueue, catalog } = services;
 
   // A crashed worker's file is picked up again once its message reappears; the timer also re-queues
@@ -135,7 +149,18 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
     let outcome: IngestOutcome | undefined;
     let failure: unknown;
     try {
-      outcome = await ingestExportFile(body, ingestDeps(services, log, { workerId: `local-${randomUUID()}`, ...opts.ingest }));
+      // The lease belongs to the message, not to this process: the runner (like the host) keeps a message
+      // invisible while its handler lives, so the same message showing up again means that handler died,
+      // and its new delivery takes the file over at once instead of waiting out the dead holder's lease.
+      // The lease follows the visibility timeout, so a file whose message was lost is free again soon.
+      outcome = await ingestExportFile(
+        body,
+        ingestDeps(services, log, {
+          workerId: `local-${msg.messageId}`,
+          ...opts.ingest,
+          limits: { leaseMs: leaseSeconds * 1000, ...opts.ingest?.limits },
+        }),
+      );
     } catch (err) {
       failure = err;
     } finally {
@@ -165,17 +190,27 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
       const res = await poisonQueue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: visibility });
       if (res.receivedMessageItems.length === 0) return;
       for (const m of res.receivedMessageItems) {
-        await handlePoisonMessage(decodeBody(m.messageText), { catalog, log }, m.dequeueCount);
+        // m.dequeueCount counts receives from the poison queue (1), not the failed deliveries that put it there
+        await handlePoisonMessage(decodeBody(m.messageText), { catalog, log }, host.maxDequeueCount);
         await poisonQueue.deleteMessage(m.messageId, m.popReceipt);
         lastMove = Date.now();
       }
     }
   };
 
+  // Files still to do, and a fingerprint of their checkpoints: a long file that keeps checkpointing is
+  // progress too, even while no handler has finished for a while.
+  let lastFingerprint = '';
   const pendingFiles = async (): Promise<number> => {
     const snap = await catalog.getSnapshot(SOFTWARE_INVENTORY, snapshotId);
     if (!snap || snap.Status === 'complete') return 0;
     const files = await catalog.listFiles(snapshotId);
+    const fingerprint = files.map((f) => `${f.Status}:${f.LinesCommitted ?? 0}`).join(',');
+    if (fingerprint !== lastFingerprint) {
+      lastFingerprint = fingerprint;
+      lastMove = Date.now();
+      rearms = 0;
+    }
     return files.filter((f) => f.Status === 'queued' || f.Status === 'ingesting').length;
   };
 
@@ -227,7 +262,8 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
     const supervise = async () => {
       for (;;) {
         await drainPoison();
-        if (inFlight === 0 && (await pendingFiles()) === 0) return;
+        const pending = await pendingFiles();
+        if (inFlight === 0 && pending === 0) return;
         if (Date.now() - lastMove > stallMs) {
           if (rearms >= 2) {
             throw new Error(`no progress for ${Math.round(stallMs / 1000)} s with files still queued or in progress; run again to re-arm them`);
