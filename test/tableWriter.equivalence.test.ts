@@ -1,7 +1,7 @@
 // The lean transaction path must send what TableClient.submitTransaction sends, byte for byte, and land
 // the same entities (keys, properties, EDM types) — proven here against the SDK itself.
 import { randomUUID } from 'node:crypto';
-import { AccessToken, AzureNamedKeyCredential, AzureSASCredential, TableClient, TableEntityResult } from '@azure/data-tables';
+import { AzureNamedKeyCredential, AzureSASCredential, TableClient, TableEntityResult } from '@azure/data-tables';
 import { InventoryEntity } from '../shared/contracts';
 import { mapRecord } from '../shared/recordMapper';
 import { buildChangesetBody, entityJson, PendingEntity, planBatches, writeEntities } from '../shared/tableWriter';
@@ -90,7 +90,7 @@ const clientForms: [string, (httpClient: unknown) => TableClient][] = [
   [
     'Entra ID token credential',
     (h) =>
-      new TableClient('https://acct.table.core.windows.net', 'T1', { getToken: async (): Promise<AccessToken> => ({ token: 'tok', expiresOnTimestamp: Date.now() + 3600_000 }) }, { httpClient: h as never }),
+      new TableClient('https://acct.table.core.windows.net', 'T1', { getToken: async () => ({ token: 'tok', expiresOnTimestamp: Date.now() + 3600_000 }) }, { httpClient: h as never }),
   ],
 ];
 
