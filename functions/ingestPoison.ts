@@ -9,7 +9,8 @@ app.storageQueue('ingestPoison', {
   connection: 'AzureWebJobsStorage',
   handler: async (message: unknown, context: InvocationContext) => {
     const s = appServices();
-    const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? NaN);
-    await handlePoisonMessage(message, { catalog: s.catalog, log: redactingLog(context) }, Number.isFinite(dequeueCount) ? dequeueCount : undefined);
+    // triggerMetadata.dequeueCount here counts receives from the -poison queue (1 on the first try), not the
+    // failed deliveries that put the message there, so it is not passed on ("gave up after the maximum number…")
+    await handlePoisonMessage(message, { catalog: s.catalog, log: redactingLog(context) });
   },
 });

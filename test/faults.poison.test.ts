@@ -1,0 +1,80 @@
+// The poison path for real: `npm run ingest` as a child process, every write to the snapshot table refused
+// the way Table Storage refuses writes to a table deleted by hand (404 TableNotFound, injected by a proxy in
+// front of Azurite's table endpoint). The runner retries each message host.json's maxDequeueCount times,
+// moves it to `<queue>-poison`, the poison handler marks file and snapshot failed with the reason, the
+// process exits non-zero; the next run (the table reachable again) re-arms the failed files and completes.
+import { randomUUID } from 'node:crypto';
+import { QueueClient } from '@azure/storage-queue';
+import { snapshotIdFor } from '../shared/contracts';
+import { azuriteConnectionString } from '../tools/azurite';
+import { startDefenderSimulator } from '../tools/defenderSimulator';
+import { hostQueueSettings } from '../tools/localRunner';
+import { useAzurite } from './helpers/azurite';
+import { startFaultProxy } from './helpers/faultProxy';
+import { runIngest } from './helpers/ingestProcess';
+import { expectExactSnapshot, tables } from './helpers/inventoryTables';
+
+const azurite = useAzurite();
+
+const TABLE_NOT_FOUND = {
+  status: 404,
+  body: { 'odata.error': { code: 'TableNotFound', message: { lang: 'en-US', value: 'The table specified does not exist.' } } },
+};
+
+describe('poison path (process level)', () => {
+  it('a handler that always fails: maxDequeueCount deliveries, -poison queue, file and snapshot failed with the reason, exit 1; the next run repairs it', async () => {
+    const { maxDequeueCount } = hostQueueSettings();
+    expect(maxDequeueCount).toBe(5);
+    const sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `p-${randomUUID().slice(0, 8)}`, devices: 120, files: 2, seed: 5 });
+    // snapshot-table writes are entity-group transactions (POST $batch); catalog and progress rows are single-entity calls
+    const proxy = await startFaultProxy(azurite().tablePort, (r) => (r.method === 'POST' && r.url.includes('$batch') ? TABLE_NOT_FOUND : undefined));
+    try {
+      const published = await sim.publish();
+      const id = snapshotIdFor(published.generatedTime);
+      const queueName = `poison-${randomUUID().slice(0, 8)}`;
+      const env = {
+        AzureWebJobsStorage: azuriteConnectionString(azurite().blobPort, azurite().queuePort, proxy.port),
+        DEFENDER_API_BASE_URL: sim.baseUrl,
+        DEFENDER_AUTH: 'none',
+        INGEST_QUEUE: queueName,
+        INGEST_VISIBILITY_TIMEOUT_SECONDS: '5',
+        // the host's own override of host.json (app setting AzureFunctionsJobHost__…): retry after 1 s, not 30 s
+        AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:01',
+      };
+
+      const run = await runIngest(env, 60_000);
+      expect(run.code).toBe(1);
+      expect(run.summary).toMatchObject({ snapshotId: id, status: 'failed', rows: 0 });
+      for (let d = 1; d <= maxDequeueCount; d++) expect(run.output).toContain(`handler failed on delivery ${d}/${maxDequeueCount}`);
+      expect(run.output.match(new RegExp(`moved to ${queueName}-poison after ${maxDequeueCount} deliveries`, 'g'))).toHaveLength(2);
+      expect(proxy.faults).toBeGreaterThanOrEqual(2 * maxDequeueCount);
+
+      const t = tables(azurite().connectionString);
+      const files = await t.files(id);
+      for (const f of files) {
+        expect(f).toMatchObject({ Status: 'failed', Attempts: maxDequeueCount, LinesCommitted: 0, RowsWritten: 0, LeaseOwner: '' });
+        expect(f.Error).toMatch(new RegExp(`^gave up after ${maxDequeueCount} deliveries \\(poison queue\\); last error: .*TableNotFound`));
+      }
+      const snap = await t.snapshot(id);
+      expect(snap!.Status).toBe('failed');
+      expect(snap!.Error).toMatch(new RegExp(`^file [01]: gave up after ${maxDequeueCount} deliveries \\(poison queue\\); last error: .*TableNotFound`));
+      // nothing left behind in either queue
+      for (const name of [queueName, `${queueName}-poison`]) {
+        const q = new QueueClient(azurite().connectionString, name);
+        expect((await q.peekMessages({ numberOfMessages: 32 })).peekedMessageItems).toHaveLength(0);
+      }
+
+      // The table is reachable again: the next run re-arms the failed files (same export) and completes exactly.
+      proxy.rule = () => undefined;
+      const repair = await runIngest(env, 60_000);
+      expect(repair.code).toBe(0);
+      expect(repair.output).toContain('re-arming file 0 (was failed; resumes after line 0)');
+      expect(repair.output).toContain('re-arming file 1 (was failed; resumes after line 0)');
+      const { snap: repaired } = await expectExactSnapshot(azurite().connectionString, published);
+      expect(repaired.Error).toBe('');
+    } finally {
+      await proxy.close();
+      await sim.stop();
+    }
+  }, 120_000);
+});
