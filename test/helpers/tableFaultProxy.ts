@@ -17,9 +17,10 @@ export type TableFault =
   /** destroy the connection without an answer */
   | { kind: 'reset' };
 
-export const serverBusy: TableFault = { kind: 'status', status: 503, code: 'ServerBusy', message: 'The server is busy.' };
-export const internalError: TableFault = { kind: 'status', status: 500, code: 'InternalError', message: 'The server encountered an internal error.' };
-export const tableBeingDeleted: TableFault = { kind: 'status', status: 409, code: 'TableBeingDeleted', message: 'The specified table is being deleted. Try operation later.' };
+export type StatusFault = Extract<TableFault, { kind: 'status' }>;
+export const serverBusy: StatusFault = { kind: 'status', status: 503, code: 'ServerBusy', message: 'The server is busy.' };
+export const internalError: StatusFault = { kind: 'status', status: 500, code: 'InternalError', message: 'The server encountered an internal error.' };
+export const tableBeingDeleted: StatusFault = { kind: 'status', status: 409, code: 'TableBeingDeleted', message: 'The specified table is being deleted. Try operation later.' };
 
 export interface ProxiedRequest {
   method: string;
