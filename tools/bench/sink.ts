@@ -50,7 +50,7 @@ export function batchResponseText(operations: number): { text: string; contentTy
 
 export interface SinkHttpClient {
   sendRequest(request: { url: string; method: string; body?: unknown; headers: { toJSON(o?: { preserveCase?: boolean }): Record<string, string> } }): Promise<unknown>;
-  /** operations acknowledged so far */
+  /** entity operations acknowledged so far (in transactions and single upserts) */
   operations: number;
   requests: number;
 }
@@ -71,6 +71,8 @@ export function sinkHttpClient(opts: { capture?: CapturedRequest[] } = {}): Sink
         const res = batchResponseText(ops);
         return { request, status: 202, headers: createHttpHeaders({ 'content-type': res.contentType }), bodyAsText: res.text };
       }
+      // a single entity upsert (PUT/MERGE on `Table(PartitionKey=..,RowKey=..)`) is one operation too
+      if (/\(PartitionKey=/.test(request.url) && request.method !== 'GET' && request.method !== 'DELETE') sink.operations++;
       return { request, status: 204, headers: createHttpHeaders({}), bodyAsText: '' };
     },
   };
