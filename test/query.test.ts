@@ -71,6 +71,7 @@ const A = '203103100800';
 const B = '203103110800';
 const F = '203103112000';
 const I = '203103120900';
+const X = '203103091200'; // failed, and its table is gone
 let sim: DefenderSimulator;
 let gen0: PublishedExport;
 let gen1: PublishedExport;
@@ -101,6 +102,7 @@ beforeAll(async () => {
   });
   await services.catalog.createSnapshot(stub(F, 'failed', new Date(Date.UTC(2031, 2, 11, 20, 0))));
   await services.catalog.createSnapshot(stub(I, 'ingesting', new Date(Date.UTC(2031, 2, 12, 9, 0))));
+  await services.catalog.createSnapshot(stub(X, 'failed', new Date(Date.UTC(2031, 2, 9, 12, 0))));
   // their tables hold a row that must never show up through a date or latest
   const device = [...gen1.records()][0];
   for (const id of [F, I]) {
@@ -115,6 +117,16 @@ beforeAll(async () => {
       SoftwareVersion: 'partial-9',
     });
   }
+  // a device whose name tries to steer the analyst's terminal
+  await services.inventory.table(`SoftwareInventory${F}`).upsertEntity({
+    partitionKey: 'evil-device',
+    rowKey: rowKeyFor('ev\u001b[31mil', 'app', '1'),
+    DeviceId: 'evil-device',
+    DeviceName: 'pwn\u001b[2J\u001b]0;owned\u0007\u202eexe.txt',
+    SoftwareVendor: 'ev\u001b[31mil',
+    SoftwareName: 'app',
+    SoftwareVersion: '1',
+  });
 }, 60000);
 
 afterAll(async () => {
@@ -161,7 +173,7 @@ describe('query CLI (process)', () => {
   it('snapshots --json: every catalog row, newest first, with the stored property names; human table too', async () => {
     const [r, human] = await Promise.all([query(['snapshots', '--json']), inproc(['snapshots'])]);
     const rows = json(r);
-    expect(rows.map((s) => s.SnapshotId)).toEqual([I, F, B, A]);
+    expect(rows.map((s) => s.SnapshotId)).toEqual([I, F, B, A, X]);
     for (const s of rows) {
       expect(Object.keys(s)).toEqual(['SnapshotId', 'Kind', 'Status', 'GeneratedTime', 'TableName', 'Method', 'FileCount', 'FilesCompleted', 'RowCount', 'RejectedCount', 'DuplicateCount', 'StartedAt', 'CompletedAt']);
     }
@@ -333,6 +345,26 @@ describe('query CLI (process)', () => {
     expect(unknownId.code).toBe(3);
     expect(unknownId.stderr).toContain('unknown snapshot 203001010000');
     expect(unknownId.stderr).toContain(A);
+
+    // in the catalog, but its table is gone (retention, or a failed start)
+    const gone = await inproc(['software', 'app', '--at', X]);
+    expect(gone.code).toBe(3);
+    expect(gone.stderr).toContain(`table SoftwareInventory${X} does not exist`);
+  });
+
+  it('human output shows control and bidi characters from stored names escaped; --json keeps them exact', async () => {
+    const [human, asJson, diff] = await Promise.all([
+      inproc(['device', 'evil-device', '--at', F]),
+      inproc(['device', 'evil-device', '--at', F, '--json']),
+      inproc(['diff', B, F]),
+    ]);
+    for (const r of [human, diff]) {
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u202e]/);
+      expect(r.stdout).toContain('pwn\\x1b[2J\\x1b]0;owned\\x07\\u{202e}exe.txt');
+    }
+    expect(human.stdout).toContain('ev\\x1b[31mil');
+    expect(json(asJson)[0]).toMatchObject({ DeviceName: 'pwn\u001b[2J\u001b]0;owned\u0007\u202eexe.txt', SoftwareVendor: 'ev\u001b[31mil' });
   });
 
   it('usage errors exit 2 with the usage on stderr; --help exits 0', async () => {
@@ -361,8 +393,8 @@ describe('query CLI (process)', () => {
       inproc(['snapshots'], {}),
       inproc(['snapshots'], { AzureWebJobsStorage: badKey }),
     ]);
-    expect(json(inventory)).toHaveLength(4);
-    expect(json(local)).toHaveLength(4);
+    expect(json(inventory)).toHaveLength(5);
+    expect(json(local)).toHaveLength(5);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('INVENTORY_STORAGE');
     expect(missing.stderr).toContain('AzureWebJobsStorage');

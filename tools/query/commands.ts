@@ -6,7 +6,7 @@ import { partitionKeyFor } from '../../shared/tableKeys';
 import { ParsedArgs } from './args';
 import { DiffChange, DiffRow, diffStreams, DiffTotals } from './diff';
 import { NotFoundError, UsageError } from './errors';
-import { fmt, Io, progress, Progress, renderTable, shortDate, shortTime } from './output';
+import { fmt, Io, printable, printableLines, progress, Progress, renderTable, shortDate, shortTime } from './output';
 import { outputRow, StoredRow } from './rows';
 import { CatalogRow, catalogJson, isComplete, loadCatalog, resolveSnapshot, resolveSnapshots, whenText } from './snapshots';
 import { readAll, readEntities } from './tableRead';
@@ -30,7 +30,7 @@ class JsonArray {
 }
 
 function warn(io: Io, warnings: readonly string[]): void {
-  for (const w of warnings) io.err(`warning: ${w}\n`);
+  for (const w of warnings) io.err(`warning: ${printableLines(w)}\n`);
 }
 
 function snapshotLine(s: CatalogRow): string {
@@ -175,7 +175,7 @@ export async function deviceCommand(ctx: Context, args: ParsedArgs): Promise<voi
   const query = args.positionals[0];
   const found = await lookupDevice(ctx, resolved.snapshots, query);
   const missing = resolved.snapshots.filter((_, i) => found.rows[i].length === 0);
-  if (missing.length) ctx.io.err(`note: "${query}" is not in snapshot${missing.length === 1 ? '' : 's'} ${missing.map((s) => s.rowKey).join(', ')}\n`);
+  if (missing.length) ctx.io.err(`note: "${printable(query)}" is not in snapshot${missing.length === 1 ? '' : 's'} ${missing.map((s) => s.rowKey).join(', ')}\n`);
 
   if (args.json) {
     const arr = new JsonArray(ctx.io);
@@ -244,7 +244,7 @@ export async function softwareCommand(ctx: Context, args: ParsedArgs): Promise<v
           else human.push({ s, r });
         }
         if (count > 0) {
-          if (a !== attempts[0]) ctx.io.err(`note: no exact match for "${name}"${args.vendor ? ` (vendor "${args.vendor}")` : ''} in ${s.rowKey}; showing the lower-case "${a.name}"\n`);
+          if (a !== attempts[0]) ctx.io.err(printableLines(`note: no exact match for "${name}"${args.vendor ? ` (vendor "${args.vendor}")` : ''} in ${s.rowKey}; showing the lower-case "${a.name}"\n`));
           break;
         }
       }
@@ -269,7 +269,13 @@ export async function softwareCommand(ctx: Context, args: ParsedArgs): Promise<v
       text += `${text ? '\n' : ''}${what}: not installed anywhere in ${snapshotLine(s)}.\n`;
       continue;
     }
-    rows.sort((a, b) => String(a.DeviceName ?? a.DeviceId).localeCompare(String(b.DeviceName ?? b.DeviceId)) || String(a.SoftwareVersion).localeCompare(String(b.SoftwareVersion)));
+    // most exposed first: weaknesses, then version, then device name
+    rows.sort(
+      (a, b) =>
+        (b.NumberOfWeaknesses ?? -1) - (a.NumberOfWeaknesses ?? -1) ||
+        String(a.SoftwareVersion).localeCompare(String(b.SoftwareVersion), 'en', { numeric: true }) ||
+        String(a.DeviceName ?? a.DeviceId).localeCompare(String(b.DeviceName ?? b.DeviceId)),
+    );
     text += `${text ? '\n' : ''}${what} in ${snapshotLine(s)}\n\n`;
     text += renderTable(
       ['device', 'DeviceId', 'os', 'rbac group', 'vendor', 'name', 'version', 'weaknesses', 'end of support'],
@@ -328,6 +334,7 @@ export async function diffCommand(ctx: Context, args: ParsedArgs): Promise<void>
   let scannedTo = 0;
   let by: string | undefined;
   let bar: Progress | undefined;
+  let lines = 0;
   if (args.device !== undefined) {
     const found = await lookupDevice(ctx, [a, b], args.device, select);
     by = found.by;
@@ -335,7 +342,11 @@ export async function diffCommand(ctx: Context, args: ParsedArgs): Promise<void>
     toRows = fromArray(found.rows[1] as unknown as DiffRow[]);
   } else {
     const tick = () => bar?.tick();
-    bar = progress(ctx.io, () => `diff: read ${fmt(scannedFrom)} of ~${fmt(a.RowCount ?? 0)} rows of ${a.rowKey}, ${fmt(scannedTo)} of ~${fmt(b.RowCount ?? 0)} of ${b.rowKey}`);
+    const expected = (a.RowCount ?? 0) + (b.RowCount ?? 0);
+    bar = progress(ctx.io, () => {
+      const pct = expected > 0 ? ` (${Math.min(99, Math.floor(((scannedFrom + scannedTo) * 100) / expected))}%)` : '';
+      return `diff: read ${fmt(scannedFrom)} of ~${fmt(a.RowCount ?? 0)} rows of ${a.rowKey} and ${fmt(scannedTo)} of ~${fmt(b.RowCount ?? 0)} of ${b.rowKey}${pct}; ${fmt(lines)} changes so far`;
+    });
     fromRows = readEntities<DiffRow>(tableOf(ctx, a), a.rowKey, { select, onPage: (n) => ((scannedFrom += n), tick()) });
     toRows = readEntities<DiffRow>(tableOf(ctx, b), b.rowKey, { select, onPage: (n) => ((scannedTo += n), tick()) });
   }
@@ -344,7 +355,6 @@ export async function diffCommand(ctx: Context, args: ParsedArgs): Promise<void>
   if (!args.json) {
     await ctx.io.out(`Changes from ${snapshotLine(a)}\n          to ${snapshotLine(b)}${by ? `\nfor device "${args.device}" (matched by ${by})` : ''}\n\n`);
   }
-  let lines = 0;
   let totals: DiffTotals;
   // Human output: one block per device, aligned within the block (changes arrive device by device).
   let block: { deviceId: string; deviceName?: string; changes: DiffChange[] } | undefined;
@@ -378,7 +388,7 @@ export async function diffCommand(ctx: Context, args: ParsedArgs): Promise<void>
     return;
   }
   let text = lines === 0 ? 'No differences.\n' : '';
-  if (perProduct.size > 1) {
+  if (perProduct.size > 1 && args.device === undefined) {
     const top = [...perProduct].sort((x, y) => sum(y[1]) - sum(x[1]) || x[0].localeCompare(y[0])).slice(0, 10);
     text += `\nMost changed products:\n`;
     text += renderTable(

@@ -7,7 +7,7 @@ import { storageClients } from '../../shared/storage';
 import { parseArgs, ParsedArgs, SHORT_USAGE, USAGE } from './args';
 import { Context, deviceCommand, diffCommand, snapshotsCommand, softwareCommand } from './commands';
 import { EXIT_FAILURE, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, NotFoundError, UsageError } from './errors';
-import { Io } from './output';
+import { humanIo, Io, printable, printableLines } from './output';
 
 type Env = Record<string, string | undefined>;
 
@@ -23,13 +23,22 @@ export function tablesTarget(env: Env): StorageTarget {
   return target;
 }
 
+/** Storage answers some errors as an XML body that ends up as the message: keep its code and first sentence. */
+function readable(err: unknown): unknown {
+  if (!(err instanceof Error) || !err.message.trimStart().startsWith('<?xml')) return err;
+  const code = /<Code>([^<]*)<\/Code>/.exec(err.message)?.[1];
+  const message = /<Message>([^<]*)<\/Message>/.exec(err.message)?.[1]?.split('\n')[0].trim();
+  const status = (err as { statusCode?: number }).statusCode;
+  return new Error(`${status ? `HTTP ${status} ` : ''}${code ?? 'error'}: ${message ?? 'the storage service refused the request'}`);
+}
+
 export async function runQuery(argv: readonly string[], loadEnv: () => Env, io: Io): Promise<number> {
   let args: ParsedArgs;
   try {
     args = parseArgs(argv);
   } catch (err) {
     if (err instanceof UsageError) {
-      io.err(`error: ${err.message}\n${SHORT_USAGE}\n`);
+      io.err(`error: ${printableLines(err.message)}\n${SHORT_USAGE}\n`);
       return EXIT_USAGE;
     }
     throw err;
@@ -43,7 +52,8 @@ export async function runQuery(argv: readonly string[], loadEnv: () => Env, io: 
     const target = tablesTarget(loadEnv());
     setting = target.setting;
     const clients = storageClients(target);
-    const ctx: Context = { tables: clients, catalog: new SnapshotCatalog(clients), io };
+    // stored strings come from the devices: human output never passes control characters through
+    const ctx: Context = { tables: clients, catalog: new SnapshotCatalog(clients), io: args.json ? io : humanIo(io) };
     switch (args.command) {
       case 'snapshots':
         await snapshotsCommand(ctx, args);
@@ -61,11 +71,11 @@ export async function runQuery(argv: readonly string[], loadEnv: () => Env, io: 
     return EXIT_OK;
   } catch (err) {
     if (err instanceof UsageError) {
-      io.err(`error: ${err.message}\n${SHORT_USAGE}\n`);
+      io.err(`error: ${printableLines(err.message)}\n${SHORT_USAGE}\n`);
       return EXIT_USAGE;
     }
     if (err instanceof NotFoundError) {
-      io.err(`error: ${err.message}\n`);
+      io.err(`error: ${printableLines(err.message)}\n`);
       return EXIT_NOT_FOUND;
     }
     if (err instanceof ConfigError) {
@@ -73,7 +83,7 @@ export async function runQuery(argv: readonly string[], loadEnv: () => Env, io: 
       return EXIT_FAILURE;
     }
     // describeError redacts account keys, SAS signatures and tokens
-    io.err(`error: ${describeError(err, 1000)}\n(reading the tables of the storage account named by ${setting})\n`);
+    io.err(`error: ${printable(describeError(readable(err), 1000))}\n(reading the tables of the storage account named by ${setting})\n`);
     return EXIT_FAILURE;
   }
 }

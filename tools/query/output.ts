@@ -35,10 +35,33 @@ export function fmt(n: number): string {
   return n.toLocaleString('en-US');
 }
 
+// Device names and software strings come from the devices themselves: a name carrying terminal escape
+// sequences or bidi overrides must not be able to rewrite what the analyst sees. JSON output is left
+// exact (JSON.stringify escapes C0 controls); human output shows such characters as \xNN / \u{NNNN}.
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+  });
+}
+
+/** printable() for multi-line text: line breaks stay, everything else that could steer a terminal is shown. */
+export function printableLines(text: string): string {
+  return text.split('\n').map(printable).join('\n');
+}
+
+/** Human output: the same Io, with every stdout text made printable. */
+export function humanIo(io: Io): Io {
+  return { ...io, out: (text) => io.out(printableLines(text)) };
+}
+
 export type Align = 'left' | 'right';
 
 /** Columns padded to their widest cell, two spaces apart; the last column is not padded. */
-export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[], align: readonly Align[] = []): string {
+export function renderTable(headers: readonly string[], body: readonly (readonly string[])[], align: readonly Align[] = []): string {
+  const rows = body.map((r) => r.map(printable));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells
