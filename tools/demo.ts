@@ -116,7 +116,7 @@ async function printSummary(log: Log, cs: string, summary: CycleSummary): Promis
     `  # rows of one file that were rejected, with the reason`,
     `  az storage entity query -t InventoryRejects --filter "PartitionKey eq '${summary.snapshotId}'" -o table`,
     `  AzureWebJobsStorage="$AZURE_STORAGE_CONNECTION_STRING" npm run query -- device ${device ?? '<DeviceId or name>'}      # or the query CLI (docs/QUERY.md)`,
-    `  AzureWebJobsStorage="$AZURE_STORAGE_CONNECTION_STRING" npm run query -- software log4j --vendor apache --json`,
+    `  AzureWebJobsStorage="$AZURE_STORAGE_CONNECTION_STRING" npm run query -- software log4j --vendor apache`,
     `  AzureWebJobsStorage="$AZURE_STORAGE_CONNECTION_STRING" npm run query -- diff ${summary.snapshotId} latest      # after the next npm start`,
     '',
     'Or open the account in Azure Storage Explorer: "Attach to a local emulator" with these ports, or paste the connection string above.',
