@@ -77,7 +77,7 @@ let gen0: PublishedExport;
 let gen1: PublishedExport;
 
 beforeAll(async () => {
-  sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, devices: 70, seed: 11, generatedTime: new Date(Date.UTC(2031, 2, 10, 8, 0)) });
+  sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, devices: 50, seed: 11, generatedTime: new Date(Date.UTC(2031, 2, 10, 8, 0)) });
   const config = testConfig(azurite(), { DEFENDER_API_BASE_URL: sim.baseUrl });
   const services = createServices(config);
   gen0 = await sim.publish();
