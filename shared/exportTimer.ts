@@ -111,6 +111,9 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
 
   await catalog.ensureTables();
   const existing = await catalog.getSnapshot(kind, snapshotId);
+  if (existing && existing.GeneratedTime && new Date(existing.GeneratedTime).getTime() !== exp.generatedTime.getTime()) {
+    return sameMinuteCollision(deps, existing, exp.generatedTimeText, tableName);
+  }
   if (existing?.Status === 'complete') {
     log.info(`snapshot ${snapshotId} is already complete (${existing.RowCount} rows); nothing to do`);
     await supersedeOlder(deps, kind, snapshotId, staleAfterMs);
@@ -215,6 +218,35 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
   if (action === 'none') log.info(`snapshot ${snapshotId} is ${after?.Status ?? 'ingesting'}; all unfinished files are being worked on`);
   if (action === 'created') log.info(`snapshot ${snapshotId}: queued ${toQueue.length} file(s)`);
   return { action, snapshotId, tableName, status: after?.Status ?? 'ingesting', fileCount: after?.FileCount ?? fileCount, filesQueued: toQueue.length };
+}
+
+/**
+ * Defender serves a newer export generated in the same minute as an existing snapshot: both map to the same
+ * snapshot id and table. Writing the newer one there would mix two exports in one table, so it is not
+ * ingested (the next export gets its own snapshot); the older snapshot, if unfinished, can no longer be
+ * completed and is marked superseded. Its table stays as it is.
+ */
+async function sameMinuteCollision(deps: TimerDeps, existing: WithEtag<SnapshotRow>, newerText: string, tableName: string): Promise<TimerOutcome> {
+  const snapshotId = existing.rowKey;
+  const olderText = new Date(existing.GeneratedTime).toISOString();
+  deps.log.error(
+    `snapshot ${snapshotId}: Defender now serves export ${newerText}, generated in the same minute as this snapshot's export (${olderText}); ` +
+      `both map to ${tableName}, so the newer export is not ingested (a table holds one export); the next export gets its own snapshot`,
+  );
+  const staleAfterMs = deps.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+  const nowMs = (deps.now ?? (() => new Date()))().getTime();
+  let status = existing.Status;
+  // like supersedeOlder: only once nothing is working on it any more (a live worker may still finish its file)
+  if (status !== 'complete' && !(await deps.catalog.listFiles(snapshotId)).some((f) => isActive(f, nowMs, staleAfterMs))) {
+    const after = await deps.catalog.updateSnapshot(existing.partitionKey, snapshotId, (cur) =>
+      cur.Status === 'complete' || (cur.Error ?? '').startsWith(SUPERSEDED)
+        ? undefined
+        : { Status: 'failed', Error: shortError(`${SUPERSEDED} by export ${newerText}, generated in the same minute; this export's files can no longer be downloaded`) },
+    );
+    status = after?.Status ?? status;
+  }
+  await supersedeOlder(deps, existing.partitionKey, snapshotId, staleAfterMs);
+  return { action: 'none', snapshotId, tableName, status, fileCount: existing.FileCount, filesQueued: 0 };
 }
 
 /**

@@ -8,7 +8,7 @@ import { QueueClient } from '@azure/storage-queue';
 import { AppServices, createServices, ingestDeps, timerDeps } from '../shared/appContext';
 import { Config } from '../shared/config';
 import { SOFTWARE_INVENTORY, SnapshotRow } from '../shared/contracts';
-import { handlePoisonMessage, ingestExportFile, IngestDeps, IngestOutcome } from '../shared/exportFileIngest';
+import { handlePoisonMessage, ingestExportFile, IngestDeps, IngestOutcome, SUPERSEDED } from '../shared/exportFileIngest';
 import { runExportTimer, TimerDeps, TimerOutcome } from '../shared/exportTimer';
 import { Log } from '../shared/log';
 import { describeError } from '../shared/redact';
@@ -203,7 +203,8 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
   let lastFingerprint = '';
   const pendingFiles = async (): Promise<number> => {
     const snap = await catalog.getSnapshot(SOFTWARE_INVENTORY, snapshotId);
-    if (!snap || snap.Status === 'complete') return 0;
+    // workers ignore a superseded snapshot's messages, so its unfinished files stay unfinished: nothing to wait for
+    if (!snap || snap.Status === 'complete' || (snap.Status === 'failed' && (snap.Error ?? '').startsWith(SUPERSEDED))) return 0;
     const files = await catalog.listFiles(snapshotId);
     const fingerprint = files.map((f) => `${f.Status}:${f.LinesCommitted ?? 0}`).join(',');
     if (fingerprint !== lastFingerprint) {

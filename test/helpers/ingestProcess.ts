@@ -78,3 +78,17 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Wait for a state of the tables, then SIGKILL the process; on a timeout the error carries what it printed. */
+export async function killWhen<T>(p: IngestProcess, what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 45_000): Promise<T> {
+  let found: { value: T } | undefined;
+  try {
+    found = await Promise.race([waitFor(what, probe, timeoutMs, 10).then((value) => ({ value })), p.exited.then(() => undefined)]);
+  } catch (err) {
+    await p.kill();
+    throw new Error(`${(err as Error).message}. Output:\n${p.output()}`);
+  }
+  await p.kill();
+  if (!found) throw new Error(`the process exited before ${what}. Output:\n${p.output()}`);
+  return found.value;
+}

@@ -1,0 +1,92 @@
+// Superseded snapshots for real: a snapshot abandoned part-way (SIGKILL of `npm run ingest`) while Defender
+// moves on to a newer export. The old snapshot is marked failed ("superseded …"), its table is never written
+// again (same rows, same ETags), leftover messages for it are ignored, and the newer export lands exactly.
+import { createHash } from 'node:crypto';
+import { snapshotIdFor } from '../shared/contracts';
+import { DefenderSimulator } from '../tools/defenderSimulator';
+import { ingestEnv, killPartWay, startSim, VISIBILITY, waitUntilAbandoned } from './helpers/abandon';
+import { useAzurite } from './helpers/azurite';
+import { runIngest } from './helpers/ingestProcess';
+import { expectExactSnapshot, tables } from './helpers/inventoryTables';
+
+const azurite = useAzurite();
+
+/** Every row's keys and ETag, as one digest (and a count): equal digests mean not one row was written. */
+async function tableState(name: string): Promise<{ rows: number; digest: string }> {
+  const keys = (await tables(azurite().connectionString).all(name)).map((r) => `${r.partitionKey}|${r.rowKey}|${r.etag}`).sort();
+  return { rows: keys.length, digest: createHash('sha256').update(keys.join('\n')).digest('hex') };
+}
+
+describe('superseded snapshots', () => {
+  let sim: DefenderSimulator | undefined;
+  afterEach(async () => {
+    await sim?.stop();
+    sim = undefined;
+  });
+
+  it('a newer export supersedes an abandoned snapshot: failed "superseded …", its table untouched, its leftover messages ignored', async () => {
+    sim = await startSim(azurite(), 23);
+    const old = await sim.publish();
+    const oldId = snapshotIdFor(old.generatedTime);
+    const env = ingestEnv(azurite(), sim);
+    const t = tables(azurite().connectionString);
+
+    // killed part-way, queue kept: the dead worker's message for file 1 and file 2's message stay behind
+    const oldFiles = await killPartWay(azurite(), env, oldId, false);
+    const oldRows = await tableState(`SoftwareInventory${oldId}`);
+    expect(oldRows.rows).toBeGreaterThan(0);
+    expect(oldRows.rows).toBeLessThan(old.totalRows);
+
+    const newer = await sim.publish(); // the next fleet generation, a later generatedTime
+    const newId = snapshotIdFor(newer.generatedTime);
+    expect(newId > oldId).toBe(true);
+    await waitUntilAbandoned(azurite(), oldId, VISIBILITY * 2000);
+
+    const run = await runIngest(env, 90_000);
+    expect(run.code).toBe(0);
+    expect(run.summary).toMatchObject({ snapshotId: newId, status: 'complete', rows: newer.totalRows });
+    await expectExactSnapshot(azurite().connectionString, newer);
+
+    const superseded = (await t.snapshot(oldId))!;
+    expect(superseded.Status).toBe('failed');
+    expect(superseded.Error).toMatch(new RegExp(`^superseded by export ${newId}: 2 of 3 file\\(s\\) were not complete`));
+    expect(run.output).toContain(`snapshot ${oldId}: superseded by export ${newId}`);
+    // the old snapshot's leftover messages were delivered and ignored
+    expect(run.output).toContain(`snapshot ${oldId} file 2/3: snapshot is failed; nothing to do`);
+    // its table and file rows are exactly as the dead workers left them
+    expect(await tableState(`SoftwareInventory${oldId}`)).toEqual(oldRows);
+    expect((await t.files(oldId)).map((f) => f.etag)).toEqual(oldFiles.map((f) => f.etag));
+
+    // and a later run leaves both alone
+    const again = await runIngest(env, 60_000);
+    expect(again.code).toBe(0);
+    expect(again.output).toContain(`snapshot ${newId} is already complete`);
+    expect((await t.snapshot(oldId))!.etag).toBe(superseded.etag);
+  }, 150_000);
+
+  it('a newer export generated in the same minute (same snapshot id) never writes into the older snapshot\'s table', async () => {
+    const minute = new Date(Date.UTC(2031, 0, 2, 3, 4, 0));
+    sim = await startSim(azurite(), 24, minute);
+    const old = await sim.publish();
+    const id = snapshotIdFor(old.generatedTime);
+    const env = ingestEnv(azurite(), sim);
+    const t = tables(azurite().connectionString);
+    await killPartWay(azurite(), env, id, true);
+    const oldRows = await tableState(`SoftwareInventory${id}`);
+
+    const newer = await sim.publish({ generatedTime: new Date(minute.getTime() + 30_000) });
+    expect(snapshotIdFor(newer.generatedTime)).toBe(id); // yyyyMMddHHmm cannot tell them apart
+    await waitUntilAbandoned(azurite(), id, VISIBILITY * 2000);
+
+    const run = await runIngest(env, 60_000);
+    expect(run.code).toBe(1);
+    expect(run.summary).toMatchObject({ snapshotId: id, status: 'failed' });
+    expect(run.output).toContain(`snapshot ${id}: Defender now serves export 2031-01-02T03:04:30Z, generated in the same minute`);
+    expect(await tableState(`SoftwareInventory${id}`)).toEqual(oldRows);
+    const snap = (await t.snapshot(id))!;
+    expect(snap.Status).toBe('failed');
+    expect(snap.Error).toMatch(/^superseded by export 2031-01-02T03:04:30Z/);
+    expect(snap.GeneratedTime).toEqual(old.generatedTime);
+    expect((await t.files(id)).map((f) => f.BlobPath)).toEqual(old.files.map((f) => f.blobUrl));
+  }, 150_000);
+});

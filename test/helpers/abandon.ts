@@ -1,0 +1,55 @@
+// Leaving a snapshot abandoned for real: `npm run ingest` is SIGKILLed part-way through an export (one file
+// at a time, so the files end up complete / part-way / queued), optionally with every queued message
+// dropped too, so that nothing at all is working on the snapshot any more.
+import { randomUUID } from 'node:crypto';
+import { QueueClient } from '@azure/storage-queue';
+import { FileRow } from '../../shared/contracts';
+import { Azurite } from '../../tools/azurite';
+import { DefenderSimulator, startDefenderSimulator } from '../../tools/defenderSimulator';
+import { killWhen, startIngest, waitFor } from './ingestProcess';
+import { Entity, tables } from './inventoryTables';
+
+export const VISIBILITY = 5;
+
+export function ingestEnv(azurite: Azurite, sim: { baseUrl: string }): Record<string, string> {
+  return {
+    AzureWebJobsStorage: azurite.connectionString,
+    DEFENDER_API_BASE_URL: sim.baseUrl,
+    DEFENDER_AUTH: 'none',
+    INGEST_QUEUE: `stale-${randomUUID().slice(0, 8)}`,
+    INGEST_VISIBILITY_TIMEOUT_SECONDS: String(VISIBILITY),
+    // one file at a time: when the kill comes, file 0 is complete, file 1 is part-way, file 2 is still queued
+    INGEST_FILE_CONCURRENCY: '1',
+  };
+}
+
+/** 3 files of ~6,000 rows: each passes a checkpoint (every 5,000 rows) well before its end. */
+export function startSim(azurite: Azurite, seed: number, generatedTime?: Date): Promise<DefenderSimulator> {
+  return startDefenderSimulator({ blobConnectionString: azurite.connectionString, containerName: `s-${randomUUID().slice(0, 8)}`, devices: 650, files: 3, seed, generatedTime });
+}
+
+/** Run until file 1 has a checkpoint but is not complete, SIGKILL; with dropMessages, clear the queue too. */
+export async function killPartWay(azurite: Azurite, env: Record<string, string>, snapshotId: string, dropMessages: boolean): Promise<Entity<FileRow>[]> {
+  const t = tables(azurite.connectionString);
+  await killWhen(startIngest(env), 'file 1 part-way', async () => (await t.files(snapshotId)).find((f) => f.rowKey === '00001' && f.LinesCommitted > 0 && f.Status !== 'complete'));
+  if (dropMessages) await new QueueClient(azurite.connectionString, env.INGEST_QUEUE).clearMessages();
+  const files = await t.files(snapshotId);
+  expect(files.map((f) => f.Status)).toEqual(['complete', 'ingesting', 'queued']);
+  return files;
+}
+
+/** Wait until nothing can be working on the files any more: leases ran out and no update for staleAfterMs. */
+export async function waitUntilAbandoned(azurite: Azurite, snapshotId: string, staleAfterMs: number): Promise<void> {
+  const t = tables(azurite.connectionString);
+  await waitFor(
+    'leases expired and rows idle',
+    async () => {
+      const now = Date.now();
+      return (await t.files(snapshotId)).every(
+        (f) => f.Status === 'complete' || ((!f.LeaseExpiresAt || new Date(f.LeaseExpiresAt).getTime() < now) && now - new Date(f.UpdatedAt!).getTime() > staleAfterMs),
+      );
+    },
+    30_000,
+    250,
+  );
+}
