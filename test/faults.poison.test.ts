@@ -13,6 +13,7 @@ import { useAzurite } from './helpers/azurite';
 import { startFaultProxy } from './helpers/faultProxy';
 import { runIngest } from './helpers/ingestProcess';
 import { expectExactSnapshot, tables } from './helpers/inventoryTables';
+import { nextGeneratedTime } from './helpers/exportFixture';
 
 const azurite = useAzurite();
 
@@ -25,7 +26,7 @@ describe('poison path (process level)', () => {
   it('a handler that always fails: maxDequeueCount deliveries, -poison queue, file and snapshot failed with the reason, exit 1; the next run repairs it', async () => {
     const { maxDequeueCount } = hostQueueSettings();
     expect(maxDequeueCount).toBe(5);
-    const sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `p-${randomUUID().slice(0, 8)}`, devices: 120, files: 2, seed: 5 });
+    const sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `p-${randomUUID().slice(0, 8)}`, devices: 120, files: 2, seed: 5, generatedTime: nextGeneratedTime() });
     // snapshot-table writes are entity-group transactions (POST $batch); catalog and progress rows are single-entity calls
     const proxy = await startFaultProxy(azurite().tablePort, (r) => (r.method === 'POST' && r.url.includes('$batch') ? TABLE_NOT_FOUND : undefined));
     try {

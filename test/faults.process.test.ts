@@ -63,7 +63,7 @@ describe('process faults: SIGKILL of npm run ingest', () => {
   });
 
   it('SIGKILL mid-file: the restart takes the dead worker\'s file over at once and resumes from its checkpoint; exact rows', async () => {
-    sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `c-${randomUUID().slice(0, 8)}`, devices: 600, files: 2, seed: 11 });
+    sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `c-${randomUUID().slice(0, 8)}`, devices: 600, files: 2, seed: 11, generatedTime: nextGeneratedTime() });
     const published = await sim.publish();
     expect(Math.min(...published.files.map((f) => f.rows))).toBeGreaterThan(5000); // a checkpoint (every 5,000 rows) before the end of each file
     const id = snapshotIdFor(published.generatedTime);

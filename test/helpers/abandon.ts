@@ -6,6 +6,7 @@ import { QueueClient } from '@azure/storage-queue';
 import { FileRow } from '../../shared/contracts';
 import { Azurite } from '../../tools/azurite';
 import { DefenderSimulator, startDefenderSimulator } from '../../tools/defenderSimulator';
+import { nextGeneratedTime } from './exportFixture';
 import { killWhen, startIngest, waitFor } from './ingestProcess';
 import { Entity, tables } from './inventoryTables';
 
@@ -23,8 +24,11 @@ export function ingestEnv(azurite: Azurite, sim: { baseUrl: string }): Record<st
   };
 }
 
-/** 3 files of ~6,000 rows: each passes a checkpoint (every 5,000 rows) well before its end. */
-export function startSim(azurite: Azurite, seed: number, generatedTime?: Date): Promise<DefenderSimulator> {
+/**
+ * 3 files of ~6,000 rows: each passes a checkpoint (every 5,000 rows) well before its end. The first export
+ * gets a generatedTime of its own (tests sharing one Azurite never share a snapshot id by accident).
+ */
+export function startSim(azurite: Azurite, seed: number, generatedTime = nextGeneratedTime()): Promise<DefenderSimulator> {
   return startDefenderSimulator({ blobConnectionString: azurite.connectionString, containerName: `s-${randomUUID().slice(0, 8)}`, devices: 650, files: 3, seed, generatedTime });
 }
 

@@ -21,9 +21,11 @@ export interface IngestProcess {
   kill(): Promise<void>;
 }
 
-export function startIngest(env: Record<string, string>, script = 'tools/ingest.ts'): IngestProcess {
+/** `preload`: modules loaded before the script (`node -r`), e.g. a fake credential. */
+export function startIngest(env: Record<string, string>, opts: { preload?: string[] } = {}): IngestProcess {
   const started = Date.now();
-  const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), path.join(root, script)], {
+  const preload = (opts.preload ?? []).flatMap((m) => ['-r', m]);
+  const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), ...preload, path.join(root, 'tools/ingest.ts')], {
     cwd,
     // only what the runner needs: no inherited Azure settings from the developer's shell
     env: { PATH: process.env.PATH ?? '', TS_NODE_PROJECT: path.join(root, 'tsconfig.json'), ...env },
@@ -53,8 +55,12 @@ export function startIngest(env: Record<string, string>, script = 'tools/ingest.
 }
 
 /** Run to the end (or fail the test after timeoutMs, killing the process). */
-export async function runIngest(env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; output: string; summary: Record<string, unknown> | undefined; ms: number }> {
-  const p = startIngest(env);
+export async function runIngest(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  opts: { preload?: string[] } = {},
+): Promise<{ code: number | null; output: string; summary: Record<string, unknown> | undefined; ms: number }> {
+  const p = startIngest(env, opts);
   const timer = setTimeout(() => void p.kill(), timeoutMs);
   const r = await p.exited;
   clearTimeout(timer);
