@@ -92,6 +92,17 @@ describe('process faults: SIGKILL of npm run ingest', () => {
     expect(second.summary).toMatchObject({ snapshotId: id, status: 'complete', rows: published.totalRows, duplicates: 0, rejected: 0 });
   }, 120_000);
 
+  it('two runners at once on the same export and queue (concurrent and duplicate delivery): both exit 0, exact rows and counts', async () => {
+    sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `c-${randomUUID().slice(0, 8)}`, devices: 300, files: 3, seed: 12, generatedTime: nextGeneratedTime() });
+    const published = await sim.publish();
+    const env = envFor(sim.baseUrl);
+    const [a, b] = await Promise.all([runIngest(env, 90_000), runIngest(env, 90_000)]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(a.summary).toMatchObject({ status: 'complete', rows: published.totalRows });
+    expect(b.summary).toMatchObject({ status: 'complete', rows: published.totalRows });
+    await expectExactSnapshot(azurite().connectionString, published);
+  }, 120_000);
+
   it('SIGKILL at random moments during writes, several times: exact rows, duplicates and rejects after the last restart', async () => {
     const r0 = records(12000, 90, 'mt0-');
     const r1 = records(10000, 70, 'mt1-');
