@@ -152,6 +152,8 @@ export async function ingestExportFile(rawMessage: unknown, deps: IngestDeps): P
   }
   if (file.Status === 'complete') {
     log.info(`${label}: already complete (${file.RowsWritten} rows); duplicate delivery ignored`);
+    // a retried delivery after the flip failed (the file's final checkpoint landed, the catalog update did not): settle it
+    await catalog.refreshSnapshot(msg.kind, snapshotId, now);
     return { status: 'skipped', snapshotId, fileIndex, rowsWritten: file.RowsWritten, detail: 'file already complete' };
   }
 

@@ -279,6 +279,9 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
       }
     };
     await Promise.race([supervise(), failedWorker]);
+    // Every file is done, but the flip to complete may have failed after the last checkpoint (its handler
+    // threw and the message waits for a retry): settle it now, as the timer would on its next run.
+    await catalog.refreshSnapshot(SOFTWARE_INVENTORY, snapshotId, () => new Date());
   } finally {
     done = true;
     if (progressTimer) clearInterval(progressTimer);
