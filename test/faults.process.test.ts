@@ -3,14 +3,11 @@
 // SIGKILLed mid-file and mid-transaction, and restarted. Outcomes are checked row for row.
 import { randomUUID } from 'node:crypto';
 import { odata } from '@azure/data-tables';
-import { createServices } from '../shared/appContext';
 import { REJECTS_TABLE, rejectRowKey, snapshotIdFor } from '../shared/contracts';
-import { memoryLog } from '../shared/log';
 import { DefenderSimulator, startDefenderSimulator } from '../tools/defenderSimulator';
-import { runIngestCycle } from '../tools/localRunner';
 import { useAzurite } from './helpers/azurite';
 import { startExportApi } from './helpers/exportApi';
-import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, Rec, records, testConfig } from './helpers/exportFixture';
+import { exportFixture, gz, nextGeneratedTime, Rec, records } from './helpers/exportFixture';
 import { runIngest, startIngest, waitFor } from './helpers/ingestProcess';
 import { compareSets, expectExactSnapshot, KeyFields, recordIdentity, rowIdentity, tables } from './helpers/inventoryTables';
 
@@ -92,20 +89,9 @@ describe('process faults: SIGKILL of npm run ingest', () => {
     expect(second.summary).toMatchObject({ snapshotId: id, status: 'complete', rows: published.totalRows, duplicates: 0, rejected: 0 });
   }, 120_000);
 
-  it('two runners at once on the same export and queue (concurrent and duplicate delivery): both exit 0, exact rows and counts', async () => {
-    sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `c-${randomUUID().slice(0, 8)}`, devices: 300, files: 3, seed: 12, generatedTime: nextGeneratedTime() });
-    const published = await sim.publish();
-    const env = envFor(sim.baseUrl);
-    const [a, b] = await Promise.all([runIngest(env, 90_000), runIngest(env, 90_000)]);
-    expect([a.code, b.code]).toEqual([0, 0]);
-    expect(a.summary).toMatchObject({ status: 'complete', rows: published.totalRows });
-    expect(b.summary).toMatchObject({ status: 'complete', rows: published.totalRows });
-    await expectExactSnapshot(azurite().connectionString, published);
-  }, 120_000);
-
   it('SIGKILL at random moments during writes, several times: exact rows, duplicates and rejects after the last restart', async () => {
-    const r0 = records(12000, 90, 'mt0-');
-    const r1 = records(10000, 70, 'mt1-');
+    const r0 = records(11000, 90, 'mt0-');
+    const r1 = records(8000, 70, 'mt1-');
     const f0 = buildFile(0, r0, {
       2999: [{ reject: '{"deviceId": "cut-off' }],
       4500: [{ blank: true }],
@@ -130,7 +116,7 @@ describe('process faults: SIGKILL of npm run ingest', () => {
       const committed = async () => (await t.files(id)).reduce((n, f) => n + (f.RowsWritten ?? 0), 0);
       const kills: { afterMs: number; committed: number; landed: number }[] = [];
       let before = 0;
-      for (let k = 0; k < 3; k++) {
+      for (let k = 0; k < 2; k++) {
         const p = startIngest(env);
         const progressed = await Promise.race([
           waitFor('a new checkpoint', async () => (await committed()) > before, 45_000, 20).then(() => true),
@@ -147,7 +133,7 @@ describe('process faults: SIGKILL of npm run ingest', () => {
         kills.push({ afterMs, committed: before, landed });
       }
       console.log(`kills: ${JSON.stringify(kills)}`);
-      expect(kills.length).toBeGreaterThanOrEqual(2);
+      expect(kills).toHaveLength(2);
       // at least one kill left rows in the table beyond the checkpoints: a write really was in flight
       expect(kills.some((k) => k.landed > k.committed)).toBe(true);
 
@@ -158,14 +144,14 @@ describe('process faults: SIGKILL of npm run ingest', () => {
       const diff = compareSets([...f0.recs, ...f1.recs].map(recordIdentity), rows.map(rowIdentity));
       expect(diff.missing).toEqual([]);
       expect(diff.extra).toEqual([]);
-      expect(rows).toHaveLength(22000);
+      expect(rows).toHaveLength(19000);
       const snap = await t.snapshot(id);
-      expect(snap).toMatchObject({ Status: 'complete', FileCount: 2, FilesCompleted: 2, RowCount: 22000, DuplicateCount: f0.duplicates + f1.duplicates, RejectedCount: f0.rejected + f1.rejected });
+      expect(snap).toMatchObject({ Status: 'complete', FileCount: 2, FilesCompleted: 2, RowCount: 19000, DuplicateCount: f0.duplicates + f1.duplicates, RejectedCount: f0.rejected + f1.rejected });
       expect([f0.duplicates + f1.duplicates, f0.rejected + f1.rejected]).toEqual([3, 3]);
       const files = await t.files(id);
       expect(files.map((f) => [f.Status, f.RowsWritten, f.Duplicates, f.Rejected, f.LinesCommitted])).toEqual([
-        ['complete', 12000, f0.duplicates, f0.rejected, f0.lines],
-        ['complete', 10000, f1.duplicates, f1.rejected, f1.lines],
+        ['complete', 11000, f0.duplicates, f0.rejected, f0.lines],
+        ['complete', 8000, f1.duplicates, f1.rejected, f1.lines],
       ]);
       const rejects = await t.all(REJECTS_TABLE, odata`PartitionKey eq ${id}`);
       expect(rejects.map((r) => r.rowKey).sort()).toEqual([...f0.rejectKeys, ...f1.rejectKeys].sort());
@@ -173,26 +159,4 @@ describe('process faults: SIGKILL of npm run ingest', () => {
       await api.close();
     }
   }, 150_000);
-});
-
-describe('local runner supervision', () => {
-  it('does not give up on a long file that keeps checkpointing, even when no handler finishes within the stall window', async () => {
-    const config = testConfig(azurite(), { INGEST_FILE_CONCURRENCY: '1' });
-    const fx = exportFixture(azurite());
-    await fx.upload([gz(jsonl(records(2000, 40)))]);
-    const defender = fakeDefender(nextGeneratedTime(), () => fx.urls());
-    const log = memoryLog();
-    // 20 segments of 100 rows, each held up for 250 ms: one handler runs ~5 s, the stall window is 1 s
-    const summary = await runIngestCycle({
-      config,
-      log,
-      services: createServices(config),
-      timer: { defender },
-      ingest: { limits: { segmentRows: 100 }, onProgress: () => new Promise((r) => setTimeout(r, 250)) },
-      stallSeconds: 1,
-      pollMs: 100,
-    });
-    expect(summary).toMatchObject({ status: 'complete', rows: 2000 });
-    expect(log.lines.filter((l) => l.includes('no progress'))).toEqual([]);
-  });
 });

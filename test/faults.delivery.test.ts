@@ -1,8 +1,11 @@
-// The poison path for real: `npm run ingest` as a child process, every write to the snapshot table refused
-// the way Table Storage refuses writes to a table deleted by hand (404 TableNotFound, injected by a proxy in
-// front of Azurite's table endpoint). The runner retries each message host.json's maxDequeueCount times,
-// moves it to `<queue>-poison`, the poison handler marks file and snapshot failed with the reason, the
-// process exits non-zero; the next run (the table reachable again) re-arms the failed files and completes.
+// Delivery faults for real, with `npm run ingest` as a child process.
+// - Poison: every write to the snapshot table refused the way Table Storage refuses writes to a table deleted
+//   by hand (404 TableNotFound, injected by a proxy in front of Azurite's table endpoint). The runner retries
+//   each message host.json's maxDequeueCount times, moves it to `<queue>-poison`, the poison handler marks file
+//   and snapshot failed with the reason, the process exits non-zero; the next run (the table reachable again)
+//   re-arms the failed files and completes.
+// - Concurrent and duplicate delivery: two runners on the same queue at once.
+// - The runner's own supervision: a long file is progress, not a stall.
 import { randomUUID } from 'node:crypto';
 import { QueueClient } from '@azure/storage-queue';
 import { snapshotIdFor } from '../shared/contracts';
@@ -11,9 +14,12 @@ import { startDefenderSimulator } from '../tools/defenderSimulator';
 import { hostQueueSettings } from '../tools/localRunner';
 import { useAzurite } from './helpers/azurite';
 import { startFaultProxy } from './helpers/faultProxy';
+import { createServices } from '../shared/appContext';
+import { memoryLog } from '../shared/log';
+import { runIngestCycle } from '../tools/localRunner';
+import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';
 import { runIngest } from './helpers/ingestProcess';
 import { expectExactSnapshot, tables } from './helpers/inventoryTables';
-import { nextGeneratedTime } from './helpers/exportFixture';
 
 const azurite = useAzurite();
 
@@ -22,7 +28,7 @@ const TABLE_NOT_FOUND = {
   body: { 'odata.error': { code: 'TableNotFound', message: { lang: 'en-US', value: 'The table specified does not exist.' } } },
 };
 
-describe('poison path (process level)', () => {
+describe('delivery faults (process level)', () => {
   it('a handler that always fails: maxDequeueCount deliveries, -poison queue, file and snapshot failed with the reason, exit 1; the next run repairs it', async () => {
     const { maxDequeueCount } = hostQueueSettings();
     expect(maxDequeueCount).toBe(5);
@@ -78,4 +84,47 @@ describe('poison path (process level)', () => {
       await sim.stop();
     }
   }, 120_000);
+
+  it('two runners at once on the same export and queue (concurrent and duplicate delivery): both exit 0, exact rows and counts', async () => {
+    const sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `c-${randomUUID().slice(0, 8)}`, devices: 300, files: 3, seed: 12, generatedTime: nextGeneratedTime() });
+    try {
+      const published = await sim.publish();
+      const env = {
+        AzureWebJobsStorage: azurite().connectionString,
+        DEFENDER_API_BASE_URL: sim.baseUrl,
+        DEFENDER_AUTH: 'none',
+        INGEST_QUEUE: `dup-${randomUUID().slice(0, 8)}`,
+        INGEST_VISIBILITY_TIMEOUT_SECONDS: '5',
+      };
+      const [a, b] = await Promise.all([runIngest(env, 90_000), runIngest(env, 90_000)]);
+      expect([a.code, b.code]).toEqual([0, 0]);
+      expect(a.summary).toMatchObject({ status: 'complete', rows: published.totalRows });
+      expect(b.summary).toMatchObject({ status: 'complete', rows: published.totalRows });
+      await expectExactSnapshot(azurite().connectionString, published);
+    } finally {
+      await sim.stop();
+    }
+  }, 120_000);
+});
+
+describe('local runner supervision', () => {
+  it('does not give up on a long file that keeps checkpointing, even when no handler finishes within the stall window', async () => {
+    const config = testConfig(azurite(), { INGEST_FILE_CONCURRENCY: '1' });
+    const fx = exportFixture(azurite());
+    await fx.upload([gz(jsonl(records(2000, 40)))]);
+    const defender = fakeDefender(nextGeneratedTime(), () => fx.urls());
+    const log = memoryLog();
+    // 20 segments of 100 rows, each held up for 250 ms: one handler runs ~5 s, the stall window is 1 s
+    const summary = await runIngestCycle({
+      config,
+      log,
+      services: createServices(config),
+      timer: { defender },
+      ingest: { limits: { segmentRows: 100 }, onProgress: () => new Promise((r) => setTimeout(r, 250)) },
+      stallSeconds: 1,
+      pollMs: 100,
+    });
+    expect(summary).toMatchObject({ status: 'complete', rows: 2000 });
+    expect(log.lines.filter((l) => l.includes('no progress'))).toEqual([]);
+  });
 });
