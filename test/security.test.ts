@@ -65,7 +65,7 @@ interface Setup {
 }
 
 async function setup(simOpts: Partial<SimulatorOptions>, env: Record<string, string> = {}): Promise<Setup> {
-  const sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, devices: 40, files: 2, seed: 9, generatedTime: nextGeneratedTime(), ...simOpts });
+  const sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `sec-${Math.random().toString(36).slice(2, 10)}`, devices: 40, files: 2, seed: 9, generatedTime: nextGeneratedTime(), ...simOpts });
   const bodies: string[] = [];
   const api = Object.assign(
     await startFaultProxy(sim.port, (r) =>
@@ -151,7 +151,7 @@ describe('secrets never leak (process level)', () => {
 
     // 401 from the simulator itself: it wants another token than the one presented
     api.rule = () => undefined;
-    const other = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, devices: 5, files: 1, requireToken: 'some-other-token' });
+    const other = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: 'sec-other', devices: 5, files: 1, requireToken: 'some-other-token' });
     cleanup.push(() => other.stop());
     const proxyToOther = await startFaultProxy(other.port);
     cleanup.push(() => proxyToOther.close());
