@@ -1,7 +1,15 @@
 // Turns a stream of mapped records into committed, checkpointed segments of a snapshot table:
 // in-file duplicates written once and counted, rejects recorded, and a checkpoint after every
-// segment whose counters describe exactly the lines up to it. While one segment is being written the
-// next is being parsed (at most two in memory). Used by the file worker and the paged JSON method.
+// segment whose counters describe exactly the lines up to it. Used by the file worker and the paged
+// JSON method.
+//
+// Writes stream: rows collect in per-partition transactions, and a transaction is sent as soon as it is
+// full, or when too many rows are waiting (the least recently filled first) — not when a whole segment
+// has been read. So an entity lives for milliseconds instead of a segment's time (most die young, which
+// keeps the heap and RSS flat), transactions are in flight while the next rows are parsed, and one
+// segment's tail overlaps the next one's start. At most WRITE_CONCURRENCY transactions are in flight;
+// when all are busy, reading waits (backpressure down to the download). A segment's checkpoint follows
+// all of its transactions and the previous segment's checkpoint; at most two segments are unfinished.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -10,7 +18,7 @@ import { TableClient, TableTransaction } from '@azure/data-tables';
 import { rejectRowKey, RejectRow } from './contracts';
 import { excerpt, MapResult } from './recordMapper';
 import { shortError } from './snapshotCatalog';
-import { PendingEntity, writeEntities, WriteOptions } from './tableWriter';
+import { OpenBatch, PendingEntity, ResolvedWriteOptions, writeOptions, WriteOptions, WriteResult, writeTransaction } from './tableWriter';
 
 export interface Counters {
   /** last line (record) committed */
@@ -21,10 +29,47 @@ export interface Counters {
 }
 
 interface Segment {
-  entities: PendingEntity[];
   rejects: { line: number; reason: string; text: string }[];
   duplicates: number;
   lastLine: number;
+  /** entities and rejects added (duplicates do not count): the segment is full at segmentRows */
+  size: number;
+  /** transactions being filled, by partition, least recently added to first */
+  open: Map<string, OpenBatch>;
+  openRows: number;
+  /** transactions ready to send */
+  ready: PendingEntity[][];
+  /** transactions sent */
+  writes: Promise<void>[];
+  result: WriteResult;
+}
+
+function newSegment(lastLine: number): Segment {
+  return { rejects: [], duplicates: 0, lastLine, size: 0, open: new Map(), openRows: 0, ready: [], writes: [], result: { written: 0, rejected: [] } };
+}
+
+/** Rows waiting in unsent transactions before the least recently filled one is sent anyway. */
+export const DEFAULT_OPEN_ROWS = 200;
+
+/** At most n at once, first come first served. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(n: number) {
+    this.free = Math.max(1, n);
+  }
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((r) => this.waiting.push(r));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
 }
 
 export interface SnapshotWriterOptions {
@@ -40,6 +85,8 @@ export interface SnapshotWriterOptions {
   checkpoint: (c: Counters, final: boolean) => Promise<void>;
   /** table writer options (transport, timeouts, retries); defaults suit production */
   write?: WriteOptions;
+  /** rows that may wait in unsent transactions (default DEFAULT_OPEN_ROWS) */
+  openRows?: number;
   /** where the duplicate detector spills finished partitions (default: the OS temp folder) */
   spillDir?: string;
 }
@@ -48,16 +95,17 @@ export interface SnapshotWriterOptions {
 // In-file duplicate detection in bounded memory
 //
 // "An exact duplicate (same DeviceId, vendor, name and version) within one file is written once." A set of
-// every key seen grows with the file (~50 bytes per row: 100 MB for a 1 GB file). Defender writes a
+// every key seen grows with the file (~50 bytes of heap per row: 100 MB for a 1 GB file). Defender writes a
 // device's rows together, so:
 //  - the partition being read keeps an exact set of its RowKeys (memory: one device's rows);
-//  - when the partition changes, its RowKeys go to a spill file as 64-bit digests (8 bytes a row, on disk)
-//    and the partition is indexed (PartitionKey → where its runs are in the file): memory per device,
-//    not per row;
+//  - when the partition changes, its rows go to a spill file as 64-bit digests (8 bytes a row, on disk),
+//    and the partition goes into an index of where its runs are — typed arrays outside the JS heap,
+//    ~40 bytes per device, nothing per row;
 //  - a partition that shows up again later (rare) gets its earlier runs read back as an exact set of
 //    digests, so a copy of a row seen hundreds of MB earlier is still caught.
-// A false positive needs two different RowKeys of the same device, in different runs, with equal 64-bit
-// digests. The spill file is unlinked as soon as it is created, so nothing outlives the process.
+// A row's digest is seeded with a second, independent 64-bit hash of its PartitionKey, so a false positive
+// needs both 64-bit partition hashes of two devices to collide, or two RowKeys of one device to collide
+// in 64 bits. The spill file is unlinked as soon as it is created, so nothing outlives the process.
 
 const DIGEST_BYTES = 8;
 const SPILL_BUFFER_DIGESTS = 8192;
@@ -71,18 +119,108 @@ function fmix32(h: number): number {
   return h >>> 0;
 }
 
-/** Two independent 32-bit hashes of the UTF-16 code units (FNV-1a and a multiply-rotate), finalised. */
-export function rowKeyDigest(key: string, out: Buffer, offset: number): void {
-  let a = 0x811c9dc5;
-  let b = 0x9747b28c ^ key.length;
+/** A 64-bit hash of the UTF-16 code units as two 32-bit halves (FNV-1a and a multiply-xorshift, finalised), seeded. */
+function hash64(key: string, seedA: number, seedB: number, out: Uint32Array): void {
+  let a = (0x811c9dc5 ^ seedA) >>> 0;
+  let b = (0x9747b28c ^ seedB ^ key.length) >>> 0;
   for (let i = 0; i < key.length; i++) {
     const c = key.charCodeAt(i);
     a = Math.imul(a ^ c, 0x01000193);
     b = Math.imul(b ^ c, 0x5bd1e995);
     b ^= b >>> 15;
   }
-  out.writeUInt32LE(fmix32(a), offset);
-  out.writeUInt32LE(fmix32(b ^ Math.imul(a, 0x27d4eb2d)), offset + 4);
+  out[0] = fmix32(a);
+  out[1] = fmix32(b ^ Math.imul(a, 0x27d4eb2d));
+}
+
+/** 64-bit digest of a RowKey under a partition's seed, into out[offset..offset+8). */
+export function rowKeyDigest(key: string, out: Buffer, offset: number, seed: readonly [number, number] = [0, 0]): void {
+  hash64(key, seed[0], seed[1], scratch);
+  out.writeUInt32LE(scratch[0], offset);
+  out.writeUInt32LE(scratch[1], offset + 4);
+}
+const scratch = new Uint32Array(2);
+
+/** Open-addressing hash table of 64-bit partition hashes → first run, in typed arrays (off the JS heap). */
+class PartitionIndex {
+  private hi = new Uint32Array(1024);
+  private lo = new Uint32Array(1024);
+  /** last run + 1 (0: empty slot) */
+  private last = new Uint32Array(1024);
+  size = 0;
+
+  get bytes(): number {
+    return this.hi.byteLength + this.lo.byteLength + this.last.byteLength;
+  }
+
+  private slot(h: number, l: number): number {
+    const mask = this.last.length - 1;
+    let i = (h ^ Math.imul(l, 0x9e3779b1)) & mask;
+    while (this.last[i] !== 0 && (this.hi[i] !== h || this.lo[i] !== l)) i = (i + 1) & mask;
+    return i;
+  }
+
+  /** The partition's most recent run, or -1. */
+  get(h: number, l: number): number {
+    return this.last[this.slot(h, l)] - 1;
+  }
+
+  set(h: number, l: number, run: number): void {
+    let i = this.slot(h, l);
+    if (this.last[i] === 0) {
+      if ((this.size + 1) * 2 > this.last.length) {
+        this.grow();
+        i = this.slot(h, l);
+      }
+      this.size++;
+      this.hi[i] = h;
+      this.lo[i] = l;
+    }
+    this.last[i] = run + 1;
+  }
+
+  private grow(): void {
+    const { hi, lo, last } = this;
+    this.hi = new Uint32Array(last.length * 2);
+    this.lo = new Uint32Array(last.length * 2);
+    this.last = new Uint32Array(last.length * 2);
+    for (let i = 0; i < last.length; i++) {
+      if (last[i] === 0) continue;
+      const j = this.slot(hi[i], lo[i]);
+      this.hi[j] = hi[i];
+      this.lo[j] = lo[i];
+      this.last[j] = last[i];
+    }
+  }
+}
+
+/** Runs of spilled digests: first digest, count, previous run of the same partition (-1: none). Typed arrays. */
+class RunList {
+  first = new Float64Array(1024);
+  count = new Uint32Array(1024);
+  prev = new Int32Array(1024);
+  size = 0;
+
+  get bytes(): number {
+    return this.first.byteLength + this.count.byteLength + this.prev.byteLength;
+  }
+
+  add(first: number, count: number, prev: number): number {
+    if (this.size === this.count.length) {
+      const grow = <T extends Float64Array | Uint32Array | Int32Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.first = grow(this.first);
+      this.count = grow(this.count);
+      this.prev = grow(this.prev);
+    }
+    this.first[this.size] = first;
+    this.count[this.size] = count;
+    this.prev[this.size] = prev;
+    return this.size++;
+  }
 }
 
 const closeSpill = new FinalizationRegistry<{ fd: number | undefined }>((h) => {
@@ -92,23 +230,28 @@ const closeSpill = new FinalizationRegistry<{ fd: number | undefined }>((h) => {
 export interface DetectorStats {
   /** RowKeys held for the partition being read */
   runRows: number;
-  /** partitions seen (index entries) */
+  /** partitions seen */
   partitions: number;
-  /** digests written to the spill file */
+  /** digests written to the spill file (or waiting in its buffer) */
   spilledRows: number;
   /** partitions that came back after another one (their earlier runs were read from disk) */
   reappearances: number;
+  /** bytes of the off-heap index (partition table and run list) */
+  indexBytes: number;
 }
 
 export class DuplicateDetector {
   private pk: string | undefined;
+  /** the current partition's hashes: index key, then row-digest seed */
+  private readonly key = new Uint32Array(2);
+  private readonly seed: [number, number] = [0, 0];
   private run = new Set<string>();
   /** digests of the current partition's earlier runs, only when it reappeared */
   private prior: Set<string> | undefined;
-  /** PartitionKey → [first digest, count, first digest, count, ...] of its runs in the spill file */
-  private readonly index = new Map<string, number[]>();
+  private readonly index = new PartitionIndex();
+  private readonly runs = new RunList();
   private readonly handle: { fd: number | undefined } = { fd: undefined };
-  private buffer = Buffer.alloc(SPILL_BUFFER_DIGESTS * DIGEST_BYTES);
+  private readonly buffer = Buffer.alloc(SPILL_BUFFER_DIGESTS * DIGEST_BYTES);
   private buffered = 0;
   private spilled = 0;
   private reappeared = 0;
@@ -124,7 +267,7 @@ export class DuplicateDetector {
     if (pk !== this.pk) this.switchTo(pk);
     if (this.run.has(rk)) return true;
     if (this.prior) {
-      rowKeyDigest(rk, this.digest, 0);
+      rowKeyDigest(rk, this.digest, 0, this.seed);
       if (this.prior.has(this.digest.toString('latin1'))) return true;
     }
     this.run.add(rk);
@@ -132,8 +275,14 @@ export class DuplicateDetector {
   }
 
   stats(): DetectorStats {
-    const current = this.pk !== undefined && !this.index.has(this.pk) ? 1 : 0;
-    return { runRows: this.run.size, partitions: this.index.size + current, spilledRows: this.spilled + this.buffered, reappearances: this.reappeared };
+    const current = this.pk !== undefined && this.index.get(this.key[0], this.key[1]) < 0 ? 1 : 0;
+    return {
+      runRows: this.run.size,
+      partitions: this.index.size + current,
+      spilledRows: this.spilled + this.buffered,
+      reappearances: this.reappeared,
+      indexBytes: this.index.bytes + this.runs.bytes,
+    };
   }
 
   /** Release the spill file. */
@@ -146,7 +295,6 @@ export class DuplicateDetector {
     closeSpill.unregister(this);
     this.run = new Set();
     this.prior = undefined;
-    this.index.clear();
   }
 
   private switchTo(pk: string): void {
@@ -155,25 +303,27 @@ export class DuplicateDetector {
     this.pk = pk;
     this.run = new Set();
     this.prior = undefined;
-    const runs = this.index.get(pk);
-    if (runs) {
+    hash64(pk, 0x2545f491, 0x4f6cdd1d, this.key);
+    hash64(pk, 0x6c078965, 0x1b873593, scratch);
+    this.seed[0] = scratch[0];
+    this.seed[1] = scratch[1];
+    const last = this.index.get(this.key[0], this.key[1]);
+    if (last >= 0) {
       this.reappeared++;
-      this.prior = this.readRuns(runs);
+      this.prior = this.readRuns(last);
     }
   }
 
   private spillRun(): void {
-    const pk = this.pk!;
     if (this.run.size === 0) return;
     const first = this.spilled + this.buffered;
     for (const rk of this.run) {
       if (this.buffered === SPILL_BUFFER_DIGESTS) this.flush();
-      rowKeyDigest(rk, this.buffer, this.buffered * DIGEST_BYTES);
+      rowKeyDigest(rk, this.buffer, this.buffered * DIGEST_BYTES, this.seed);
       this.buffered++;
     }
-    const runs = this.index.get(pk);
-    if (runs) runs.push(first, this.run.size);
-    else this.index.set(pk, [first, this.run.size]);
+    const run = this.runs.add(first, this.run.size, this.index.get(this.key[0], this.key[1]));
+    this.index.set(this.key[0], this.key[1], run);
   }
 
   private flush(): void {
@@ -190,15 +340,15 @@ export class DuplicateDetector {
     this.buffered = 0;
   }
 
-  private readRuns(runs: number[]): Set<string> {
+  private readRuns(last: number): Set<string> {
     this.flush();
     const set = new Set<string>();
-    for (let i = 0; i < runs.length; i += 2) {
-      const bytes = runs[i + 1] * DIGEST_BYTES;
+    for (let r = last; r >= 0; r = this.runs.prev[r]) {
+      const bytes = this.runs.count[r] * DIGEST_BYTES;
       const buf = Buffer.alloc(bytes);
       let done = 0;
       while (done < bytes) {
-        const n = fs.readSync(this.handle.fd!, buf, done, bytes - done, runs[i] * DIGEST_BYTES + done);
+        const n = fs.readSync(this.handle.fd!, buf, done, bytes - done, this.runs.first[r] * DIGEST_BYTES + done);
         if (n === 0) throw new Error('duplicate detector: spill file shorter than its index');
         done += n;
       }
@@ -222,13 +372,21 @@ async function writeRejects(rejectsTable: TableClient, snapshotId: string, fileI
 export class SnapshotWriter {
   readonly counters: Counters;
   private readonly dedupe: DuplicateDetector;
+  private readonly slots: Slots;
+  private readonly write: ResolvedWriteOptions;
+  private readonly openRowsLimit: number;
   private seg: Segment;
   private inflight: Promise<void> | undefined;
+  private failure: { err: unknown } | undefined;
+  private lastPk: string | undefined;
 
   constructor(private readonly opts: SnapshotWriterOptions) {
     this.counters = { ...opts.start };
     this.dedupe = new DuplicateDetector(opts.spillDir);
-    this.seg = { entities: [], rejects: [], duplicates: 0, lastLine: opts.start.lines };
+    this.slots = new Slots(opts.writeConcurrency);
+    this.write = writeOptions(opts.write);
+    this.openRowsLimit = opts.openRows ?? DEFAULT_OPEN_ROWS;
+    this.seg = newSegment(opts.start.lines);
   }
 
   /** A line at or before the checkpoint: only rebuild the duplicate detector, so counts stay exact across resumes. */
@@ -242,38 +400,77 @@ export class SnapshotWriter {
     seg.lastLine = line;
     if (!result.ok) {
       seg.rejects.push({ line, reason: result.reason, text: text() });
+      seg.size++;
       return;
     }
-    if (this.dedupe.seen(result.entity.partitionKey, result.entity.rowKey)) {
+    const { entity } = result;
+    if (this.dedupe.seen(entity.partitionKey, entity.rowKey)) {
       seg.duplicates++;
-    } else {
-      seg.entities.push({ entity: result.entity, line });
+      return;
     }
+    seg.size++;
+    const item: PendingEntity = { entity, line };
+    const pk = entity.partitionKey;
+    let batch = seg.open.get(pk);
+    if (batch && !batch.fits(item)) {
+      this.close(seg, pk, batch);
+      batch = undefined;
+    }
+    if (!batch) {
+      seg.open.set(pk, (batch = new OpenBatch()));
+    } else if (pk !== this.lastPk) {
+      // most recently filled last
+      seg.open.delete(pk);
+      seg.open.set(pk, batch);
+    }
+    batch.add(item);
+    seg.openRows++;
+    if (batch.full) this.close(seg, pk, batch);
+    this.lastPk = pk;
   }
 
-  /** Hand the current segment to the writer when it is full. Returns true when it did (a checkpoint follows). */
+  /**
+   * Send what is ready (waiting for a write slot when all are busy), and hand the segment over when it is
+   * full. Returns true when it did (its checkpoint follows once its transactions are written).
+   */
   async maybeCommit(): Promise<boolean> {
-    if (this.seg.entities.length + this.seg.rejects.length < this.opts.segmentRows) return false;
+    if (this.failure) throw this.failure.err;
+    const seg = this.seg;
+    while (seg.ready.length > 0 || seg.openRows > this.openRowsLimit) {
+      if (seg.ready.length === 0) {
+        const [pk, batch] = seg.open.entries().next().value as [string, OpenBatch];
+        this.close(seg, pk, batch);
+      }
+      await this.send(seg, seg.ready.shift()!);
+    }
+    if (seg.size < this.opts.segmentRows) return false;
+    await this.sendAll(seg);
     if (this.inflight) await this.inflight;
-    const full = this.seg;
-    this.seg = { entities: [], rejects: [], duplicates: 0, lastLine: full.lastLine };
-    this.inflight = this.commit(full);
+    this.seg = newSegment(seg.lastLine);
+    this.inflight = this.commit(seg);
     this.inflight.catch(() => undefined); // awaited by the next call or by drain(); not unhandled meanwhile
     return true;
   }
 
-  /** Wait for the segment in flight (rethrowing its error). */
+  /** Wait for everything in flight: the segment being committed and transactions already sent (rethrowing the first error). Sends nothing new. */
   async drain(): Promise<void> {
     const p = this.inflight;
     this.inflight = undefined;
+    const sent = await Promise.allSettled(this.seg.writes);
     if (p) await p;
+    const failed = sent.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Commit everything still buffered; its checkpoint is the final one (the caller marks the file complete in it). */
   async finish(): Promise<void> {
-    await this.drain();
+    if (this.failure) throw this.failure.err;
     const seg = this.seg;
-    this.seg = { entities: [], rejects: [], duplicates: 0, lastLine: seg.lastLine };
+    await this.sendAll(seg);
+    const p = this.inflight;
+    this.inflight = undefined;
+    if (p) await p;
+    this.seg = newSegment(seg.lastLine);
     this.dedupe.close();
     await this.commit(seg, true);
   }
@@ -283,9 +480,33 @@ export class SnapshotWriter {
     return this.dedupe.stats();
   }
 
+  private close(seg: Segment, pk: string, batch: OpenBatch): void {
+    seg.open.delete(pk);
+    seg.openRows -= batch.items.length;
+    seg.ready.push(batch.items);
+  }
+
+  private async send(seg: Segment, items: PendingEntity[]): Promise<void> {
+    await this.slots.acquire();
+    const p = writeTransaction(this.opts.table, items, seg.result, this.write)
+      .catch((err: unknown) => {
+        this.failure ??= { err };
+        throw err;
+      })
+      .finally(() => this.slots.release());
+    p.catch(() => undefined); // awaited by the segment's commit or by drain()
+    seg.writes.push(p);
+  }
+
+  private async sendAll(seg: Segment): Promise<void> {
+    for (const [pk, batch] of [...seg.open]) this.close(seg, pk, batch);
+    while (seg.ready.length > 0) await this.send(seg, seg.ready.shift()!);
+  }
+
   private async commit(seg: Segment, final = false): Promise<void> {
     const o = this.opts;
-    const result = await writeEntities(o.table, seg.entities, o.writeConcurrency, o.write);
+    await Promise.all(seg.writes);
+    const result = seg.result;
     const rejects = seg.rejects.concat(result.rejected.map((r) => ({ line: r.line, reason: r.reason, text: JSON.stringify(r.entity) })));
     if (rejects.length) await writeRejects(o.rejectsTable, o.snapshotId, o.fileIndex, rejects);
     const c = this.counters;

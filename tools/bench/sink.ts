@@ -55,8 +55,11 @@ export interface SinkHttpClient {
   requests: number;
 }
 
-/** `capture`: keep every request (tests); leave it out for the benchmark so nothing is retained. */
-export function sinkHttpClient(opts: { capture?: CapturedRequest[] } = {}): SinkHttpClient {
+/**
+ * `capture`: keep every request (tests); leave it out for the benchmark so nothing is retained.
+ * `delayMs`: answer each request after this long (simulated service latency); `onAnswer` sees each request as it is answered.
+ */
+export function sinkHttpClient(opts: { capture?: CapturedRequest[]; delayMs?: () => number; onAnswer?: (r: CapturedRequest) => void } = {}): SinkHttpClient {
   const { createHttpHeaders } = core();
   const sink: SinkHttpClient = {
     operations: 0,
@@ -64,7 +67,11 @@ export function sinkHttpClient(opts: { capture?: CapturedRequest[] } = {}): Sink
     async sendRequest(request) {
       sink.requests++;
       const text = bodyText(request.body);
-      opts.capture?.push({ url: request.url, method: request.method, headers: request.headers.toJSON({ preserveCase: true }), body: text });
+      const seen = opts.capture || opts.onAnswer ? { url: request.url, method: request.method, headers: request.headers.toJSON({ preserveCase: true }), body: text } : undefined;
+      if (seen) opts.capture?.push(seen);
+      const delay = opts.delayMs?.() ?? 0;
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+      if (seen) opts.onAnswer?.(seen);
       if (request.method === 'POST' && /\/\$batch(\?|$)/.test(request.url)) {
         const ops = operationsIn(text);
         sink.operations += ops;
