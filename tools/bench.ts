@@ -1,0 +1,62 @@
+// `npm run bench` — the write-path benchmark (tools/bench/run.ts): prints a table and writes
+// bench/results.json. Options: --rows N (200000) --out FILE --files N --concurrency 4,8,16,32
+// --repeat N (2) --naive-seconds S (10) --write-concurrency N --file-concurrency N
+// --memory-mb MB (1024; 0 skips the memory run) --memory-mark-mb MB (100) --seed N --json (print JSON only)
+import * as path from 'node:path';
+import { BENCH_DEFAULTS, BenchOptions, formatResults, runBench, writeResults } from './bench/run';
+
+const USAGE = 'usage: npm run bench -- [--rows N] [--out FILE] [--files N] [--concurrency 4,8,16,32] [--repeat N] [--naive-seconds S] [--write-concurrency N] [--file-concurrency N] [--memory-mb MB] [--memory-mark-mb MB] [--seed N] [--json]';
+
+function parse(argv: string[]): { opts: BenchOptions; out: string; json: boolean } {
+  const o: BenchOptions = { ...BENCH_DEFAULTS, log: (l) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${l}\n`) };
+  let out = path.join(__dirname, '..', 'bench', 'results.json');
+  let json = false;
+  const num = (flag: string, v: string | undefined, min: number): number => {
+    const x = Number(v);
+    if (v === undefined || !Number.isFinite(x) || x < min) throw new Error(`${flag}: expected a number ≥ ${min}, got ${v ?? 'nothing'}`);
+    return x;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[i + 1];
+    switch (a) {
+      case '--rows': o.rows = Math.floor(num(a, v, 100)); i++; break;
+      case '--out': if (!v) throw new Error('--out: expected a file'); out = path.resolve(v); i++; break;
+      case '--files': o.files = Math.floor(num(a, v, 1)); i++; break;
+      case '--concurrency':
+        o.concurrency = (v ?? '').split(',').map((x) => Math.floor(num(a, x, 1)));
+        i++;
+        break;
+      case '--repeat': o.repeat = Math.floor(num(a, v, 1)); i++; break;
+      case '--naive-seconds': o.naiveSeconds = num(a, v, 0.1); i++; break;
+      case '--write-concurrency': o.writeConcurrency = Math.floor(num(a, v, 1)); i++; break;
+      case '--file-concurrency': o.fileConcurrency = Math.floor(num(a, v, 1)); i++; break;
+      case '--memory-mb': o.memoryBytes = Math.floor(num(a, v, 0) * 1024 * 1024); i++; break;
+      case '--memory-mark-mb': o.memoryMarkBytes = Math.floor(num(a, v, 0.01) * 1024 * 1024); i++; break;
+      case '--seed': o.seed = Math.floor(num(a, v, 0)); i++; break;
+      case '--json': json = true; break;
+      case '--help': case '-h': process.stdout.write(`${USAGE}\n`); process.exit(0); break;
+      default: throw new Error(`unknown option ${a}\n${USAGE}`);
+    }
+  }
+  if (o.memoryBytes > 0 && o.memoryMarkBytes >= o.memoryBytes) throw new Error('--memory-mark-mb must be below --memory-mb');
+  return { opts: o, out, json };
+}
+
+async function main(): Promise<void> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const results = await runBench(args.opts);
+  writeResults(results, args.out);
+  process.stdout.write(args.json ? `${JSON.stringify(results)}\n` : `\n${formatResults(results)}\n\nresults: ${args.out}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,138 @@
+// Benchmark input: realistic Defender records (tools/fleet.ts, ~0.5 KB a line), as JSON Lines, gzip export
+// files in Azurite behind SAS URLs, and an arbitrarily long file streamed from a small fleet.
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { randomUUID } from 'node:crypto';
+import { createGzip, gzipSync } from 'node:zlib';
+import { BlobSASPermissions, BlobServiceClient, generateBlobSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { Azurite, AZURITE_ACCOUNT, AZURITE_KEY } from '../azurite';
+import { fleetRecords, generateFleet, hexId } from '../fleet';
+
+export interface Line {
+  deviceId: string;
+  text: string;
+}
+
+/** Exactly `rows` records of a generated fleet, device by device (a device's rows together, as Defender writes them). */
+export function fleetLines(rows: number, seed = 42): Line[] {
+  let devices = Math.max(1, Math.ceil(rows / 25));
+  for (;;) {
+    const out: Line[] = [];
+    for (const r of fleetRecords(generateFleet({ devices, seed }))) {
+      out.push({ deviceId: r.deviceId, text: JSON.stringify(r) });
+      if (out.length === rows) return out;
+    }
+    devices *= 2;
+  }
+}
+
+/** Cut into `files` parts of about equal size, only where the device changes. */
+export function splitByDevice(lines: Line[], files: number): Line[][] {
+  const parts: Line[][] = [];
+  let start = 0;
+  for (let f = 1; f <= files && start < lines.length; f++) {
+    let end = f === files ? lines.length : Math.max(start + 1, Math.round((lines.length * f) / files));
+    while (end < lines.length && end > start && lines[end].deviceId === lines[end - 1].deviceId) end++;
+    parts.push(lines.slice(start, end));
+    start = end;
+  }
+  return parts;
+}
+
+export function jsonl(lines: Line[]): Buffer {
+  return Buffer.from(lines.map((l) => l.text).join('\n') + '\n', 'utf8');
+}
+
+export function gzipFile(lines: Line[], level = 6): Buffer {
+  return gzipSync(jsonl(lines), { level });
+}
+
+export interface UploadedExport {
+  container: string;
+  urls: string[];
+  compressedBytes: number;
+}
+
+function sasUrl(azurite: Azurite, container: string, name: string): string {
+  const cred = new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY);
+  const sas = generateBlobSASQueryParameters(
+    { containerName: container, blobName: name, permissions: BlobSASPermissions.parse('r'), startsOn: new Date(Date.now() - 5 * 60_000), expiresOn: new Date(Date.now() + 6 * 3600_000) },
+    cred,
+  ).toString();
+  return `${azurite.blobEndpoint}/${container}/${name}?${sas}`;
+}
+
+function service(azurite: Azurite): BlobServiceClient {
+  return new BlobServiceClient(azurite.blobEndpoint, new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY));
+}
+
+/** Upload gzip files the way Defender names them, and hand out SAS URLs. */
+export async function uploadExport(azurite: Azurite, files: Buffer[]): Promise<UploadedExport> {
+  const container = `bench-${randomUUID().slice(0, 8)}`;
+  const c = service(azurite).getContainerClient(container);
+  await c.createIfNotExists();
+  const urls: string[] = [];
+  for (let i = 0; i < files.length; i++) {
+    const name = `2024-03-01/1101/SoftwareInventory/json/part-${String(i).padStart(5, '0')}-${randomUUID()}.c000.json.gz`;
+    await c.getBlockBlobClient(name).uploadData(files[i]);
+    urls.push(sasUrl(azurite, container, name));
+  }
+  return { container, urls, compressedBytes: files.reduce((n, f) => n + f.length, 0) };
+}
+
+export interface BigFile {
+  url: string;
+  lines: number;
+  uncompressedBytes: number;
+  compressedBytes: number;
+  /** the line at which each requested uncompressed size was reached */
+  linesAt: Record<string, number>;
+}
+
+/**
+ * Stream a file of at least `targetBytes` uncompressed into Azurite without holding it: a small fleet's
+ * lines over and over, each pass with other device ids (so every row is distinct and devices stay
+ * together), gzip'd on the way (level 1: the benchmark spends its time ingesting, not compressing).
+ */
+export async function uploadBigFile(azurite: Azurite, base: Line[], targetBytes: number, marks: Record<string, number>): Promise<BigFile> {
+  const container = `bench-mem-${randomUUID().slice(0, 8)}`;
+  const c = service(azurite).getContainerClient(container);
+  await c.createIfNotExists();
+  const name = `2024-03-01/1101/SoftwareInventory/json/part-00000-${randomUUID()}.c000.json.gz`;
+  const stats = { lines: 0, bytes: 0, compressed: 0 };
+  const linesAt: Record<string, number> = {};
+  const pending = Object.entries(marks).sort((a, b) => a[1] - b[1]);
+  function* text(): Generator<Buffer> {
+    for (let pass = 0; stats.bytes < targetBytes; pass++) {
+      const ids = new Map<string, string>();
+      let chunk: string[] = [];
+      let chunkBytes = 0;
+      for (const l of base) {
+        let id = ids.get(l.deviceId);
+        if (id === undefined) ids.set(l.deviceId, (id = pass === 0 ? l.deviceId : hexId('bench', pass, l.deviceId)));
+        const line = (pass === 0 ? l.text : l.text.replace(l.deviceId, id)) + '\n';
+        chunk.push(line);
+        chunkBytes += Buffer.byteLength(line);
+        stats.lines++;
+        stats.bytes += Buffer.byteLength(line);
+        while (pending.length && stats.bytes >= pending[0][1]) linesAt[pending.shift()![0]] = stats.lines;
+        if (chunkBytes >= 1 << 20) {
+          yield Buffer.from(chunk.join(''));
+          chunk = [];
+          chunkBytes = 0;
+        }
+      }
+      if (chunk.length) yield Buffer.from(chunk.join(''));
+    }
+  }
+  const counted = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      stats.compressed += chunk.length;
+      done(null, chunk);
+    },
+  });
+  const flow = pipeline(Readable.from(text()), createGzip({ level: 1 }), counted);
+  await Promise.all([flow, c.getBlockBlobClient(name).uploadStream(counted, 4 * 1024 * 1024, 4)]);
+  for (const [k] of pending) linesAt[k] = stats.lines;
+  return { url: sasUrl(azurite, container, name), lines: stats.lines, uncompressedBytes: stats.bytes, compressedBytes: stats.compressed, linesAt };
+}

@@ -1,0 +1,528 @@
+// The write-path benchmark: one Azurite, the same generated rows, measured as
+//  1. ceiling   — the fastest raw batched insert into a fresh table (transactions of ≤100 per partition,
+//                 best concurrency of a sweep), client work kept to building and sending the bodies;
+//  2. pipeline  — the real local runner + queue worker: SAS download → gunzip → lines → JSON → map →
+//                 dedupe → transactions, from gzip files in Azurite's blob service;
+//  3. naive     — one upsertEntity per row, sequential, time-boxed;
+//  4. parse+map — lines → JSON → entity on one core, no storage;
+//  5. memory    — peak RSS of a separate worker process ingesting one ≥1 GB file into a discarding sink;
+//  6. client cost — CPU-seconds (user+sys) of this process per 100,000 rows, pipeline beside raw inserts.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { createGunzip } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { TableClient } from '@azure/data-tables';
+import { createServices } from '../../shared/appContext';
+import { DEFAULTS, loadConfig } from '../../shared/config';
+import { readLines } from '../../shared/lineReader';
+import { Log } from '../../shared/log';
+import { mapLine } from '../../shared/recordMapper';
+import { PendingEntity, writeEntities } from '../../shared/tableWriter';
+import { Azurite, startAzurite } from '../azurite';
+import { runIngestCycle } from '../localRunner';
+import { fleetLines, gzipFile, jsonl, Line, splitByDevice, uploadExport } from './data';
+import { memoryRun } from './memory';
+
+export interface BenchOptions {
+  rows: number;
+  /** export files the pipeline ingests (default: one per 50,000 rows, at least 2) */
+  files?: number;
+  /** concurrencies tried for the ceiling */
+  concurrency: number[];
+  /** rows per sweep step (default: a quarter of rows, at least 20,000, at most rows) */
+  sweepRows?: number;
+  /** ceiling and pipeline are measured this many times each, alternately; the best of each counts */
+  repeat: number;
+  naiveSeconds: number;
+  /** rows of the SDK submitTransaction reference run (default: a quarter of rows) */
+  sdkRows?: number;
+  writeConcurrency: number;
+  fileConcurrency: number;
+  /** the memory run's file size and the early mark, uncompressed bytes; 0 skips the memory run */
+  memoryBytes: number;
+  memoryMarkBytes: number;
+  seed: number;
+  log: (line: string) => void;
+  azurite?: Azurite;
+}
+
+export const BENCH_DEFAULTS = {
+  rows: 200_000,
+  concurrency: [4, 8, 16, 32],
+  repeat: 2,
+  naiveSeconds: 10,
+  writeConcurrency: DEFAULTS.WRITE_CONCURRENCY as number,
+  fileConcurrency: DEFAULTS.INGEST_FILE_CONCURRENCY as number,
+  memoryBytes: 1024 * 1024 * 1024,
+  memoryMarkBytes: 100 * 1024 * 1024,
+  seed: 42,
+};
+
+export interface Timed {
+  rows: number;
+  seconds: number;
+  rowsPerSecond: number;
+  cpuUserSeconds: number;
+  cpuSystemSeconds: number;
+  cpuSeconds: number;
+  rowsPerCpuSecond: number;
+  cpuSecondsPer100kRows: number;
+  /** share of one core Azurite used meanwhile (Linux), a sign of who the bottleneck was */
+  azuriteCpuShare?: number;
+}
+
+/** CPU seconds used so far by a process (Linux /proc; undefined elsewhere). */
+function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
+}
+
+async function timed<T>(rows: (value: T) => number, fn: () => Promise<T>, azuritePid?: number): Promise<Timed & { value: T }> {
+  const az0 = azuritePid ? processCpuSeconds(azuritePid) : undefined;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const value = await fn();
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const az1 = azuritePid ? processCpuSeconds(azuritePid) : undefined;
+  const n = rows(value);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return {
+    value,
+    rows: n,
+    seconds: round(seconds, 3),
+    rowsPerSecond: Math.round(n / seconds),
+    cpuUserSeconds: round(cpu.user / 1e6, 3),
+    cpuSystemSeconds: round(cpu.system / 1e6, 3),
+    cpuSeconds: round(cpuSeconds, 3),
+    rowsPerCpuSecond: Math.round(n / cpuSeconds),
+    cpuSecondsPer100kRows: round((cpuSeconds * 100_000) / n, 2),
+    ...(az0 !== undefined && az1 !== undefined ? { azuriteCpuShare: round((az1 - az0) / seconds, 2) } : {}),
+  };
+}
+
+function strip<T extends { value: unknown }>(t: T): Omit<T, 'value'> {
+  const { value: _value, ...rest } = t;
+  return rest;
+}
+
+const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+function entitiesOf(lines: Line[]): PendingEntity[] {
+  return lines.map((l, i) => {
+    const m = mapLine(l.text);
+    if (!m.ok) throw new Error(`generated line ${i + 1} does not map: ${m.reason}`);
+    return { entity: m.entity, line: i + 1 };
+  });
+}
+
+async function freshTable(azurite: Azurite, prefix: string): Promise<TableClient> {
+  const t = TableClient.fromConnectionString(azurite.connectionString, `${prefix}${randomUUID().replace(/-/g, '').slice(0, 16)}`, { allowInsecureConnection: true });
+  await t.createTable();
+  return t;
+}
+
+async function rawInsert(azurite: Azurite, items: PendingEntity[], concurrency: number, transport: 'lean' | 'sdk'): Promise<Timed> {
+  const table = await freshTable(azurite, transport === 'lean' ? 'BenchRaw' : 'BenchSdk');
+  try {
+    const r = await timed((w) => w.written, () => writeEntities(table, items, concurrency, { transport }), azurite.pid);
+    if (r.value.written !== items.length) throw new Error(`raw insert wrote ${r.value.written} of ${items.length}`);
+    return strip(r);
+  } finally {
+    await table.deleteTable().catch(() => undefined);
+  }
+}
+
+let stamp = Date.UTC(2030, 0, 1, 0, 0) + Math.floor(Math.random() * 1e6) * 60_000;
+const nextGeneratedTime = () => new Date((stamp += 60_000));
+
+interface PipelineRun extends Timed {
+  files: number;
+  status: string;
+  duplicates: number;
+  rejected: number;
+  warnings: number;
+}
+
+async function pipelineRun(azurite: Azurite, urls: string[], expectedRows: number, o: BenchOptions): Promise<PipelineRun> {
+  const config = loadConfig({
+    AzureWebJobsStorage: azurite.connectionString,
+    DEFENDER_API_BASE_URL: 'http://127.0.0.1:9',
+    DEFENDER_AUTH: 'none',
+    INGEST_QUEUE: `bench-${randomUUID().slice(0, 8)}`,
+    WRITE_CONCURRENCY: String(o.writeConcurrency),
+    INGEST_FILE_CONCURRENCY: String(o.fileConcurrency),
+    WORKER_TIME_BUDGET_SECONDS: '86400',
+  });
+  const services = createServices(config);
+  const generatedTime = nextGeneratedTime();
+  const defender = {
+    async getSoftwareInventoryExport() {
+      return { exportFiles: urls, generatedTime, generatedTimeText: generatedTime.toISOString() };
+    },
+  };
+  const warnings: string[] = [];
+  const log: Log = { info: () => {}, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) };
+  const r = await timed((s) => s.rows, () => runIngestCycle({ config, log, services, pollMs: 50, timer: { defender } }), azurite.pid);
+  const s = r.value;
+  if (s.status !== 'complete' || s.rows !== expectedRows) {
+    throw new Error(`pipeline run ended ${s.status} with ${s.rows} of ${expectedRows} rows: ${warnings.slice(-3).join(' | ')}`);
+  }
+  await services.inventory.tableService.deleteTable(s.table).catch(() => undefined);
+  return { ...strip(r), files: s.files, status: s.status, duplicates: s.duplicates, rejected: s.rejected, warnings: warnings.length };
+}
+
+async function naiveRun(azurite: Azurite, items: PendingEntity[], seconds: number): Promise<Timed> {
+  const table = await freshTable(azurite, 'BenchNaive');
+  try {
+    const deadline = performance.now() + seconds * 1000;
+    const r = await timed(
+      (n) => n,
+      async () => {
+        let n = 0;
+        while (n < items.length && performance.now() < deadline) await table.upsertEntity(items[n++].entity, 'Replace');
+        return n;
+      },
+      azurite.pid,
+    );
+    return strip(r);
+  } finally {
+    await table.deleteTable().catch(() => undefined);
+  }
+}
+
+async function* slices(buf: Buffer, size: number): AsyncGenerator<Buffer> {
+  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
+}
+
+/** lines → JSON.parse → entity, on the main thread (one core), no storage. */
+async function parseMapRun(text: Buffer): Promise<Timed> {
+  const r = await timed(
+    (n) => n,
+    async () => {
+      let ok = 0;
+      for await (const line of readLines(slices(text, 64 * 1024), { maxLineBytes: 8 * 1024 * 1024 })) if (mapLine(line.text).ok) ok++;
+      return ok;
+    },
+  );
+  return strip(r);
+}
+
+/** The same from the gzip files, through a gunzip stream as the worker does (zlib may use a second thread). */
+async function decodeParseMapRun(files: Buffer[]): Promise<Timed> {
+  const r = await timed(
+    (n) => n,
+    async () => {
+      let ok = 0;
+      for (const f of files) {
+        const gunzip = createGunzip({ chunkSize: 64 * 1024 });
+        Readable.from([f]).pipe(gunzip);
+        for await (const line of readLines(gunzip as AsyncIterable<Buffer>, { maxLineBytes: 8 * 1024 * 1024 })) if (mapLine(line.text).ok) ok++;
+      }
+      return ok;
+    },
+  );
+  return strip(r);
+}
+
+export interface Target {
+  name: string;
+  target: string;
+  value: string;
+  met: boolean;
+}
+
+export interface BenchResults {
+  version: 1;
+  startedAt: string;
+  durationSeconds: number;
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryGiB: number;
+    node: string;
+    platform: string;
+    azurite: string;
+    loadAverageStart: number[];
+    loadAverageEnd: number[];
+  };
+  settings: {
+    rows: number;
+    files: number;
+    avgLineBytes: number;
+    uncompressedBytes: number;
+    compressedBytes: number;
+    writeConcurrency: number;
+    fileConcurrency: number;
+    concurrencySweep: number[];
+    sweepRows: number;
+    repeat: number;
+    naiveSeconds: number;
+    memoryBytes: number;
+    memoryMarkBytes: number;
+  };
+  ceiling: { concurrency: number; sweep: (Timed & { concurrency: number })[]; runs: Timed[]; best: Timed };
+  pipeline: { runs: PipelineRun[]; best: PipelineRun };
+  sdkTransaction: Timed & { concurrency: number };
+  naive: Timed;
+  parseMap: Timed;
+  decodeParseMap: Timed;
+  memory?: {
+    fileBytes: number;
+    compressedBytes: number;
+    lines: number;
+    rows: number;
+    seconds: number;
+    rowsPerSecond: number;
+    rowsPerCpuSecond: number;
+    generateSeconds: number;
+    markBytes: number;
+    rssBaselineMiB: number;
+    peakRssAtMarkMiB: number;
+    peakRssAtEndMiB: number;
+    rssAtMarkMiB: number;
+    rssAtEndMiB: number;
+    growthPercent: number;
+    peakHeapUsedMiB: number;
+  };
+  ratios: { pipelineToCeiling: number; pipelineToNaive: number; pipelineToSdkCpu: number };
+  clientCost: {
+    pipelineCpuSecondsPer100kRows: number;
+    pipelineRowsPerCpuSecond: number;
+    ceilingCpuSecondsPer100kRows: number;
+    ceilingRowsPerCpuSecond: number;
+    sdkTransactionCpuSecondsPer100kRows: number;
+    sdkTransactionRowsPerCpuSecond: number;
+  };
+  targets: Target[];
+}
+
+const MiB = 1024 * 1024;
+const mib = (b: number) => round(b / MiB, 1);
+
+function azuriteVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(require.resolve('azurite/package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function runBench(o: BenchOptions): Promise<BenchResults> {
+  const started = new Date();
+  const loadAverageStart = os.loadavg().map((x) => round(x, 2));
+  const say = o.log;
+  const azurite = o.azurite ?? (await startAzurite());
+  try {
+    say(`generating ${o.rows.toLocaleString('en-US')} realistic rows…`);
+    let lines = fleetLines(o.rows, o.seed);
+    const fileCount = o.files ?? Math.max(2, Math.ceil(o.rows / 50_000));
+    const parts = splitByDevice(lines, fileCount);
+    const gz = parts.map((p) => gzipFile(p));
+    const text = jsonl(lines);
+    const uploaded = await uploadExport(azurite, gz);
+    const items = entitiesOf(lines);
+    const base = lines.slice(0, Math.min(lines.length, 60_000)); // the memory run's pattern
+    lines = [];
+    const avgLineBytes = round(text.length / o.rows, 1);
+    say(`${o.rows} rows, ${parts.length} files, ${mib(text.length)} MiB uncompressed, ${mib(uploaded.compressedBytes)} MiB gzip, ${avgLineBytes} bytes a line`);
+
+    // warm up Azurite and this process's JIT on a throw-away table
+    await rawInsert(azurite, items.slice(0, Math.min(items.length, 5000)), 8, 'lean');
+
+    say('parse+map (no storage)…');
+    const parseMap = await parseMapRun(text);
+    const decodeParseMap = await decodeParseMapRun(gz);
+
+    const sweepRows = Math.min(o.rows, o.sweepRows ?? Math.max(20_000, Math.ceil(o.rows / 4)));
+    const sweep: (Timed & { concurrency: number })[] = [];
+    for (const c of o.concurrency) {
+      const t = await rawInsert(azurite, items.slice(0, sweepRows), c, 'lean');
+      sweep.push({ concurrency: c, ...t });
+      say(`ceiling sweep: concurrency ${c}: ${t.rowsPerSecond} rows/s`);
+    }
+    const bestConcurrency = sweep.reduce((a, b) => (b.rowsPerSecond > a.rowsPerSecond ? b : a)).concurrency;
+
+    const ceilingRuns: Timed[] = [];
+    const pipelineRuns: PipelineRun[] = [];
+    for (let i = 0; i < o.repeat; i++) {
+      const c = await rawInsert(azurite, items, bestConcurrency, 'lean');
+      ceilingRuns.push(c);
+      say(`ceiling run ${i + 1}: ${c.rowsPerSecond} rows/s (concurrency ${bestConcurrency}), ${c.rowsPerCpuSecond} rows per CPU-second`);
+      const p = await pipelineRun(azurite, uploaded.urls, o.rows, o);
+      pipelineRuns.push(p);
+      say(`pipeline run ${i + 1}: ${p.rowsPerSecond} rows/s, ${p.rowsPerCpuSecond} rows per CPU-second`);
+    }
+    const best = <T extends Timed>(runs: T[]) => runs.reduce((a, b) => (b.rowsPerSecond > a.rowsPerSecond ? b : a));
+    const ceiling = best(ceilingRuns);
+    const pipeline = best(pipelineRuns);
+
+    const sdkRows = Math.min(o.rows, o.sdkRows ?? Math.max(5000, Math.ceil(o.rows / 4)));
+    say(`SDK submitTransaction reference on ${sdkRows} rows…`);
+    const sdkTransaction = { concurrency: bestConcurrency, ...(await rawInsert(azurite, items.slice(0, sdkRows), bestConcurrency, 'sdk')) };
+
+    say(`naive: one upsertEntity per row for ${o.naiveSeconds} s…`);
+    const naive = await naiveRun(azurite, items, o.naiveSeconds);
+
+    let memory: BenchResults['memory'];
+    if (o.memoryBytes > 0) {
+      say(`memory: streaming a ${mib(o.memoryBytes)} MiB file into Azurite, then ingesting it in a separate worker process…`);
+      const m = await memoryRun(azurite, base, { fileBytes: o.memoryBytes, markBytes: o.memoryMarkBytes, writeConcurrency: o.writeConcurrency, generatedTime: nextGeneratedTime() });
+      const c = m.child;
+      const cpu = c.cpuUserSeconds + c.cpuSystemSeconds;
+      memory = {
+        fileBytes: m.file.uncompressedBytes,
+        compressedBytes: m.file.compressedBytes,
+        lines: m.file.lines,
+        rows: c.rows,
+        seconds: round(c.seconds, 2),
+        rowsPerSecond: Math.round(c.rows / c.seconds),
+        rowsPerCpuSecond: Math.round(c.rows / cpu),
+        generateSeconds: round(m.generateSeconds, 1),
+        markBytes: o.memoryMarkBytes,
+        rssBaselineMiB: mib(c.rssBaseline),
+        peakRssAtMarkMiB: mib(c.peakRssAt.mark),
+        peakRssAtEndMiB: mib(c.peakRssAt.end),
+        rssAtMarkMiB: mib(c.rssAt.mark),
+        rssAtEndMiB: mib(c.rssAt.end),
+        growthPercent: round(((c.peakRssAt.end - c.peakRssAt.mark) / c.peakRssAt.mark) * 100, 1),
+        peakHeapUsedMiB: mib(c.peakHeapUsed),
+      };
+      if (c.rows !== c.lines - c.duplicates - c.rejected || c.operations !== c.rows) {
+        throw new Error(`memory run lost rows: ${JSON.stringify({ rows: c.rows, lines: c.lines, operations: c.operations })}`);
+      }
+      say(`memory: peak RSS ${memory.peakRssAtMarkMiB} MiB at ${mib(o.memoryMarkBytes)} MiB, ${memory.peakRssAtEndMiB} MiB at ${mib(memory.fileBytes)} MiB (${memory.growthPercent}%)`);
+    }
+
+    const results: BenchResults = {
+      version: 1,
+      startedAt: started.toISOString(),
+      durationSeconds: round((Date.now() - started.getTime()) / 1000, 1),
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model ?? 'unknown',
+        memoryGiB: round(os.totalmem() / 1024 ** 3, 1),
+        node: process.version,
+        platform: `${process.platform} ${os.release()}`,
+        azurite: azuriteVersion(),
+        loadAverageStart,
+        loadAverageEnd: os.loadavg().map((x) => round(x, 2)),
+      },
+      settings: {
+        rows: o.rows,
+        files: parts.length,
+        avgLineBytes,
+        uncompressedBytes: text.length,
+        compressedBytes: uploaded.compressedBytes,
+        writeConcurrency: o.writeConcurrency,
+        fileConcurrency: o.fileConcurrency,
+        concurrencySweep: o.concurrency,
+        sweepRows,
+        repeat: o.repeat,
+        naiveSeconds: o.naiveSeconds,
+        memoryBytes: o.memoryBytes,
+        memoryMarkBytes: o.memoryMarkBytes,
+      },
+      ceiling: { concurrency: bestConcurrency, sweep, runs: ceilingRuns, best: ceiling },
+      pipeline: { runs: pipelineRuns, best: pipeline },
+      sdkTransaction,
+      naive,
+      parseMap,
+      decodeParseMap,
+      memory,
+      ratios: {
+        pipelineToCeiling: round(pipeline.rowsPerSecond / ceiling.rowsPerSecond, 3),
+        pipelineToNaive: round(pipeline.rowsPerSecond / naive.rowsPerSecond, 1),
+        pipelineToSdkCpu: round(pipeline.rowsPerCpuSecond / sdkTransaction.rowsPerCpuSecond, 2),
+      },
+      clientCost: {
+        pipelineCpuSecondsPer100kRows: pipeline.cpuSecondsPer100kRows,
+        pipelineRowsPerCpuSecond: pipeline.rowsPerCpuSecond,
+        ceilingCpuSecondsPer100kRows: ceiling.cpuSecondsPer100kRows,
+        ceilingRowsPerCpuSecond: ceiling.rowsPerCpuSecond,
+        sdkTransactionCpuSecondsPer100kRows: sdkTransaction.cpuSecondsPer100kRows,
+        sdkTransactionRowsPerCpuSecond: sdkTransaction.rowsPerCpuSecond,
+      },
+      targets: [],
+    };
+    results.targets = targetsOf(results);
+    return results;
+  } finally {
+    if (!o.azurite) await azurite.stop();
+  }
+}
+
+export function targetsOf(r: BenchResults): Target[] {
+  const t: Target[] = [
+    { name: 'pipeline vs ceiling', target: '≥ 0.85 × ceiling', value: `${r.ratios.pipelineToCeiling.toFixed(2)} ×`, met: r.ratios.pipelineToCeiling >= 0.85 },
+    { name: 'pipeline vs naive', target: '≥ 5 × naive', value: `${r.ratios.pipelineToNaive.toFixed(1)} ×`, met: r.ratios.pipelineToNaive >= 5 },
+    { name: 'parse+map, one core', target: '≥ 150,000 rows/s', value: `${r.parseMap.rowsPerSecond.toLocaleString('en-US')} rows/s`, met: r.parseMap.rowsPerSecond >= 150_000 },
+    {
+      name: 'client cost, end to end',
+      target: '≥ 15,000 rows per CPU-second',
+      value: `${r.clientCost.pipelineRowsPerCpuSecond.toLocaleString('en-US')} rows/CPU-s`,
+      met: r.clientCost.pipelineRowsPerCpuSecond >= 15_000,
+    },
+  ];
+  if (r.memory) {
+    t.push(
+      { name: 'peak RSS, whole file', target: '< 200 MiB', value: `${r.memory.peakRssAtEndMiB} MiB`, met: r.memory.peakRssAtEndMiB < 200 },
+      {
+        name: 'RSS flat as the file grows',
+        target: `within 20% from ${mib(r.memory.markBytes)} MiB to ${mib(r.memory.fileBytes)} MiB`,
+        value: `${r.memory.growthPercent >= 0 ? '+' : ''}${r.memory.growthPercent}%`,
+        met: Math.abs(r.memory.growthPercent) <= 20,
+      },
+    );
+  }
+  return t;
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+const pad = (s: string, w: number, right = false) => (right ? s.padStart(w) : s.padEnd(w));
+
+export function formatResults(r: BenchResults): string {
+  const rows: string[][] = [['measure', 'rows', 'seconds', 'rows/s', 'CPU-s /100k', 'rows/CPU-s', 'Azurite core', 'note']];
+  const line = (name: string, t: Timed, note = '') =>
+    rows.push([name, n(t.rows), t.seconds.toFixed(1), n(t.rowsPerSecond), t.cpuSecondsPer100kRows.toFixed(2), n(t.rowsPerCpuSecond), t.azuriteCpuShare !== undefined ? `${Math.round(t.azuriteCpuShare * 100)}%` : '', note]);
+  line(`ceiling (raw batches, conc. ${r.ceiling.concurrency})`, r.ceiling.best, 'storage limit here');
+  line(`pipeline (worker, ${r.settings.files} files)`, r.pipeline.best, `${r.ratios.pipelineToCeiling.toFixed(2)} × ceiling`);
+  line(`SDK submitTransaction (conc. ${r.sdkTransaction.concurrency})`, r.sdkTransaction, 'reference for CPU');
+  line('naive (1 upsert per row)', r.naive, `pipeline ${r.ratios.pipelineToNaive.toFixed(1)} × faster`);
+  line('parse+map (no storage)', r.parseMap, 'main thread only');
+  line('gunzip+parse+map (no storage)', r.decodeParseMap, '');
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((x) => x[i].length)));
+  const out: string[] = [];
+  out.push(
+    `Write-path benchmark — ${n(r.settings.rows)} rows (${r.settings.avgLineBytes} B a line), Azurite ${r.machine.azurite}, ${r.machine.cpus} CPUs, Node ${r.machine.node}, load ${r.machine.loadAverageStart.join('/')} → ${r.machine.loadAverageEnd.join('/')}`,
+  );
+  out.push(`WRITE_CONCURRENCY ${r.settings.writeConcurrency}, INGEST_FILE_CONCURRENCY ${r.settings.fileConcurrency}; best of ${r.settings.repeat} alternating runs; ceiling sweep ${r.ceiling.sweep.map((s) => `${s.concurrency}:${n(s.rowsPerSecond)}`).join(' ')}`);
+  out.push('');
+  for (const row of rows) out.push(row.map((c, i) => pad(c, widths[i], i > 0 && i < 7)).join('  '));
+  if (r.memory) {
+    const m = r.memory;
+    out.push('');
+    out.push(
+      `memory: ${mib(m.fileBytes)} MiB file (${n(m.lines)} lines, ${mib(m.compressedBytes)} MiB gzip) ingested by a separate worker process into a discarding sink in ${m.seconds.toFixed(1)} s (${n(m.rowsPerSecond)} rows/s, ${n(m.rowsPerCpuSecond)} rows/CPU-s)`,
+    );
+    out.push(`        RSS at start ${m.rssBaselineMiB} MiB; peak RSS at ${mib(m.markBytes)} MiB: ${m.peakRssAtMarkMiB} MiB; at ${mib(m.fileBytes)} MiB: ${m.peakRssAtEndMiB} MiB (${m.growthPercent >= 0 ? '+' : ''}${m.growthPercent}%); peak heap ${m.peakHeapUsedMiB} MiB`);
+  }
+  out.push('');
+  out.push('targets:');
+  const tw = Math.max(...r.targets.map((t) => t.name.length));
+  const vw = Math.max(...r.targets.map((t) => t.value.length));
+  for (const t of r.targets) out.push(`  ${t.met ? 'met    ' : 'NOT MET'}  ${pad(t.name, tw)}  ${pad(t.value, vw, true)}  (target ${t.target})`);
+  return out.join('\n');
+}
+
+export function writeResults(r: BenchResults, file: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
+}
