@@ -79,9 +79,10 @@ describe('process faults: SIGKILL of npm run ingest', () => {
 
     const second = await runIngest(env, 60_000);
     expect(second.code).toBe(0);
-    // the redelivered message took its own lease over: no "another worker holds it … retrying later" wait
-    expect(second.output).not.toContain('another worker holds it');
-    expect(second.output).toContain(`file ${Number(victim.rowKey) + 1}/2: resuming after line ${dead.LinesCommitted} (${dead.RowsWritten} rows already written), attempt 2`);
+    // the redelivered message took its own dead handler's lease over: no "another worker holds it … retrying later" wait
+    const victimLabel = `file ${Number(victim.rowKey) + 1}/2`;
+    expect(second.output).not.toContain(`${victimLabel}: another worker holds it`);
+    expect(second.output).toContain(`${victimLabel}: resuming after line ${dead.LinesCommitted} (${dead.RowsWritten} rows already written), attempt 2`);
     // bounded by the visibility timeout plus the work left, not by the 2-minute default lease
     expect(second.ms).toBeLessThan(60_000);
     const { files } = await expectExactSnapshot(azurite().connectionString, published);
@@ -137,7 +138,7 @@ describe('process faults: SIGKILL of npm run ingest', () => {
       // at least one kill left rows in the table beyond the checkpoints: a write really was in flight
       expect(kills.some((k) => k.landed > k.committed)).toBe(true);
 
-      const last = await runIngest(env, 60_000);
+      const last = await runIngest(env, 90_000);
       expect(last.code).toBe(0);
 
       const rows = await t.all<KeyFields>(`SoftwareInventory${id}`);

@@ -63,7 +63,7 @@ describe('stale snapshots', () => {
     expect(files[0].etag).toBe(stuck[0].etag);
   }, 150_000);
 
-  it('npm run ingest re-arms a snapshot abandoned by dead workers on its own timer run (stale after 2 visibility timeouts)', async () => {
+  it('npm run ingest re-arms a snapshot abandoned by dead workers on its own timer run, once the dead leases have lapsed', async () => {
     sim = await startSim(azurite(), 22);
     const published = await sim.publish();
     const id = snapshotIdFor(published.generatedTime);

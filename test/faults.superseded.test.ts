@@ -1,10 +1,22 @@
 // Superseded snapshots for real: a snapshot abandoned part-way (SIGKILL of `npm run ingest`) while Defender
-// moves on to a newer export. The old snapshot is marked failed ("superseded …"), its table is never written
-// again (same rows, same ETags), leftover messages for it are ignored, and the newer export lands exactly.
+// moves on to a newer export. The next scheduled timer run (the production handler and settings, its clock
+// 31 minutes on) marks the old snapshot failed ("superseded …"); its table is never written again (same rows,
+// same ETags), leftover messages for it are ignored, and the newer export lands exactly.
+
+/** The next scheduled run of the production timer, once the dead workers' files count as abandoned. */
+async function nextScheduledRun(env: Record<string, string>) {
+  const log = memoryLog();
+  const outcome = await runExportTimer(timerDeps(createServices(loadConfig({ ...env })), log, { now: () => new Date(Date.now() + DEFAULT_STALE_AFTER_MS + 60_000) }));
+  return { outcome, log };
+}
 import { createHash } from 'node:crypto';
+import { createServices, timerDeps } from '../shared/appContext';
+import { loadConfig } from '../shared/config';
 import { snapshotIdFor } from '../shared/contracts';
+import { DEFAULT_STALE_AFTER_MS, runExportTimer } from '../shared/exportTimer';
+import { memoryLog } from '../shared/log';
 import { DefenderSimulator } from '../tools/defenderSimulator';
-import { ingestEnv, killPartWay, startSim, VISIBILITY, waitUntilAbandoned } from './helpers/abandon';
+import { ingestEnv, killPartWay, startSim } from './helpers/abandon';
 import { useAzurite } from './helpers/azurite';
 import { runIngest } from './helpers/ingestProcess';
 import { expectExactSnapshot, tables } from './helpers/inventoryTables';
@@ -40,17 +52,19 @@ describe('superseded snapshots', () => {
     const newer = await sim.publish(); // the next fleet generation, a later generatedTime
     const newId = snapshotIdFor(newer.generatedTime);
     expect(newId > oldId).toBe(true);
-    await waitUntilAbandoned(azurite(), oldId, VISIBILITY * 2000);
 
+    const { outcome, log } = await nextScheduledRun(env);
+    expect(outcome).toMatchObject({ action: 'created', snapshotId: newId, filesQueued: 3 });
+    expect(log.lines).toContain(`warn snapshot ${oldId}: superseded by export ${newId}: 2 of 3 file(s) were not complete and can no longer be downloaded`);
+    const superseded = (await t.snapshot(oldId))!;
+    expect(superseded.Status).toBe('failed');
+    expect(superseded.Error).toMatch(new RegExp(`^superseded by export ${newId}: 2 of 3 file\\(s\\) were not complete`));
+
+    // the workers drain the queue: the newer export's files, and the old snapshot's leftovers
     const run = await runIngest(env, 90_000);
     expect(run.code).toBe(0);
     expect(run.summary).toMatchObject({ snapshotId: newId, status: 'complete', rows: newer.totalRows });
     await expectExactSnapshot(azurite().connectionString, newer);
-
-    const superseded = (await t.snapshot(oldId))!;
-    expect(superseded.Status).toBe('failed');
-    expect(superseded.Error).toMatch(new RegExp(`^superseded by export ${newId}: 2 of 3 file\\(s\\) were not complete`));
-    expect(run.output).toContain(`snapshot ${oldId}: superseded by export ${newId}`);
     // the old snapshot's leftover messages were delivered and ignored
     expect(run.output).toContain(`snapshot ${oldId} file 2/3: snapshot is failed; nothing to do`);
     // its table and file rows are exactly as the dead workers left them
@@ -76,8 +90,13 @@ describe('superseded snapshots', () => {
 
     const newer = await sim.publish({ generatedTime: new Date(minute.getTime() + 30_000) });
     expect(snapshotIdFor(newer.generatedTime)).toBe(id); // yyyyMMddHHmm cannot tell them apart
-    await waitUntilAbandoned(azurite(), id, VISIBILITY * 2000);
 
+    const { outcome, log } = await nextScheduledRun(env);
+    expect(outcome).toMatchObject({ action: 'none', snapshotId: id, status: 'failed', filesQueued: 0 });
+    expect(log.lines.some((l) => l.startsWith(`error snapshot ${id}: Defender now serves export 2031-01-02T03:04:30Z, generated in the same minute`))).toBe(true);
+    expect(await tableState(`SoftwareInventory${id}`)).toEqual(oldRows);
+
+    // npm run ingest sees the same: nothing to ingest, the snapshot failed, exit 1 — and still not one row written
     const run = await runIngest(env, 60_000);
     expect(run.code).toBe(1);
     expect(run.summary).toMatchObject({ snapshotId: id, status: 'failed' });

@@ -125,7 +125,9 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
   const visibility = config.ingestVisibilityTimeoutSeconds;
   const pollMs = opts.pollMs ?? 500;
   const stallMs = (opts.stallSeconds ?? visibility * 3 + 120) * 1000;
-  const leaseSeconds = visibility * 2;
+  // A live worker renews its lease only at checkpoints, so the lease must outlast a slow segment (30 s floor);
+  // a dead worker's own message takes its file over at once anyway (lease owner = message id, below).
+  const leaseSeconds = Math.max(30, visibility * 2);
   const { queue, poisonQueue, catalog } = services;
 
   // A crashed worker's file is picked up again once its message reappears; the timer also re-queues
@@ -152,7 +154,7 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
       // The lease belongs to the message, not to this process: the runner (like the host) keeps a message
       // invisible while its handler lives, so the same message showing up again means that handler died,
       // and its new delivery takes the file over at once instead of waiting out the dead holder's lease.
-      // The lease follows the visibility timeout, so a file whose message was lost is free again soon.
+      // The lease follows the visibility timeout, so a file whose message was lost is free again soon after.
       outcome = await ingestExportFile(
         body,
         ingestDeps(services, log, {

@@ -53,7 +53,7 @@ export async function waitUntilAbandoned(azurite: Azurite, snapshotId: string, s
         (f) => f.Status === 'complete' || ((!f.LeaseExpiresAt || new Date(f.LeaseExpiresAt).getTime() < now) && now - new Date(f.UpdatedAt!).getTime() > staleAfterMs),
       );
     },
-    30_000,
+    60_000,
     250,
   );
 }
