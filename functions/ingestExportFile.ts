@@ -7,6 +7,10 @@ app.storageQueue('ingestExportFile', {
   queueName: '%INGEST_QUEUE%',
   connection: 'AzureWebJobsStorage',
   handler: async (message: unknown, context: InvocationContext) => {
-    await ingestExportFile(message, ingestDeps(appServices(), redactingLog(context), { workerId: context.invocationId }));
+    // The lease owner is the queue message id: when the host redelivers the same message after a dead
+    // worker, the new delivery takes the file over at once instead of waiting out the lease.
+    const messageId = context.triggerMetadata?.id;
+    const workerId = typeof messageId === 'string' && messageId ? `msg-${messageId}` : context.invocationId;
+    await ingestExportFile(message, ingestDeps(appServices(), redactingLog(context), { workerId }));
   },
 });

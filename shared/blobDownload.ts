@@ -10,7 +10,7 @@ import { describeError, stripQuery } from './redact';
 export class ExpiredUrlError extends Error {
   override name = 'ExpiredUrlError';
 }
-/** 404 or 412 (blob replaced mid-download): the file as exported is gone. */
+/** 404, 412 (blob replaced mid-download) or another permanent 4xx: the file as exported cannot be had. */
 export class BlobGoneError extends Error {
   override name = 'BlobGoneError';
 }
@@ -47,8 +47,10 @@ function classify(err: unknown, url: string): Error | undefined {
   }
   if (status === 404) return new BlobGoneError(`export file not found (404): ${where}`);
   if (status === 412) return new BlobGoneError(`export file changed while it was being downloaded (412): ${where}`);
+  // any other 4xx (e.g. 409 BlobArchived, 400): retrying the same request cannot help, so fail the file now
+  // rather than spending the message's deliveries on it
   if (status === 416 || (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429)) {
-    return new Error(`download of ${where} failed: ${describeError(err)}`);
+    return new BlobGoneError(`download of ${where} refused: ${describeError(err)}`);
   }
   return undefined; // network error, timeout, 408/429/5xx: worth resuming
 }

@@ -264,8 +264,9 @@ async function supersedeOlder(deps: TimerDeps, kind: string, currentId: string, 
     if (files.some((f) => isActive(f, nowMs, staleAfterMs))) continue;
     const open = files.filter((f) => f.Status !== 'complete').length;
     const reason = `${SUPERSEDED} by export ${currentId}: ${open} of ${snap.FileCount} file(s) were not complete and can no longer be downloaded`;
+    // keep an earlier failure's reason (e.g. a poison message) after the supersede notice
     await deps.catalog.updateSnapshot(kind, snap.rowKey, (cur) =>
-      cur.Status === 'complete' ? undefined : { Status: 'failed', Error: shortError(reason) },
+      cur.Status === 'complete' ? undefined : { Status: 'failed', Error: shortError(cur.Error ? `${reason}; earlier: ${cur.Error}` : reason) },
     );
     deps.log.warn(`snapshot ${snap.rowKey}: ${reason}`);
   }

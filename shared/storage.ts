@@ -52,10 +52,24 @@ export function isAlreadyExists(err: unknown): boolean {
   return e?.statusCode === 409 && /AlreadyExists/i.test(String(e.code ?? ''));
 }
 
-export async function ensureTable(clients: StorageClients, name: string): Promise<void> {
-  try {
-    await clients.tableService.createTable(name);
-  } catch (err) {
-    if (!isAlreadyExists(err)) throw err;
+function isBeingDeleted(err: unknown): boolean {
+  const e = err as { statusCode?: number; code?: string; message?: string };
+  return e?.statusCode === 409 && /TableBeingDeleted/i.test(`${e.code ?? ''} ${e.message ?? ''}`);
+}
+
+/**
+ * Create a table, treating "already exists" as success. A table deleted moments ago answers
+ * 409 TableBeingDeleted for a while (up to ~40 s on Azure): wait and retry within a bound.
+ */
+export async function ensureTable(clients: StorageClients, name: string, waitMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await clients.tableService.createTable(name);
+      return;
+    } catch (err) {
+      if (isAlreadyExists(err)) return;
+      if (!isBeingDeleted(err) || attempt >= 12) throw err;
+      await waitMs(Math.min(10_000, 1000 * 2 ** attempt));
+    }
   }
 }
