@@ -1,5 +1,7 @@
-// Splits a decompressed byte stream into lines without ever holding more than one line (up to a cap).
-// Splitting on the LF byte before decoding keeps multi-byte UTF-8 characters whole across chunks.
+// Splits a decompressed byte stream into lines without ever holding more than one line (up to a cap)
+// beyond the chunk at hand. Splitting on the LF byte keeps multi-byte UTF-8 characters whole across
+// chunks. A chunk's whole lines are decoded with one toString and handed out as slices of it, and the
+// chunk itself is let go before its lines are consumed.
 
 export interface Line {
   /** 1-based physical line number (blank lines count, so numbers match the file) */
@@ -64,11 +66,17 @@ export async function* readLines(source: AsyncIterable<Buffer>, opts: LineReader
     return isBlank(text) ? undefined : { number, text };
   };
 
-  for await (const chunk of source) {
+  const it = source[Symbol.asyncIterator]();
+  const ready: Line[] = [];
+  for (;;) {
+    let next: IteratorResult<Buffer> | undefined = await it.next();
+    if (next.done) break;
+    let chunk: Buffer | undefined = next.value;
+    next = undefined;
     let pos = 0;
-    for (;;) {
-      const nl = chunk.indexOf(LF, pos);
-      if (nl < 0) break;
+    // 1. the line that started in an earlier chunk (or any line over the cap): byte by byte, as it came
+    let nl = chunk.indexOf(LF, pos);
+    while (nl >= 0 && (pendingBytes > 0 || over || nl - pos > opts.maxLineBytes)) {
       if (!over && pendingBytes + (nl - pos) > opts.maxLineBytes) {
         // the line ends in this chunk but is over the cap: report it like any other over-long line
         overLongExcerpt = Buffer.concat([...pending, chunk.subarray(pos, nl)]).toString('utf8', 0, excerptBytes);
@@ -78,9 +86,36 @@ export async function* readLines(source: AsyncIterable<Buffer>, opts: LineReader
         pendingBytes = 0;
       }
       const line = finish(chunk, pos, nl);
-      if (line) yield line;
+      if (line) ready.push(line);
       pos = nl + 1;
+      nl = chunk.indexOf(LF, pos);
     }
+    // 2. the chunk's other whole lines: decoded in one go (LF never occurs inside a UTF-8 sequence, so
+    //    each LF byte is exactly one '\n' character), then cut into lines
+    const last = chunk.lastIndexOf(LF);
+    if (last >= pos) {
+      const text = chunk.toString('utf8', pos, last);
+      let c = 0;
+      for (;;) {
+        const lf = nl === last ? -1 : chunk.indexOf(LF, nl + 1);
+        const bytes = nl - pos;
+        const end = lf < 0 && nl === last ? text.length : text.indexOf('\n', c);
+        number++;
+        if (bytes > opts.maxLineBytes) {
+          ready.push({ number, text: chunk.toString('utf8', pos, Math.min(nl, pos + excerptBytes)), tooLongBytes: bytes });
+        } else {
+          let line = text.slice(c, end);
+          if (line.length > 0 && line.charCodeAt(line.length - 1) === 0x0d) line = line.slice(0, -1);
+          if (number === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
+          if (!isBlank(line)) ready.push({ number, text: line });
+        }
+        c = end + 1;
+        pos = nl + 1;
+        if (nl === last) break;
+        nl = lf;
+      }
+    }
+    // 3. the start of a line that ends in a later chunk
     if (pos < chunk.length) {
       const rest = chunk.length - pos;
       if (over) {
@@ -98,6 +133,11 @@ export async function* readLines(source: AsyncIterable<Buffer>, opts: LineReader
         pendingBytes += rest;
       }
     }
+    // the chunk is not needed while its lines are consumed (which may take a while: writes apply
+    // backpressure), so it can be freed young instead of surviving into the old generation
+    chunk = undefined;
+    for (let i = 0; i < ready.length; i++) yield ready[i];
+    ready.length = 0;
   }
   if (pendingBytes > 0 || over) {
     const line = finish(Buffer.alloc(0), 0, 0);

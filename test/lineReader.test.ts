@@ -39,3 +39,67 @@ describe('line reader', () => {
     expect(await collect(['a\nb'])).toEqual([{ number: 1, text: 'a' }, { number: 2, text: 'b' }]);
   });
 });
+
+describe('line reader against a reference', () => {
+  /** The contract, spelled out simply: split the whole stream on LF, decode each line on its own. */
+  function reference(bytes: Buffer, maxLineBytes: number, excerptBytes: number): Line[] {
+    const out: Line[] = [];
+    let start = 0;
+    let number = 0;
+    while (start < bytes.length) {
+      let end = bytes.indexOf(0x0a, start);
+      const last = end < 0;
+      if (last) end = bytes.length;
+      number++;
+      const seg = bytes.subarray(start, end);
+      if (seg.length > maxLineBytes) {
+        out.push({ number, text: seg.toString('utf8', 0, excerptBytes), tooLongBytes: seg.length });
+      } else {
+        let b = seg;
+        if (b.length && b[b.length - 1] === 0x0d) b = b.subarray(0, -1);
+        if (number === 1 && b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) b = b.subarray(3);
+        const text = b.toString('utf8');
+        if (text.trim().length > 0) out.push({ number, text });
+      }
+      start = end + 1;
+    }
+    return out;
+  }
+
+  function rng(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])('gives the same lines for any chunking, content and cap (seed %i)', async (seed) => {
+    const r = rng(seed);
+    const pieces = ['{"a":1}', 'ü', '软件', '🚀', ' ', '\t', '\r', '\r\n', '\n', '\n\n', 'x'.repeat(50), '"quoted"', '\u2028'];
+    const parts: Buffer[] = [];
+    if (r() < 0.3) parts.push(Buffer.from([0xef, 0xbb, 0xbf]));
+    for (let i = 0; i < 400; i++) {
+      if (r() < 0.03) parts.push(Buffer.from([0xe2, 0x82])); // a truncated UTF-8 sequence
+      else if (r() < 0.02) parts.push(Buffer.from('y'.repeat(Math.floor(r() * 400))));
+      else parts.push(Buffer.from(pieces[Math.floor(r() * pieces.length)], 'utf8'));
+    }
+    const bytes = Buffer.concat(parts);
+    const maxLineBytes = 60 + Math.floor(r() * 200);
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < bytes.length; ) {
+      const n = 1 + Math.floor(r() * (r() < 0.5 ? 8 : 300));
+      chunks.push(Buffer.from(bytes.subarray(at, at + n)));
+      at += n;
+    }
+    const got: Line[] = [];
+    async function* src() {
+      for (const c of chunks) yield c;
+    }
+    for await (const l of readLines(src(), { maxLineBytes, excerptBytes: 10 })) got.push(l);
+    expect(got).toEqual(reference(bytes, maxLineBytes, 10));
+  });
+});

@@ -11,19 +11,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { createGunzip } from 'node:zlib';
-import { Readable } from 'node:stream';
 import { TableClient } from '@azure/data-tables';
-import { createServices } from '../../shared/appContext';
-import { DEFAULTS, loadConfig } from '../../shared/config';
-import { readLines } from '../../shared/lineReader';
-import { Log } from '../../shared/log';
+import { DEFAULTS } from '../../shared/config';
 import { mapLine } from '../../shared/recordMapper';
 import { PendingEntity, writeEntities } from '../../shared/tableWriter';
 import { Azurite, startAzurite } from '../azurite';
-import { runIngestCycle } from '../localRunner';
+import type { ChildTimes } from './child';
+import { memoryRun, runChild } from './children';
 import { fleetLines, gzipFile, jsonl, Line, splitByDevice, uploadExport } from './data';
-import { memoryRun } from './memory';
 
 export interface BenchOptions {
   rows: number;
@@ -108,6 +103,28 @@ async function timed<T>(rows: (value: T) => number, fn: () => Promise<T>, azurit
   };
 }
 
+/** Figures of a measurement a child process made, with Azurite's CPU over the same time (taken here). */
+async function timedChild<R extends ChildTimes>(azuritePid: number | undefined, run: () => Promise<R>): Promise<Timed & { value: R }> {
+  const az0 = azuritePid ? processCpuSeconds(azuritePid) : undefined;
+  const value = await run();
+  const az1 = azuritePid ? processCpuSeconds(azuritePid) : undefined;
+  const cpuSeconds = value.cpuUserSeconds + value.cpuSystemSeconds;
+  const n = value.rows;
+  return {
+    value,
+    rows: n,
+    seconds: round(value.seconds, 3),
+    rowsPerSecond: Math.round(n / value.seconds),
+    cpuUserSeconds: round(value.cpuUserSeconds, 3),
+    cpuSystemSeconds: round(value.cpuSystemSeconds, 3),
+    cpuSeconds: round(cpuSeconds, 3),
+    rowsPerCpuSecond: Math.round(n / cpuSeconds),
+    cpuSecondsPer100kRows: round((cpuSeconds * 100_000) / n, 2),
+    // the child's start-up is outside its own timing but inside this window: a slight underestimate
+    ...(az0 !== undefined && az1 !== undefined ? { azuriteCpuShare: round((az1 - az0) / value.seconds, 2) } : {}),
+  };
+}
+
 function strip<T extends { value: unknown }>(t: T): Omit<T, 'value'> {
   const { value: _value, ...rest } = t;
   return rest;
@@ -152,31 +169,23 @@ interface PipelineRun extends Timed {
 }
 
 async function pipelineRun(azurite: Azurite, urls: string[], expectedRows: number, o: BenchOptions): Promise<PipelineRun> {
-  const config = loadConfig({
-    AzureWebJobsStorage: azurite.connectionString,
-    DEFENDER_API_BASE_URL: 'http://127.0.0.1:9',
-    DEFENDER_AUTH: 'none',
-    INGEST_QUEUE: `bench-${randomUUID().slice(0, 8)}`,
-    WRITE_CONCURRENCY: String(o.writeConcurrency),
-    INGEST_FILE_CONCURRENCY: String(o.fileConcurrency),
-    WORKER_TIME_BUDGET_SECONDS: '86400',
-  });
-  const services = createServices(config);
-  const generatedTime = nextGeneratedTime();
-  const defender = {
-    async getSoftwareInventoryExport() {
-      return { exportFiles: urls, generatedTime, generatedTimeText: generatedTime.toISOString() };
-    },
-  };
-  const warnings: string[] = [];
-  const log: Log = { info: () => {}, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) };
-  const r = await timed((s) => s.rows, () => runIngestCycle({ config, log, services, pollMs: 50, timer: { defender } }), azurite.pid);
+  const r = await timedChild(azurite.pid, () =>
+    runChild('pipeline', {
+      connectionString: azurite.connectionString,
+      urls,
+      generatedTime: nextGeneratedTime().toISOString(),
+      writeConcurrency: o.writeConcurrency,
+      fileConcurrency: o.fileConcurrency,
+    }),
+  );
   const s = r.value;
   if (s.status !== 'complete' || s.rows !== expectedRows) {
-    throw new Error(`pipeline run ended ${s.status} with ${s.rows} of ${expectedRows} rows: ${warnings.slice(-3).join(' | ')}`);
+    throw new Error(`pipeline run ended ${s.status} with ${s.rows} of ${expectedRows} rows: ${s.warnings.join(' | ')}`);
   }
-  await services.inventory.tableService.deleteTable(s.table).catch(() => undefined);
-  return { ...strip(r), files: s.files, status: s.status, duplicates: s.duplicates, rejected: s.rejected, warnings: warnings.length };
+  await TableClient.fromConnectionString(azurite.connectionString, s.table, { allowInsecureConnection: true })
+    .deleteTable()
+    .catch(() => undefined);
+  return { ...strip(r), files: s.files, status: s.status, duplicates: s.duplicates, rejected: s.rejected, warnings: s.warnings.length };
 }
 
 async function naiveRun(azurite: Azurite, items: PendingEntity[], seconds: number): Promise<Timed> {
@@ -198,38 +207,23 @@ async function naiveRun(azurite: Azurite, items: PendingEntity[], seconds: numbe
   }
 }
 
-async function* slices(buf: Buffer, size: number): AsyncGenerator<Buffer> {
-  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
-}
-
-/** lines → JSON.parse → entity, on the main thread (one core), no storage. */
-async function parseMapRun(text: Buffer): Promise<Timed> {
-  const r = await timed(
-    (n) => n,
-    async () => {
-      let ok = 0;
-      for await (const line of readLines(slices(text, 64 * 1024), { maxLineBytes: 8 * 1024 * 1024 })) if (mapLine(line.text).ok) ok++;
-      return ok;
-    },
-  );
-  return strip(r);
-}
-
-/** The same from the gzip files, through a gunzip stream as the worker does (zlib may use a second thread). */
-async function decodeParseMapRun(files: Buffer[]): Promise<Timed> {
-  const r = await timed(
-    (n) => n,
-    async () => {
-      let ok = 0;
-      for (const f of files) {
-        const gunzip = createGunzip({ chunkSize: 64 * 1024 });
-        Readable.from([f]).pipe(gunzip);
-        for await (const line of readLines(gunzip as AsyncIterable<Buffer>, { maxLineBytes: 8 * 1024 * 1024 })) if (mapLine(line.text).ok) ok++;
-      }
-      return ok;
-    },
-  );
-  return strip(r);
+/** lines → JSON → entity on one core without storage, and the same from the gzip files, in a clean process. */
+async function parseMapRuns(text: Buffer, gz: Buffer[]): Promise<{ parseMap: Timed; decodeParseMap: Timed }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-parse-'));
+  try {
+    const textFile = path.join(dir, 'export.json');
+    fs.writeFileSync(textFile, text);
+    const gzFiles = gz.map((g, i) => {
+      const f = path.join(dir, `part-${i}.json.gz`);
+      fs.writeFileSync(f, g);
+      return f;
+    });
+    const r = await runChild('parseMap', { text: textFile, gz: gzFiles });
+    const figures = (t: ChildTimes) => timedChild(undefined, async () => t).then(strip);
+    return { parseMap: await figures(r.parseMap), decodeParseMap: await figures(r.decodeParseMap) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export interface Target {
@@ -289,6 +283,8 @@ export interface BenchResults {
     peakRssAtEndMiB: number;
     rssAtMarkMiB: number;
     rssAtEndMiB: number;
+    heapTotalAtMarkMiB: number;
+    heapTotalAtEndMiB: number;
     growthPercent: number;
     peakHeapUsedMiB: number;
   };
@@ -338,8 +334,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     await rawInsert(azurite, items.slice(0, Math.min(items.length, 5000)), 8, 'lean');
 
     say('parse+map (no storage)…');
-    const parseMap = await parseMapRun(text);
-    const decodeParseMap = await decodeParseMapRun(gz);
+    const { parseMap, decodeParseMap } = await parseMapRuns(text, gz);
 
     const sweepRows = Math.min(o.rows, o.sweepRows ?? Math.max(20_000, Math.ceil(o.rows / 4)));
     const sweep: (Timed & { concurrency: number })[] = [];
@@ -390,8 +385,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
         rssBaselineMiB: mib(c.rssBaseline),
         peakRssAtMarkMiB: mib(c.peakRssAt.mark),
         peakRssAtEndMiB: mib(c.peakRssAt.end),
-        rssAtMarkMiB: mib(c.rssAt.mark),
-        rssAtEndMiB: mib(c.rssAt.end),
+        rssAtMarkMiB: mib(c.usageAt.mark.rss),
+        rssAtEndMiB: mib(c.usageAt.end.rss),
+        heapTotalAtMarkMiB: mib(c.usageAt.mark.heapTotal),
+        heapTotalAtEndMiB: mib(c.usageAt.end.heapTotal),
         growthPercent: round(((c.peakRssAt.end - c.peakRssAt.mark) / c.peakRssAt.mark) * 100, 1),
         peakHeapUsedMiB: mib(c.peakHeapUsed),
       };
