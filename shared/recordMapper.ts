@@ -42,6 +42,19 @@ const FIELD_BY_LOWER = new Map<string, Field>(
   ).map((f) => [f.toLowerCase(), f]),
 );
 
+const FIELD_INDEX = new Map<Field, number>([...FIELD_BY_LOWER.values()].map((f, i) => [f, i]));
+
+/** Exact key → field (null: not a documented column), so the usual camelCase keys are never lower-cased again. */
+const FIELD_BY_KEY = new Map<string, Field | null>();
+function fieldOf(key: string): Field | null {
+  let f = FIELD_BY_KEY.get(key);
+  if (f === undefined) {
+    f = FIELD_BY_LOWER.get(key.toLowerCase()) ?? null;
+    if (FIELD_BY_KEY.size < 1000) FIELD_BY_KEY.set(key, f);
+  }
+  return f;
+}
+
 export type MapResult = { ok: true; entity: InventoryEntity } | { ok: false; reason: string };
 
 /** Collects the undocumented columns seen in one file, so they can be logged once. */
@@ -59,18 +72,25 @@ function typeName(v: unknown): string {
 // `yyyy-MM-dd HH:mm:ss[.fffffff]` (no zone = UTC), also ISO `T` with optional Z/offset, or a bare date.
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+function daysInMonth(year: number, month: number): number {
+  return month === 2 && ((year % 4 === 0 && year % 100 !== 0) || year % 400 === 0) ? 29 : MONTH_DAYS[month - 1];
+}
+
 /** Parse Defender's timestamp forms to a UTC Date; undefined when the text is not one of them. */
 export function parseDefenderDate(text: string): Date | undefined {
   const m = DATE_RE.exec(text);
   if (!m) return undefined;
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
-  const ms = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0;
-  let t = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s, ms);
-  const check = new Date(t);
+  const year = +y;
+  const month = +mo;
+  const day = +d;
   // reject impossible calendar dates (2021-02-30) instead of letting Date roll them over
-  if (check.getUTCFullYear() !== +y || check.getUTCMonth() !== +mo - 1 || check.getUTCDate() !== +d || +h > 23 || +mi > 59 || +s > 59) {
-    return undefined;
-  }
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || +h > 23 || +mi > 59 || +s > 59) return undefined;
+  const ms = frac ? Number(frac.length >= 3 ? frac.slice(0, 3) : frac.padEnd(3, '0')) : 0;
+  // (Date.UTC reads years 0-99 as 1900-1999: such dates were never accepted)
+  if (year < 100) return undefined;
+  let t = Date.UTC(year, month - 1, day, +h, +mi, +s, ms);
   if (zone && zone.toUpperCase() !== 'Z') {
     const sign = zone[0] === '-' ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');
@@ -147,10 +167,13 @@ export function mapRecord(record: unknown, extras?: ExtraColumns): MapResult {
     return { ok: false, reason: `expected a JSON object, got ${typeName(record)}` };
   }
   const values: Partial<Record<Field, unknown>> = {};
+  let seen = 0;
   for (const key of Object.keys(record)) {
-    const field = FIELD_BY_LOWER.get(key.toLowerCase());
+    const field = fieldOf(key);
     if (field) {
-      if (field in values) return { ok: false, reason: `column ${field} appears twice (keys differ only in case)` };
+      const bit = 1 << FIELD_INDEX.get(field)!;
+      if (seen & bit) return { ok: false, reason: `column ${field} appears twice (keys differ only in case)` };
+      seen |= bit;
       values[field] = (record as Record<string, unknown>)[key];
     } else {
       extras?.add(key);
