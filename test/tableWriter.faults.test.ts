@@ -92,6 +92,15 @@ describe('table writer under Table Storage faults', () => {
     expect(await count(direct)).toBe(200); // executed twice, stored once: upserts are idempotent
   });
 
+  it('reuses kept-alive connections: many transactions over at most WRITE_CONCURRENCY sockets', async () => {
+    const { viaProxy, direct } = await proxiedTable();
+    const before = { connections: proxy.connections, requests: proxy.requests.length };
+    expect(await writeEntities(viaProxy, pending(3000, 60), 4, quick([]))).toEqual({ written: 3000, rejected: [] });
+    expect(proxy.requests.length - before.requests).toBe(60);
+    expect(proxy.connections - before.connections).toBeLessThanOrEqual(4);
+    expect(await count(direct)).toBe(3000);
+  });
+
   it('retries a reset connection', async () => {
     const { viaProxy, direct } = await proxiedTable();
     proxy.setRule(onBatches({ 1: { kind: 'reset' }, 2: { kind: 'reset' } }));

@@ -36,6 +36,8 @@ export interface TableFaultProxy {
   endpoint: string;
   connectionString: string;
   requests: ProxiedRequest[];
+  /** TCP connections accepted so far (keep-alive reuse shows as few connections for many requests) */
+  readonly connections: number;
   /** decide the fault of each request (undefined: forward it); batch numbering starts again at 1 */
   setRule(rule: FaultRule): void;
   close(): Promise<void>;
@@ -98,7 +100,9 @@ export async function startTableFaultProxy(targetPort: number, connectionString:
       upstream.end(body);
     });
   });
+  let connections = 0;
   server.on('connection', (s: Socket) => {
+    connections++;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -111,6 +115,9 @@ export async function startTableFaultProxy(targetPort: number, connectionString:
     endpoint,
     connectionString: connectionString.replace(/TableEndpoint=[^;]+;?/, `TableEndpoint=${endpoint};`),
     requests,
+    get connections() {
+      return connections;
+    },
     setRule(r) {
       current = r;
       batches = 0;
