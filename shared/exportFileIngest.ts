@@ -204,6 +204,8 @@ export async function ingestExportFile(rawMessage: unknown, deps: IngestDeps): P
     fileIndex,
     writeConcurrency: deps.writeConcurrency,
     segmentRows: limits.segmentRows,
+    // transient Table Storage faults are retried by the writer; say so, so a throttled account shows in the logs
+    write: { onRetry: (r) => log.warn(`${label}: table transaction retry ${r.attempt} in ${r.delayMs} ms after ${r.error}`) },
     start,
     checkpoint: async (c, final) => {
       try {
