@@ -2,11 +2,12 @@
 //  1. ceiling   — the fastest raw batched insert into a fresh table (transactions of ≤100 per partition,
 //                 best concurrency of a sweep), client work kept to building and sending the bodies;
 //  2. pipeline  — the real local runner + queue worker: SAS download → gunzip → lines → JSON → map →
-//                 dedupe → transactions, from gzip files in Azurite's blob service;
+//                 dedupe → transactions, from gzip files in Azurite's blob service (in a clean child process);
 //  3. naive     — one upsertEntity per row, sequential, time-boxed;
 //  4. parse+map — lines → JSON → entity on one core, no storage;
 //  5. memory    — peak RSS of a separate worker process ingesting one ≥1 GB file into a discarding sink;
-//  6. client cost — CPU-seconds (user+sys) of this process per 100,000 rows, pipeline beside raw inserts.
+//  6. client cost — CPU-seconds (user+sys) of the ingesting process per 100,000 rows (Azurite excluded),
+//                 pipeline beside raw inserts and the SDK's own submitTransaction.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
