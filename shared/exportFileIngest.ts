@@ -250,6 +250,7 @@ export async function ingestExportFile(rawMessage: unknown, deps: IngestDeps): P
     }
     if (outOfTime) {
       await writer.drain();
+      writer.dispose();
       // checkpointed; hand the rest of the file to a fresh invocation before the host's timeout
       await requeue(deps, msg, 0);
       await catalog.updateFile(snapshotId, fileIndex, { Status: 'queued', LeaseOwner: '', LeaseExpiresAt: now(), UpdatedAt: now() }, etag);
@@ -259,6 +260,7 @@ export async function ingestExportFile(rawMessage: unknown, deps: IngestDeps): P
     await writer.finish();
   } catch (err) {
     await writer.drain().catch(() => undefined);
+    writer.dispose();
     if (err instanceof LeaseLostError) {
       log.warn(`${label}: ${err.message}; stopping without further writes`);
       return { status: 'busy', snapshotId, fileIndex };

@@ -114,6 +114,7 @@ export async function runJsonInventory(deps: JsonRunDeps): Promise<JsonRunOutcom
     await writer.finish();
   } catch (err) {
     await writer.drain().catch(() => undefined);
+    writer.dispose();
     const reason = shortError(`paged export failed after ${record} records: ${describeError(err)}`);
     await catalog.updateFile(snapshotId, 0, { Status: 'failed', Error: reason, UpdatedAt: now() }).catch(() => undefined);
     await catalog.markSnapshotFailed(kind, snapshotId, reason).catch(() => undefined);

@@ -462,6 +462,11 @@ export class SnapshotWriter {
     if (failed) throw failed.reason;
   }
 
+  /** Release the duplicate detector's spill file now (error and hand-over paths); finish() does it itself. */
+  dispose(): void {
+    this.dedupe.close();
+  }
+
   /** Commit everything still buffered; its checkpoint is the final one (the caller marks the file complete in it). */
   async finish(): Promise<void> {
     if (this.failure) throw this.failure.err;
