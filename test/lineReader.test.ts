@@ -1,3 +1,4 @@
+import { mulberry32 } from '../tools/fleet';
 import { Line, readLines } from '../shared/lineReader';
 
 async function collect(chunks: (string | Buffer)[], maxLineBytes = 1 << 20): Promise<Line[]> {
@@ -66,16 +67,7 @@ describe('line reader against a reference', () => {
     return out;
   }
 
-  function rng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
+  const rng = mulberry32;
 
   it.each([1, 2, 3, 4, 5, 6, 7, 8])('gives the same lines for any chunking, content and cap (seed %i)', async (seed) => {
     const r = rng(seed);

@@ -2,6 +2,7 @@
 // being read, earlier partitions spilled to disk as digests and read back only if a partition reappears.
 // Checked against an exact reference on adversarial orders, through the SnapshotWriter (counts, resume),
 // and for its memory bound.
+import { mulberry32 } from '../tools/fleet';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,17 +12,7 @@ import { MapResult } from '../shared/recordMapper';
 import { Counters, DuplicateDetector, rowKeyDigest, SnapshotWriter } from '../shared/snapshotWriter';
 import { sinkHttpClient } from '../tools/bench/sink';
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /**
  * Rows in runs per partition, like Defender's files, but with the cases that break naive designs: a
