@@ -234,19 +234,37 @@ async function sameMinuteCollision(deps: TimerDeps, existing: WithEtag<SnapshotR
       `both map to ${tableName}, so the newer export is not ingested (a table holds one export); the next export gets its own snapshot`,
   );
   const staleAfterMs = deps.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
-  const nowMs = (deps.now ?? (() => new Date()))().getTime();
   let status = existing.Status;
-  // like supersedeOlder: only once nothing is working on it any more (a live worker may still finish its file)
-  if (status !== 'complete' && !(await deps.catalog.listFiles(snapshotId)).some((f) => isActive(f, nowMs, staleAfterMs))) {
-    const after = await deps.catalog.updateSnapshot(existing.partitionKey, snapshotId, (cur) =>
-      cur.Status === 'complete' || (cur.Error ?? '').startsWith(SUPERSEDED)
-        ? undefined
-        : { Status: 'failed', Error: shortError(`${SUPERSEDED} by export ${newerText}, generated in the same minute; this export's files can no longer be downloaded`) },
-    );
-    status = after?.Status ?? status;
+  if (status !== 'complete') {
+    const reason = `${SUPERSEDED} by export ${newerText}, generated in the same minute; this export's files can no longer be downloaded`;
+    status = (await markSuperseded(deps, existing.partitionKey, snapshotId, () => reason, staleAfterMs))?.status ?? status;
   }
   await supersedeOlder(deps, existing.partitionKey, snapshotId, staleAfterMs);
   return { action: 'none', snapshotId, tableName, status, fileCount: existing.FileCount, filesQueued: 0 };
+}
+
+/**
+ * Mark a snapshot failed as superseded, but only once nothing is working on it any more (a live worker
+ * may still finish its file). An earlier failure's reason (e.g. a poison message) is kept after the
+ * notice. Returns the status afterwards and the reason, or undefined when a file is still active.
+ */
+async function markSuperseded(
+  deps: TimerDeps,
+  kind: string,
+  snapshotId: string,
+  reasonFor: (files: FileRow[]) => string,
+  staleAfterMs: number,
+): Promise<{ status?: SnapshotRow['Status']; reason: string } | undefined> {
+  const nowMs = (deps.now ?? (() => new Date()))().getTime();
+  const files = await deps.catalog.listFiles(snapshotId);
+  if (files.some((f) => isActive(f, nowMs, staleAfterMs))) return undefined;
+  const reason = reasonFor(files);
+  const after = await deps.catalog.updateSnapshot(kind, snapshotId, (cur) =>
+    cur.Status === 'complete' || (cur.Error ?? '').startsWith(SUPERSEDED)
+      ? undefined
+      : { Status: 'failed', Error: shortError(cur.Error ? `${reason}; earlier: ${cur.Error}` : reason) },
+  );
+  return { status: after?.Status, reason };
 }
 
 /**
@@ -255,19 +273,17 @@ async function sameMinuteCollision(deps: TimerDeps, existing: WithEtag<SnapshotR
  * it, mark it failed; its table stays as it is.
  */
 async function supersedeOlder(deps: TimerDeps, kind: string, currentId: string, staleAfterMs: number): Promise<void> {
-  const now = deps.now ?? (() => new Date());
-  const nowMs = now().getTime();
   for (const snap of await deps.catalog.listSnapshots(kind)) {
     if (snap.rowKey >= currentId || snap.Status === 'complete') continue;
     if (snap.Status === 'failed' && (snap.Error ?? '').startsWith(SUPERSEDED)) continue;
-    const files = await deps.catalog.listFiles(snap.rowKey);
-    if (files.some((f) => isActive(f, nowMs, staleAfterMs))) continue;
-    const open = files.filter((f) => f.Status !== 'complete').length;
-    const reason = `${SUPERSEDED} by export ${currentId}: ${open} of ${snap.FileCount} file(s) were not complete and can no longer be downloaded`;
-    // keep an earlier failure's reason (e.g. a poison message) after the supersede notice
-    await deps.catalog.updateSnapshot(kind, snap.rowKey, (cur) =>
-      cur.Status === 'complete' ? undefined : { Status: 'failed', Error: shortError(cur.Error ? `${reason}; earlier: ${cur.Error}` : reason) },
+    const marked = await markSuperseded(
+      deps,
+      kind,
+      snap.rowKey,
+      (files) =>
+        `${SUPERSEDED} by export ${currentId}: ${files.filter((f) => f.Status !== 'complete').length} of ${snap.FileCount} file(s) were not complete and can no longer be downloaded`,
+      staleAfterMs,
     );
-    deps.log.warn(`snapshot ${snap.rowKey}: ${reason}`);
+    if (marked) deps.log.warn(`snapshot ${snap.rowKey}: ${marked.reason}`);
   }
 }
