@@ -56,19 +56,12 @@ export class SnapshotCatalog {
   }
 
   async getSnapshot(kind: string, snapshotId: string): Promise<WithEtag<SnapshotRow> | undefined> {
-    try {
-      return (await this.catalog.getEntity<SnapshotRow>(kind, snapshotId)) as WithEtag<SnapshotRow>;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    return getOrUndefined<SnapshotRow>(this.catalog, kind, snapshotId);
   }
 
+  /** Newest first. */
   async listSnapshots(kind: string): Promise<WithEtag<SnapshotRow>[]> {
-    const rows: WithEtag<SnapshotRow>[] = [];
-    const iter = this.catalog.listEntities<SnapshotRow>({ queryOptions: { filter: odata`PartitionKey eq ${kind}` } });
-    for await (const r of iter) rows.push(r as WithEtag<SnapshotRow>);
-    return rows.sort((a, b) => (a.rowKey < b.rowKey ? 1 : -1));
+    return (await listPartition<SnapshotRow>(this.catalog, kind)).reverse();
   }
 
   async createSnapshot(row: SnapshotRow): Promise<void> {
@@ -76,19 +69,12 @@ export class SnapshotCatalog {
   }
 
   async getFile(snapshotId: string, fileIndex: number): Promise<WithEtag<FileRow> | undefined> {
-    try {
-      return (await this.files.getEntity<FileRow>(snapshotId, fileRowKey(fileIndex))) as WithEtag<FileRow>;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    return getOrUndefined<FileRow>(this.files, snapshotId, fileRowKey(fileIndex));
   }
 
+  /** In file-index order. */
   async listFiles(snapshotId: string): Promise<WithEtag<FileRow>[]> {
-    const rows: WithEtag<FileRow>[] = [];
-    const iter = this.files.listEntities<FileRow>({ queryOptions: { filter: odata`PartitionKey eq ${snapshotId}` } });
-    for await (const r of iter) rows.push(r as WithEtag<FileRow>);
-    return rows.sort((a, b) => (a.rowKey < b.rowKey ? -1 : 1));
+    return listPartition<FileRow>(this.files, snapshotId);
   }
 
   /** Merge a patch into a file row; with an etag the write fails (412) if someone else changed it. */
@@ -155,6 +141,22 @@ export class SnapshotCatalog {
       current.Status === 'complete' ? undefined : { Status: 'failed', Error: shortError(error) },
     );
   }
+}
+
+async function getOrUndefined<T extends object>(table: TableClient, pk: string, rk: string): Promise<WithEtag<T> | undefined> {
+  try {
+    return (await table.getEntity<T>(pk, rk)) as WithEtag<T>;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Every row of one partition, in RowKey order. */
+async function listPartition<T extends { rowKey: string }>(table: TableClient, pk: string): Promise<WithEtag<T>[]> {
+  const rows: WithEtag<T>[] = [];
+  for await (const r of table.listEntities<T>({ queryOptions: { filter: odata`PartitionKey eq ${pk}` } })) rows.push(r as WithEtag<T>);
+  return rows.sort((a, b) => (a.rowKey < b.rowKey ? -1 : 1));
 }
 
 export function totalsOf(files: readonly FileRow[], fileCount: number): SnapshotTotals {
