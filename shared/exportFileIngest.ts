@@ -6,13 +6,14 @@ import { createGunzip } from 'node:zlib';
 import { QueueClient } from '@azure/storage-queue';
 import { TableClient } from '@azure/data-tables';
 import { BlobGoneError, downloadBlob, ExpiredUrlError } from './blobDownload';
-import { BadMessageError, encodeMessage, IngestMessage, parseMessage, snapshotTableName, SnapshotRow } from './contracts';
+import { BadMessageError, encodeMessage, FileRow, IngestMessage, parseMessage, snapshotTableName, SnapshotRow } from './contracts';
 import { readLines } from './lineReader';
 import { Log } from './log';
 import { ExtraColumns, mapLine } from './recordMapper';
 import { describeError, stripQuery } from './redact';
 import { isConditionFailed, shortError, SnapshotCatalog, WithEtag } from './snapshotCatalog';
 import { Counters, SnapshotWriter } from './snapshotWriter';
+import { FileLease, LeaseLostError } from './fileLease';
 import { checkDownloadUrl, UrlRefusedError } from './urlPolicy';
 
 export const SUPERSEDED = 'superseded';
@@ -22,7 +23,7 @@ export interface IngestLimits {
   segmentRows: number;
   /** a longer line is rejected without being buffered */
   maxLineBytes: number;
-  /** how long a claim on a file lasts without a checkpoint renewing it */
+  /** how long a claim on a file lasts unless renewed (by a checkpoint or the heartbeat, every third of it) */
   leaseMs: number;
   /** gzip-bomb guards: absolute decompressed size, and compression ratio once past ratioCheckAfterBytes */
   maxDecompressedBytes: number;
@@ -69,7 +70,6 @@ export interface IngestOutcome {
   detail?: string;
 }
 
-class LeaseLostError extends Error {}
 class FileContentError extends Error {}
 
 /** Decompressed bytes of the blob, with gzip-bomb guards; a zero-byte blob is an empty file. */
@@ -173,9 +173,9 @@ export async function ingestExportFile(rawMessage: unknown, deps: IngestDeps): P
     await requeue(deps, msg, leaseLeftMs / 1000 + 1);
     return { status: 'busy', snapshotId, fileIndex };
   }
-  let etag: string;
+  let claimEtag: string;
   try {
-    etag = await catalog.updateFile(
+    claimEtag = await catalog.updateFile(
       snapshotId,
       fileIndex,
       { Status: 'ingesting', LeaseOwner: workerId, LeaseExpiresAt: new Date(now().getTime() + limits.leaseMs), Attempts: (file.Attempts ?? 0) + 1, Error: '', UpdatedAt: now() },
@@ -188,6 +188,41 @@ export async function ingestExportFile(rawMessage: unknown, deps: IngestDeps): P
     return { status: 'busy', snapshotId, fileIndex };
   }
 
+  const lease = new FileLease({
+    catalog,
+    snapshotId,
+    fileIndex,
+    etag: claimEtag,
+    leaseMs: limits.leaseMs,
+    maxHoldMs: deps.timeBudgetMs + 2 * limits.leaseMs,
+    now,
+    log,
+    label,
+  });
+  lease.startHeartbeat();
+  try {
+    return await ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, startedMs });
+  } finally {
+    await lease.settle();
+  }
+}
+
+interface Claimed {
+  msg: IngestMessage;
+  snapshot: WithEtag<SnapshotRow>;
+  file: WithEtag<FileRow>;
+  lease: FileLease;
+  deps: IngestDeps;
+  limits: IngestLimits;
+  startedMs: number;
+}
+
+/** The file is ours (lease held): stream it from its last checkpoint to the end or to the time budget. */
+async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, startedMs }: Claimed): Promise<IngestOutcome> {
+  const { log, catalog } = deps;
+  const now = deps.now ?? (() => new Date());
+  const { snapshotId, fileIndex } = msg;
+  const label = `snapshot ${snapshotId} file ${fileIndex + 1}/${msg.fileCount}`;
   const resumeFrom = file.LinesCommitted ?? 0;
   const start: Counters = { lines: resumeFrom, rows: file.RowsWritten ?? 0, rejected: file.Rejected ?? 0, duplicates: file.Duplicates ?? 0 };
   log.info(
@@ -208,25 +243,13 @@ export async function ingestExportFile(rawMessage: unknown, deps: IngestDeps): P
     write: { onRetry: (r) => log.warn(`${label}: table transaction retry ${r.attempt} in ${r.delayMs} ms after ${r.error}`) },
     start,
     checkpoint: async (c, final) => {
-      try {
-        etag = await catalog.updateFile(
-          snapshotId,
-          fileIndex,
-          {
-            LinesCommitted: c.lines,
-            RowsWritten: c.rows,
-            Rejected: c.rejected,
-            Duplicates: c.duplicates,
-            LeaseExpiresAt: new Date(now().getTime() + limits.leaseMs),
-            UpdatedAt: now(),
-            ...(final ? { Status: 'complete', LeaseOwner: '', Error: '' } : {}),
-          },
-          etag,
-        );
-      } catch (err) {
-        if (isConditionFailed(err)) throw new LeaseLostError('another worker took over this file');
-        throw err;
-      }
+      await lease.update({
+        LinesCommitted: c.lines,
+        RowsWritten: c.rows,
+        Rejected: c.rejected,
+        Duplicates: c.duplicates,
+        ...(final ? { Status: 'complete', LeaseOwner: '', Error: '' } : {}),
+      });
       await deps.onProgress?.({ fileIndex, linesCommitted: c.lines, rowsWritten: c.rows });
     },
   });
@@ -235,6 +258,8 @@ export async function ingestExportFile(rawMessage: unknown, deps: IngestDeps): P
   let outOfTime = false;
   try {
     for await (const line of readLines(decompressed(msg.url, deps, limits), { maxLineBytes: limits.maxLineBytes })) {
+      // the heartbeat found another worker on this file: stop now, not at the next checkpoint
+      if (lease.lost) throw lease.lost;
       if (line.number <= resumeFrom) {
         if (!line.tooLongBytes) writer.replay(mapLine(line.text));
         continue;
@@ -253,7 +278,7 @@ export async function ingestExportFile(rawMessage: unknown, deps: IngestDeps): P
       writer.dispose();
       // checkpointed; hand the rest of the file to a fresh invocation before the host's timeout
       await requeue(deps, msg, 0);
-      await catalog.updateFile(snapshotId, fileIndex, { Status: 'queued', LeaseOwner: '', LeaseExpiresAt: now(), UpdatedAt: now() }, etag);
+      await lease.update({ Status: 'queued', LeaseOwner: '', LeaseExpiresAt: now() });
       log.info(`${label}: time budget of ${Math.round(deps.timeBudgetMs / 1000)} s used after line ${counters.lines}; continuation queued`);
       return { status: 'continued', snapshotId, fileIndex, rowsWritten: counters.rows };
     }
@@ -266,7 +291,11 @@ export async function ingestExportFile(rawMessage: unknown, deps: IngestDeps): P
       return { status: 'busy', snapshotId, fileIndex };
     }
     if (err instanceof ExpiredUrlError) {
-      await catalog.updateFile(snapshotId, fileIndex, { Status: 'expired', Error: shortError(describeError(err)), LeaseOwner: '', LeaseExpiresAt: now(), UpdatedAt: now() });
+      const lost = await lease.update({ Status: 'expired', Error: shortError(describeError(err)), LeaseOwner: '', LeaseExpiresAt: now() }).then(
+        () => false,
+        (e) => (e instanceof LeaseLostError ? true : Promise.reject(e)),
+      );
+      if (lost) return { status: 'busy', snapshotId, fileIndex };
       log.warn(`${label}: ${describeError(err)}. The file is marked expired; the next timer run re-arms it with a fresh URL and resumes after line ${counters.lines}.`);
       return { status: 'expired', snapshotId, fileIndex, detail: describeError(err) };
     }
@@ -275,9 +304,7 @@ export async function ingestExportFile(rawMessage: unknown, deps: IngestDeps): P
       return { status: 'failed', snapshotId, fileIndex, detail: describeError(err) };
     }
     // anything else may be transient (storage unavailable, network gone): record it, free the file, let the host retry
-    await catalog
-      .updateFile(snapshotId, fileIndex, { Error: shortError(describeError(err)), LeaseOwner: '', LeaseExpiresAt: now(), UpdatedAt: now() })
-      .catch(() => undefined);
+    await lease.update({ Error: shortError(describeError(err)), LeaseOwner: '', LeaseExpiresAt: now() }).catch(() => undefined);
     throw err;
   }
 

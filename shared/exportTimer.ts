@@ -20,7 +20,7 @@ import { applyRetention } from './retention';
 import { SUPERSEDED } from './exportFileIngest';
 import { Log } from './log';
 import { stripQuery } from './redact';
-import { shortError, SnapshotCatalog, WithEtag } from './snapshotCatalog';
+import { isConditionFailed, shortError, SnapshotCatalog, WithEtag } from './snapshotCatalog';
 
 export interface TimerDeps {
   catalog: SnapshotCatalog;
@@ -110,7 +110,7 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
   log.info(`Defender export generated ${exp.generatedTimeText}: ${exp.exportFiles.length} file(s) → snapshot ${snapshotId} (${tableName})`);
 
   await catalog.ensureTables();
-  const existing = await catalog.getSnapshot(kind, snapshotId);
+  let existing = await catalog.getSnapshot(kind, snapshotId);
   if (existing && existing.GeneratedTime && new Date(existing.GeneratedTime).getTime() !== exp.generatedTime.getTime()) {
     return sameMinuteCollision(deps, existing, exp.generatedTimeText, tableName);
   }
@@ -125,6 +125,7 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
   await deps.queue.createIfNotExists();
   const fileCount = exp.exportFiles.length;
 
+  let created = false;
   if (!existing) {
     const startedAt = now();
     const row: SnapshotRow = {
@@ -142,13 +143,26 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
       StartedAt: startedAt,
       ...(fileCount === 0 ? { CompletedAt: startedAt } : {}),
     };
-    await catalog.createSnapshot(row);
-    if (fileCount === 0) {
+    created = await catalog.createSnapshot(row);
+    if (!created) {
+      // another timer run registered it between our read and our insert; carry on as a re-arm, where
+      // insert-only file rows and conditional updates make each file queued by exactly one of us
+      log.info(`snapshot ${snapshotId} was registered by another timer run at the same moment; queuing only what it has not`);
+      existing = await catalog.getSnapshot(kind, snapshotId);
+      if (!existing) throw new Error(`snapshot ${snapshotId} was registered by another run, then vanished from the catalog`);
+      if (new Date(existing.GeneratedTime).getTime() !== exp.generatedTime.getTime()) {
+        return sameMinuteCollision(deps, existing, exp.generatedTimeText, tableName);
+      }
+      if (existing.Status === 'complete') {
+        return { action: 'none', snapshotId, tableName, status: 'complete', fileCount: existing.FileCount, filesQueued: 0 };
+      }
+    } else if (fileCount === 0) {
       log.info(`snapshot ${snapshotId}: the export has no files; complete with 0 rows`);
       await supersedeOlder(deps, kind, snapshotId, staleAfterMs);
       return { action: 'created', snapshotId, tableName, status: 'complete', fileCount: 0, filesQueued: 0 };
     }
-  } else if (existing.FileCount !== fileCount) {
+  }
+  if (existing && existing.FileCount !== fileCount) {
     log.warn(`snapshot ${snapshotId}: the catalog says ${existing.FileCount} files but Defender now lists ${fileCount}; matching by blob path`);
   }
 
@@ -169,7 +183,7 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
       const clash = byIndex.get(i);
       const index = clash ? Math.max(fileCount, ...byIndex.keys()) + toQueue.length + 1 : i;
       if (clash) log.warn(`snapshot ${snapshotId}: file index ${i} already holds ${clash.BlobPath}; registering ${path} as file ${index}`);
-      await catalog.upsertFile({
+      const registered = await catalog.createFile({
         partitionKey: snapshotId,
         rowKey: fileRowKey(index),
         BlobPath: path,
@@ -182,11 +196,19 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
         Error: '',
         UpdatedAt: now(),
       });
-      toQueue.push({ index, url });
+      if (registered) toQueue.push({ index, url });
+      else log.info(`snapshot ${snapshotId}: file ${index} was registered by another timer run at the same moment; it queues it`);
     } else if (row.Status === 'complete' || isActive(row, nowMs, staleAfterMs)) {
       continue;
     } else {
-      await catalog.updateFile(snapshotId, Number(row.rowKey), { Status: 'queued', Error: '', LeaseOwner: '', UpdatedAt: now() });
+      try {
+        // conditional on what we read: a worker or another timer run that touched the row since decides instead
+        await catalog.updateFile(snapshotId, Number(row.rowKey), { Status: 'queued', Error: '', LeaseOwner: '', UpdatedAt: now() }, row.etag);
+      } catch (err) {
+        if (!isConditionFailed(err)) throw err;
+        log.info(`snapshot ${snapshotId}: file ${Number(row.rowKey)} changed while being re-armed (another worker or timer run); left to it`);
+        continue;
+      }
       log.info(`snapshot ${snapshotId}: re-arming file ${Number(row.rowKey)} (was ${row.Status}; resumes after line ${row.LinesCommitted ?? 0})`);
       toQueue.push({ index: Number(row.rowKey), url });
     }
@@ -213,7 +235,7 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
   // A crash between the last file's completion and the flip would leave it ingesting: settle it here.
   const after = (await catalog.refreshSnapshot(kind, snapshotId, now)) ?? (await catalog.getSnapshot(kind, snapshotId));
   await supersedeOlder(deps, kind, snapshotId, staleAfterMs);
-  const action: TimerAction = !existing ? 'created' : toQueue.length > 0 ? 'rearmed' : 'none';
+  const action: TimerAction = created ? 'created' : toQueue.length > 0 ? 'rearmed' : 'none';
   if (action === 'rearmed') log.info(`snapshot ${snapshotId}: re-queued ${toQueue.length} file(s)`);
   if (action === 'none') log.info(`snapshot ${snapshotId} is ${after?.Status ?? 'ingesting'}; all unfinished files are being worked on`);
   if (action === 'created') log.info(`snapshot ${snapshotId}: queued ${toQueue.length} file(s)`);

@@ -49,7 +49,7 @@ export async function runJsonInventory(deps: JsonRunDeps): Promise<JsonRunOutcom
     return { snapshotId, tableName, status: existing.Status, rows: existing.RowCount, pages: 0, created: false };
   }
   await deps.ensureTable(tableName);
-  await catalog.createSnapshot({
+  const created = await catalog.createSnapshot({
     partitionKey: kind,
     rowKey: snapshotId,
     Status: 'ingesting',
@@ -63,6 +63,12 @@ export async function runJsonInventory(deps: JsonRunDeps): Promise<JsonRunOutcom
     DuplicateCount: 0,
     StartedAt: now(),
   });
+  if (!created) {
+    // another timer run registered this minute's snapshot between our read and our insert: it pages, we don't
+    log.info(`snapshot ${snapshotId} was started this minute by another run; nothing to do`);
+    const other = await catalog.getSnapshot(kind, snapshotId);
+    return { snapshotId, tableName, status: other?.Status ?? 'ingesting', rows: other?.RowCount ?? 0, pages: 0, created: false };
+  }
   await catalog.upsertFile({
     partitionKey: snapshotId,
     rowKey: '00000',

@@ -22,6 +22,23 @@ export function isNotFound(err: unknown): boolean {
   return (err as { statusCode?: number })?.statusCode === 404;
 }
 
+/** 409 EntityAlreadyExists (the data-tables client leaves `code` unset and puts the service's answer in the message). */
+function isEntityAlreadyExists(err: unknown): boolean {
+  const e = err as { statusCode?: number; code?: string; message?: string };
+  return e?.statusCode === 409 && /EntityAlreadyExists/.test(`${e.code ?? ''} ${e.message ?? ''}`);
+}
+
+/** Insert-only: false when the row already exists, so two runs racing to register it never both proceed as its creator. */
+async function insertOnce(table: TableClient, row: { partitionKey: string; rowKey: string }): Promise<boolean> {
+  try {
+    await table.createEntity(row);
+    return true;
+  } catch (err) {
+    if (isEntityAlreadyExists(err)) return false;
+    throw err;
+  }
+}
+
 function requireEtag(etag: string | undefined): string {
   if (!etag) throw new Error('Table Storage answered an update without an ETag');
   return etag;
@@ -64,8 +81,9 @@ export class SnapshotCatalog {
     return (await listPartition<SnapshotRow>(this.catalog, kind)).reverse();
   }
 
-  async createSnapshot(row: SnapshotRow): Promise<void> {
-    await this.catalog.upsertEntity(row, 'Replace');
+  /** false when the snapshot is already registered (another timer run got there first) */
+  async createSnapshot(row: SnapshotRow): Promise<boolean> {
+    return insertOnce(this.catalog, row);
   }
 
   async getFile(snapshotId: string, fileIndex: number): Promise<WithEtag<FileRow> | undefined> {
@@ -85,6 +103,11 @@ export class SnapshotCatalog {
 
   async upsertFile(row: FileRow): Promise<void> {
     await this.files.upsertEntity(row, 'Replace');
+  }
+
+  /** false when the file row already exists (another timer run registered it, and queues it) */
+  async createFile(row: FileRow): Promise<boolean> {
+    return insertOnce(this.files, row);
   }
 
   /**

@@ -1,5 +1,5 @@
 // An HTTP proxy in front of a real service (Azurite, the Defender simulator) that injects faults by rule:
-// a chosen status and body, a connection reset, or a stall, for the requests a test picks; everything else
+// a chosen status and body, a connection reset, a delay, or a rewritten answer, for the requests a test picks; everything else
 // is forwarded untouched. Real sockets and real HTTP: the code under test cannot tell it from the service.
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -15,6 +15,8 @@ export interface SeenRequest {
 export type FaultAction =
   | { status: number; headers?: Record<string, string>; body?: string | object }
   | { reset: true }
+  /** forwarded untouched, but only after this long (to force an interleaving between two clients) */
+  | { delayMs: number }
   | { rewrite: (upstreamBody: Buffer, status: number) => { status?: number; body: string | Buffer } };
 
 export interface FaultProxy {
@@ -65,29 +67,38 @@ export async function startFaultProxy(targetPort: number, rule: FaultProxy['rule
         res.end(body);
         return;
       }
-      const headers = { ...req.headers, host: `127.0.0.1:${targetPort}` };
-      const up = http.request({ host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers }, (upRes) => {
-        if (action && 'rewrite' in action) {
-          const chunks: Buffer[] = [];
-          upRes.on('data', (d: Buffer) => chunks.push(d));
-          upRes.on('end', () => {
-            state.faults++;
-            const out = action.rewrite(Buffer.concat(chunks), upRes.statusCode ?? 502);
-            const body = typeof out.body === 'string' ? Buffer.from(out.body) : out.body;
-            const h = { ...upRes.headers, 'content-length': String(body.length) };
-            delete h['transfer-encoding'];
-            res.writeHead(out.status ?? upRes.statusCode ?? 502, h);
-            res.end(body);
-          });
-          return;
-        }
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        upRes.pipe(res);
-      });
-      up.on('error', () => res.destroy());
-      up.end(seen.body);
+      if (action && 'delayMs' in action) {
+        state.faults++;
+        setTimeout(() => forward(req, res, seen, undefined), action.delayMs);
+        return;
+      }
+      forward(req, res, seen, action);
     });
   });
+
+  function forward(req: http.IncomingMessage, res: http.ServerResponse, seen: SeenRequest, action: FaultAction | undefined): void {
+    const headers = { ...req.headers, host: `127.0.0.1:${targetPort}` };
+    const up = http.request({ host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers }, (upRes) => {
+      if (action && 'rewrite' in action) {
+        const chunks: Buffer[] = [];
+        upRes.on('data', (d: Buffer) => chunks.push(d));
+        upRes.on('end', () => {
+          state.faults++;
+          const out = action.rewrite(Buffer.concat(chunks), upRes.statusCode ?? 502);
+          const body = typeof out.body === 'string' ? Buffer.from(out.body) : out.body;
+          const h = { ...upRes.headers, 'content-length': String(body.length) };
+          delete h['transfer-encoding'];
+          res.writeHead(out.status ?? upRes.statusCode ?? 502, h);
+          res.end(body);
+        });
+        return;
+      }
+      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+      upRes.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    up.end(seen.body);
+  }
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   proxy.port = (server.address() as AddressInfo).port;
   proxy.url = `http://127.0.0.1:${proxy.port}`;

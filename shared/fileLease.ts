@@ -1,0 +1,102 @@
+// A worker's claim on one file row. Every write to the row is conditional on the ETag of our own last
+// write, so a worker that lost the file (its lease lapsed and another worker claimed it) finds out at
+// once and stops. Checkpoints renew the lease; a heartbeat renews it in between, so a slow segment
+// (throttled storage, a slow download) never lets the claim lapse while the worker is alive.
+import { FileRow } from './contracts';
+import { Log } from './log';
+import { describeError } from './redact';
+import { isConditionFailed, SnapshotCatalog } from './snapshotCatalog';
+
+export class LeaseLostError extends Error {}
+
+export interface FileLeaseOptions {
+  catalog: SnapshotCatalog;
+  snapshotId: string;
+  fileIndex: number;
+  /** ETag of the claim's own write */
+  etag: string;
+  leaseMs: number;
+  /** the heartbeat stops renewing after this long: an invocation that overran it is presumed hung, and
+   *  letting the lease lapse hands the file to the next delivery */
+  maxHoldMs: number;
+  now: () => Date;
+  log: Log;
+  label: string;
+}
+
+export class FileLease {
+  private etag: string;
+  private chain: Promise<unknown> = Promise.resolve();
+  private lostError?: LeaseLostError;
+  private timer?: NodeJS.Timeout;
+  private renewing = false;
+  private lastRenewMs = Date.now();
+  private readonly startedMs = Date.now();
+  /** heartbeat renewals that landed (for logs and tests) */
+  renewals = 0;
+
+  constructor(private readonly o: FileLeaseOptions) {
+    this.etag = o.etag;
+  }
+
+  /** Set once any conditional write found the row changed by someone else. */
+  get lost(): LeaseLostError | undefined {
+    return this.lostError;
+  }
+
+  /**
+   * Merge a patch into the file row, conditional on our last write, extending the lease unless the patch
+   * says otherwise. Writes are serialized, so a heartbeat and a checkpoint never race on the ETag.
+   */
+  update(patch: Partial<FileRow>): Promise<void> {
+    const run = async () => {
+      if (this.lostError) throw this.lostError;
+      const { catalog, snapshotId, fileIndex, leaseMs, now } = this.o;
+      try {
+        this.etag = await catalog.updateFile(snapshotId, fileIndex, { LeaseExpiresAt: new Date(now().getTime() + leaseMs), UpdatedAt: now(), ...patch }, this.etag);
+        this.lastRenewMs = Date.now();
+      } catch (err) {
+        if (!isConditionFailed(err)) throw err;
+        this.lostError = new LeaseLostError('another worker took over this file');
+        throw this.lostError;
+      }
+    };
+    const p = this.chain.then(run, run);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Renew the lease every third of its length while no checkpoint has. */
+  startHeartbeat(): void {
+    const every = Math.max(50, Math.floor(this.o.leaseMs / 3));
+    this.timer = setInterval(() => {
+      if (this.lostError || this.renewing || Date.now() - this.lastRenewMs < every) return;
+      if (Date.now() - this.startedMs > this.o.maxHoldMs) {
+        this.o.log.warn(`${this.o.label}: held for over ${Math.round(this.o.maxHoldMs / 1000)} s; no longer renewing its lease, so another delivery can take over`);
+        this.stop();
+        return;
+      }
+      this.renewing = true;
+      this.update({})
+        .then(() => this.renewals++)
+        .catch((err) => {
+          // a lost lease is acted on by the worker; anything else (a throttled account) is retried next beat
+          if (err instanceof LeaseLostError) this.o.log.warn(`${this.o.label}: lease renewal found ${err.message.replace('took over', 'has taken over')}; stopping`);
+          else this.o.log.warn(`${this.o.label}: lease renewal failed (${describeError(err)}); retrying`);
+        })
+        .finally(() => (this.renewing = false));
+    }, every);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Stop the heartbeat and wait for a renewal in flight, so nothing writes the row after us. */
+  async settle(): Promise<void> {
+    this.stop();
+    await this.chain;
+  }
+}
