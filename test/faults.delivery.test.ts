@@ -5,6 +5,8 @@
 //   and snapshot failed with the reason, the process exits non-zero; the next run (the table reachable again)
 //   re-arms the failed files and completes.
 // - Concurrent and duplicate delivery: two runners on the same queue at once.
+// - Time: a file that takes longer than WORKER_TIME_BUDGET_SECONDS, its writes slowed by a proxy that holds
+//   every transaction back, is continued across invocations of a real process.
 // - The runner's own supervision: a long file is progress, not a stall.
 import { randomUUID } from 'node:crypto';
 import { QueueClient } from '@azure/storage-queue';
@@ -102,6 +104,44 @@ describe('delivery faults (process level)', () => {
       expect(b.summary).toMatchObject({ status: 'complete', rows: published.totalRows });
       await expectExactSnapshot(azurite().connectionString, published);
     } finally {
+      await sim.stop();
+    }
+  }, 120_000);
+});
+
+describe('time budget (process level)', () => {
+  it('a file that outlasts WORKER_TIME_BUDGET_SECONDS is checkpointed, continued by a new message and completed exactly', async () => {
+    const sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `b-${randomUUID().slice(0, 8)}`, devices: 200, files: 1, seed: 31, generatedTime: nextGeneratedTime() });
+    // one transaction at a time, each held back 75 ms: a transaction holds one device's rows (its partition,
+    // ~28 here), so the first 5,000-row segment takes over 13 s on any machine, however fast, and the 10 s
+    // budget (the smallest allowed) has run out at its checkpoint
+    const proxy = await startFaultProxy(azurite().tablePort, (r) => (r.method === 'POST' && r.url.includes('$batch') ? { delayMs: 75 } : undefined));
+    try {
+      const published = await sim.publish();
+      expect(published.totalRows).toBeGreaterThan(5_000);
+      const id = snapshotIdFor(published.generatedTime);
+      const run = await runIngest(
+        {
+          AzureWebJobsStorage: azuriteConnectionString(azurite().blobPort, azurite().queuePort, proxy.port),
+          DEFENDER_API_BASE_URL: sim.baseUrl,
+          DEFENDER_AUTH: 'none',
+          INGEST_QUEUE: `budget-${randomUUID().slice(0, 8)}`,
+          INGEST_VISIBILITY_TIMEOUT_SECONDS: '5',
+          WRITE_CONCURRENCY: '1',
+          WORKER_TIME_BUDGET_SECONDS: '10',
+        },
+        110_000,
+      );
+      expect(run.code).toBe(0);
+      expect(run.output).toMatch(/time budget of 10 s used after line \d+; continuation queued/);
+      expect(run.summary).toMatchObject({ snapshotId: id, status: 'complete', rows: published.totalRows });
+      await expectExactSnapshot(azurite().connectionString, published);
+      const [file] = await tables(azurite().connectionString).files(id);
+      // one attempt per invocation: the first, then at least one continuation
+      expect(file.Attempts).toBeGreaterThanOrEqual(2);
+      expect(file).toMatchObject({ Status: 'complete', LinesCommitted: published.totalRows, LeaseOwner: '' });
+    } finally {
+      await proxy.close();
       await sim.stop();
     }
   }, 120_000);
