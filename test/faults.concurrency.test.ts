@@ -36,71 +36,57 @@ async function drain(services: ReturnType<typeof createServices>): Promise<{ tex
   }
 }
 
+const LEASE_MS = 600;
+
+/**
+ * A one-file export (500 rows) registered by the timer, and a worker on it (segments of 100 rows, a
+ * 600 ms lease) whose first checkpoint is followed by a pause of three lease lengths. Resolves once the
+ * worker is in that pause.
+ */
+async function workerHeldUpAfterFirstCheckpoint(workerId: string) {
+  const services = createServices(testConfig(azurite()));
+  const fx = exportFixture(azurite());
+  await fx.upload([gz(jsonl(records(500, 25)))]);
+  const timer = await runExportTimer(timerDeps(services, silentLog, { defender: fakeDefender(nextGeneratedTime(), () => fx.urls()) }));
+  const [msg] = await drain(services);
+  let firstSegment: () => void = () => undefined;
+  const inFirstSegment = new Promise<void>((r) => (firstSegment = r));
+  const log = memoryLog();
+  const worker = ingestExportFile(
+    msg.text,
+    ingestDeps(services, log, {
+      workerId,
+      limits: { leaseMs: LEASE_MS, segmentRows: 100 },
+      onProgress: async (p) => {
+        if (p.linesCommitted !== 100) return;
+        firstSegment();
+        await sleep(3 * LEASE_MS);
+      },
+    }),
+  );
+  await inFirstSegment;
+  return { services, snapshotId: timer.snapshotId, msg, log, worker };
+}
+
 describe('lease heartbeat', () => {
   it('a segment held up for three lease lengths keeps its claim: a duplicate delivery backs off, the file completes once', async () => {
-    const config = testConfig(azurite());
-    const services = createServices(config);
-    const fx = exportFixture(azurite());
-    await fx.upload([gz(jsonl(records(500, 25)))]);
-    const timer = await runExportTimer(timerDeps(services, silentLog, { defender: fakeDefender(nextGeneratedTime(), () => fx.urls()) }));
-    const [msg] = await drain(services);
-
-    const leaseMs = 600;
-    let firstSegment: () => void = () => undefined;
-    const inFirstSegment = new Promise<void>((r) => (firstSegment = r));
-    const log = memoryLog();
-    const slow = ingestExportFile(
-      msg.text,
-      ingestDeps(services, log, {
-        workerId: 'slow',
-        limits: { leaseMs, segmentRows: 100 },
-        onProgress: async (p) => {
-          if (p.linesCommitted !== 100) return;
-          firstSegment();
-          await sleep(3 * leaseMs);
-        },
-      }),
-    );
-    await inFirstSegment;
-    await sleep(2 * leaseMs); // without renewal the claim would have lapsed by now
+    const { services, snapshotId, msg, worker } = await workerHeldUpAfterFirstCheckpoint('slow');
+    await sleep(2 * LEASE_MS); // without renewal the claim would have lapsed by now
     const dupLog = memoryLog();
-    const duplicate = await ingestExportFile(msg.text, ingestDeps(services, dupLog, { workerId: 'duplicate', limits: { leaseMs, segmentRows: 100 } }));
+    const duplicate = await ingestExportFile(msg.text, ingestDeps(services, dupLog, { workerId: 'duplicate', limits: { leaseMs: LEASE_MS, segmentRows: 100 } }));
     expect(duplicate.status).toBe('busy');
     expect(dupLog.lines.join('\n')).toContain('another worker holds it');
 
-    expect(await slow).toMatchObject({ status: 'complete', rowsWritten: 500 });
-    const file = await services.catalog.getFile(timer.snapshotId, 0);
+    expect(await worker).toMatchObject({ status: 'complete', rowsWritten: 500 });
+    const file = await services.catalog.getFile(snapshotId, 0);
     expect(file).toMatchObject({ Status: 'complete', Attempts: 1, RowsWritten: 500, LinesCommitted: 500, LeaseOwner: '' });
-    expect(await services.catalog.getSnapshot('SoftwareInventory', timer.snapshotId)).toMatchObject({ Status: 'complete', RowCount: 500 });
+    expect(await services.catalog.getSnapshot('SoftwareInventory', snapshotId)).toMatchObject({ Status: 'complete', RowCount: 500 });
   });
 
   it('a lease taken over mid-segment is noticed by the heartbeat: the worker stops and never writes the row again', async () => {
-    const config = testConfig(azurite());
-    const services = createServices(config);
-    const fx = exportFixture(azurite());
-    await fx.upload([gz(jsonl(records(500, 25)))]);
-    const timer = await runExportTimer(timerDeps(services, silentLog, { defender: fakeDefender(nextGeneratedTime(), () => fx.urls()) }));
-    const [msg] = await drain(services);
-
-    const leaseMs = 600;
-    let firstSegment: () => void = () => undefined;
-    const inFirstSegment = new Promise<void>((r) => (firstSegment = r));
-    const log = memoryLog();
-    const worker = ingestExportFile(
-      msg.text,
-      ingestDeps(services, log, {
-        workerId: 'victim',
-        limits: { leaseMs, segmentRows: 100 },
-        onProgress: async (p) => {
-          if (p.linesCommitted !== 100) return;
-          firstSegment();
-          await sleep(3 * leaseMs);
-        },
-      }),
-    );
-    await inFirstSegment;
+    const { services, snapshotId, log, worker } = await workerHeldUpAfterFirstCheckpoint('victim');
     // another worker's claim lands (what an expired lease plus a redelivery looks like from here)
-    await services.catalog.updateFile(timer.snapshotId, 0, { LeaseOwner: 'thief', LeaseExpiresAt: new Date(Date.now() + 60_000), UpdatedAt: new Date() });
+    await services.catalog.updateFile(snapshotId, 0, { LeaseOwner: 'thief', LeaseExpiresAt: new Date(Date.now() + 60_000), UpdatedAt: new Date() });
     const outcome = await worker;
     expect(outcome.status).toBe('busy');
     const text = log.lines.join('\n');
@@ -108,7 +94,7 @@ describe('lease heartbeat', () => {
     expect(text).toContain('lease renewal found another worker has taken over this file; stopping');
     expect(text).toContain('another worker took over this file; stopping without further writes');
     // the thief's claim is intact and the row still says where the victim's last checkpoint was
-    expect(await services.catalog.getFile(timer.snapshotId, 0)).toMatchObject({ Status: 'ingesting', LeaseOwner: 'thief', LinesCommitted: 100, RowsWritten: 100 });
+    expect(await services.catalog.getFile(snapshotId, 0)).toMatchObject({ Status: 'ingesting', LeaseOwner: 'thief', LinesCommitted: 100, RowsWritten: 100 });
   });
 
   it('stops renewing once an invocation has held the file past its bound, so a hung worker cannot keep it forever', async () => {
