@@ -19,6 +19,7 @@ import { rejectRowKey, RejectRow } from './contracts';
 import { excerpt, MapResult } from './recordMapper';
 import { shortError } from './snapshotCatalog';
 import { OpenBatch, PendingEntity, ResolvedWriteOptions, writeOptions, WriteOptions, WriteResult, writeTransaction } from './tableWriter';
+import { fmix32 } from './hash';
 
 export interface Counters {
   /** last line (record) committed */
@@ -109,15 +110,6 @@ export interface SnapshotWriterOptions {
 
 const DIGEST_BYTES = 8;
 const SPILL_BUFFER_DIGESTS = 8192;
-
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** A 64-bit hash of the UTF-16 code units as two 32-bit halves (FNV-1a and a multiply-xorshift, finalised), seeded. */
 function hash64(key: string, seedA: number, seedB: number, out: Uint32Array): void {

@@ -1,27 +1,13 @@
 // The README's commands as real processes: `npm run ingest` against a running simulator, and the
 // demo (`npm start` with CI=true), so neither can rot.
-import { spawn } from 'node:child_process';
-import * as path from 'node:path';
 import { startDefenderSimulator } from '../tools/defenderSimulator';
 import { useAzurite } from './helpers/azurite';
+import { root, runTool } from './helpers/toolProcess';
 
 const azurite = useAzurite();
-const root = path.join(__dirname, '..');
 
-function run(script: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', script, ...args], {
-      cwd: root,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+// from the repository root with this process's environment, as a developer types it there
+const run = (script: string, args: string[], env: Record<string, string>) => runTool(script, args, env, { cwd: root, inheritEnv: true });
 
 describe('commands', () => {
   it('npm run ingest: one cycle, JSON summary as the last stdout line, exit 0', async () => {

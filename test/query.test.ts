@@ -1,7 +1,6 @@
 // The query CLI (DESIGN.md §8) as a real process against Azurite, over snapshots built by the real pipeline
 // from the Defender simulator (two fleet generations), plus direct tests of the merge-join diff and of
 // Table Storage's (Azurite's) result order that the merge relies on.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,11 +18,9 @@ import { readEntities } from '../tools/query/tableRead';
 import { runQuery } from '../tools/query/main';
 import { useAzurite } from './helpers/azurite';
 import { testConfig } from './helpers/exportFixture';
+import { runTool } from './helpers/toolProcess';
 
 const azurite = useAzurite();
-const root = path.join(__dirname, '..');
-// an empty working directory: a developer's own local.settings.json never leaks into the CLI
-const emptyCwd = fs.mkdtempSync(path.join(os.tmpdir(), 'query-cli-'));
 
 interface Run {
   code: number;
@@ -31,19 +28,8 @@ interface Run {
   stderr: string;
 }
 
-function query(args: string[], env?: Record<string, string>, cwd = emptyCwd): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), path.join(root, 'tools', 'query.ts'), ...args], {
-      cwd,
-      env: { PATH: process.env.PATH ?? '', TS_NODE_PROJECT: path.join(root, 'tsconfig.json'), ...(env ?? { AzureWebJobsStorage: azurite().connectionString }) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function query(args: string[], env?: Record<string, string>, cwd?: string): Promise<Run> {
+  return runTool('tools/query.ts', args, env ?? { AzureWebJobsStorage: azurite().connectionString }, { cwd });
 }
 
 /** The same CLI in this process (runQuery with an injected environment): for the many variants, cheaply. */

@@ -2,6 +2,7 @@
 // between export generations. The same (devices, seed, generation) always yields the same records, so tests
 // can recompute exactly what an export holds instead of keeping it.
 import { createHash } from 'node:crypto';
+import { fmix32 } from '../shared/hash';
 
 export type OsPlatform =
   | 'Windows10'
@@ -136,12 +137,7 @@ export function hash32(...parts: (string | number)[]): number {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h);
 }
 
 function rngFor(...parts: (string | number)[]): () => number {

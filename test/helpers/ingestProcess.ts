@@ -1,57 +1,13 @@
 // `npm run ingest` (tools/ingest.ts) as a real child process, for fault tests that SIGKILL it, restart it
 // and read everything it printed. It runs in an empty working directory so a developer's own
 // local.settings.json can never leak settings into a test.
-import { ChildProcess, spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { startTool, ToolProcess } from './toolProcess';
 
-const root = path.join(__dirname, '..', '..');
-const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-proc-'));
+export type IngestProcess = ToolProcess;
 
-export interface IngestProcess {
-  child: ChildProcess;
-  pid: number;
-  /** stdout and stderr, interleaved in arrival order */
-  output(): string;
-  stdout(): string;
-  /** resolves when the process is gone */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
-  /** SIGKILL: no cleanup, no finally blocks, exactly like a crashed host */
-  kill(): Promise<void>;
-}
-
-/** `preload`: modules loaded before the script (`node -r`), e.g. a fake credential. */
+/** `npm run ingest` with only the given settings; `preload`: modules loaded before it, e.g. a fake credential. */
 export function startIngest(env: Record<string, string>, opts: { preload?: string[] } = {}): IngestProcess {
-  const started = Date.now();
-  const preload = (opts.preload ?? []).flatMap((m) => ['-r', m]);
-  const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), ...preload, path.join(root, 'tools/ingest.ts')], {
-    cwd,
-    // only what the runner needs: no inherited Azure settings from the developer's shell
-    env: { PATH: process.env.PATH ?? '', TS_NODE_PROJECT: path.join(root, 'tsconfig.json'), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let all = '';
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-    all += d;
-  });
-  child.stderr!.on('data', (d) => (all += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, ms: Date.now() - started })),
-  );
-  return {
-    child,
-    pid: child.pid!,
-    output: () => all,
-    stdout: () => out,
-    exited,
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
+  return startTool('tools/ingest.ts', [], env, opts);
 }
 
 /** Run to the end (or fail the test after timeoutMs, killing the process). */
