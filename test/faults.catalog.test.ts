@@ -19,22 +19,30 @@ import { expectExactSnapshot, tables } from './helpers/inventoryTables';
 
 const azurite = useAzurite();
 
+/**
+ * A proxy in front of Azurite's tables whose next `failFlips(n)` ETag-guarded merges of a snapshot row
+ * (refresh/flip) answer 503; the timer's own writes go through.
+ */
+async function flipFaultProxy() {
+  let left = 0;
+  const proxy = await startFaultProxy(azurite().tablePort, (r) => {
+    if (left > 0 && r.method === 'PATCH' && r.url.includes(`/${CATALOG_TABLE}(`) && r.headers['if-match'] && r.headers['if-match'] !== '*') {
+      left--;
+      return { status: 503, body: { 'odata.error': { code: 'ServerBusy', message: { lang: 'en-US', value: 'The server is busy.' } } } };
+    }
+    return undefined;
+  });
+  return { proxy, failFlips: (n: number) => void (left = n) };
+}
+
 describe('catalog update faults', () => {
   it('npm run ingest: the flip to complete fails after the last file completed; the run still ends with the snapshot complete', async () => {
     const sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `f-${randomUUID().slice(0, 8)}`, devices: 60, files: 1, seed: 7, generatedTime: nextGeneratedTime() });
-    let failFlips = 0;
-    // the snapshot row's ETag-guarded merges (refresh/flip) answer 503 while failFlips > 0; the timer's own writes go through
-    const proxy = await startFaultProxy(azurite().tablePort, (r) => {
-      if (failFlips > 0 && r.method === 'PATCH' && r.url.includes(`/${CATALOG_TABLE}(`) && r.headers['if-match'] && r.headers['if-match'] !== '*') {
-        failFlips--;
-        return { status: 503, body: { 'odata.error': { code: 'ServerBusy', message: { lang: 'en-US', value: 'The server is busy.' } } } };
-      }
-      return undefined;
-    });
+    const { proxy, failFlips } = await flipFaultProxy();
     try {
       const published = await sim.publish();
       const id = snapshotIdFor(published.generatedTime);
-      failFlips = 4; // the data-tables client tries 4 times (1 + 3 retries): one whole handler attempt fails
+      failFlips(4); // the data-tables client tries 4 times (1 + 3 retries): one whole handler attempt fails
       const run = await runIngest(
         {
           AzureWebJobsStorage: azuriteConnectionString(azurite().blobPort, azurite().queuePort, proxy.port),
@@ -59,14 +67,7 @@ describe('catalog update faults', () => {
   }, 120_000);
 
   it('the handler: a redelivery of a message whose file is already complete settles a flip that failed', async () => {
-    let failFlips = 0;
-    const proxy = await startFaultProxy(azurite().tablePort, (r) => {
-      if (failFlips > 0 && r.method === 'PATCH' && r.url.includes(`/${CATALOG_TABLE}(`) && r.headers['if-match'] && r.headers['if-match'] !== '*') {
-        failFlips--;
-        return { status: 503, body: { 'odata.error': { code: 'ServerBusy', message: { lang: 'en-US', value: 'The server is busy.' } } } };
-      }
-      return undefined;
-    });
+    const { proxy, failFlips } = await flipFaultProxy();
     try {
       const config = testConfig(azurite(), { AzureWebJobsStorage: azuriteConnectionString(azurite().blobPort, azurite().queuePort, proxy.port) });
       const fx = exportFixture(azurite());
@@ -75,7 +76,7 @@ describe('catalog update faults', () => {
       const timer = await runExportTimer(timerDeps(services, silentLog, { defender: fakeDefender(nextGeneratedTime(), () => fx.urls()) }));
       const [m] = (await services.queue.receiveMessages({ numberOfMessages: 1 })).receivedMessageItems;
 
-      failFlips = 4;
+      failFlips(4);
       await expect(ingestExportFile(m.messageText, ingestDeps(services, silentLog))).rejects.toMatchObject({ statusCode: 503 });
       expect((await services.catalog.getFile(timer.snapshotId, 0))!.Status).toBe('complete');
       expect((await services.catalog.getSnapshot('SoftwareInventory', timer.snapshotId))!.Status).toBe('ingesting');
