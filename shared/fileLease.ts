@@ -49,6 +49,8 @@ export class FileLease {
    * says otherwise. Writes are serialized, so a heartbeat and a checkpoint never race on the ETag.
    */
   update(patch: Partial<FileRow>): Promise<void> {
+    // a patch that gives the file up (complete, expired, handed over) ends the heartbeat with it
+    if (patch.LeaseOwner === '') this.stop();
     const run = async () => {
       if (this.lostError) throw this.lostError;
       const { catalog, snapshotId, fileIndex, leaseMs, now } = this.o;
@@ -70,7 +72,7 @@ export class FileLease {
   startHeartbeat(): void {
     const every = Math.max(50, Math.floor(this.o.leaseMs / 3));
     this.timer = setInterval(() => {
-      if (this.lostError || this.renewing || Date.now() - this.lastRenewMs < every) return;
+      if (!this.timer || this.lostError || this.renewing || Date.now() - this.lastRenewMs < every) return;
       if (Date.now() - this.startedMs > this.o.maxHoldMs) {
         this.o.log.warn(`${this.o.label}: held for over ${Math.round(this.o.maxHoldMs / 1000)} s; no longer renewing its lease, so another delivery can take over`);
         this.stop();

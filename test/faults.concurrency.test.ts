@@ -12,7 +12,7 @@ import { CATALOG_TABLE, FILES_TABLE, snapshotIdFor } from '../shared/contracts';
 import { ingestExportFile } from '../shared/exportFileIngest';
 import { runExportTimer } from '../shared/exportTimer';
 import { FileLease } from '../shared/fileLease';
-import { memoryLog, silentLog } from '../shared/log';
+import { Log, memoryLog, silentLog } from '../shared/log';
 import { azuriteConnectionString } from '../tools/azurite';
 import { startDefenderSimulator } from '../tools/defenderSimulator';
 import { useAzurite } from './helpers/azurite';
@@ -68,6 +68,18 @@ async function workerHeldUpAfterFirstCheckpoint(workerId: string) {
   return { services, snapshotId: timer.snapshotId, msg, log, worker };
 }
 
+/** A file row being ingested, and a 300 ms lease on it with its heartbeat running. */
+async function heartbeatOnFreshRow(o: { maxHoldMs: number; log: Log; label: string }) {
+  const services = createServices(testConfig(azurite()));
+  await services.catalog.ensureTables();
+  const snapshotId = `lease${randomUUID().slice(0, 8)}`;
+  await services.catalog.upsertFile({ partitionKey: snapshotId, rowKey: '00000', BlobPath: 'x', Status: 'ingesting', LinesCommitted: 0, RowsWritten: 0, Rejected: 0, Duplicates: 0, Attempts: 1, Error: '' });
+  const etag = (await services.catalog.getFile(snapshotId, 0))!.etag;
+  const lease = new FileLease({ catalog: services.catalog, snapshotId, fileIndex: 0, etag, leaseMs: 300, now: () => new Date(), ...o });
+  lease.startHeartbeat();
+  return { services, snapshotId, lease };
+}
+
 describe('lease heartbeat', () => {
   it('a segment held up for three lease lengths keeps its claim: a duplicate delivery backs off, the file completes once', async () => {
     const { services, snapshotId, msg, worker } = await workerHeldUpAfterFirstCheckpoint('slow');
@@ -98,21 +110,26 @@ describe('lease heartbeat', () => {
   });
 
   it('stops renewing once an invocation has held the file past its bound, so a hung worker cannot keep it forever', async () => {
-    const config = testConfig(azurite());
-    const services = createServices(config);
-    await services.catalog.ensureTables();
-    const snapshotId = `hold${randomUUID().slice(0, 8)}`;
-    await services.catalog.upsertFile({ partitionKey: snapshotId, rowKey: '00000', BlobPath: 'x', Status: 'ingesting', LinesCommitted: 0, RowsWritten: 0, Rejected: 0, Duplicates: 0, Attempts: 1, Error: '' });
-    const etag = (await services.catalog.getFile(snapshotId, 0))!.etag;
     const log = memoryLog();
-    const lease = new FileLease({ catalog: services.catalog, snapshotId, fileIndex: 0, etag, leaseMs: 300, maxHoldMs: 1000, now: () => new Date(), log, label: 'held file' });
-    lease.startHeartbeat();
+    const { services, snapshotId, lease } = await heartbeatOnFreshRow({ maxHoldMs: 1000, log, label: 'held file' });
     await sleep(2000);
     await lease.settle();
     expect(lease.renewals).toBeGreaterThanOrEqual(2);
     expect(log.lines.join('\n')).toContain('held file: held for over 1 s; no longer renewing its lease');
     const expires = new Date((await services.catalog.getFile(snapshotId, 0))!.LeaseExpiresAt!).getTime();
     expect(expires).toBeLessThan(Date.now());
+  });
+
+  it('stops renewing once the worker gives the file up, so a released lease is never extended again', async () => {
+    const { services, snapshotId, lease } = await heartbeatOnFreshRow({ maxHoldMs: 60_000, log: silentLog, label: 'released file' });
+    await sleep(500);
+    const released = new Date();
+    await lease.update({ Status: 'expired', LeaseOwner: '', LeaseExpiresAt: released });
+    const renewals = lease.renewals;
+    await sleep(1000);
+    await lease.settle();
+    expect(lease.renewals).toBe(renewals);
+    expect(new Date((await services.catalog.getFile(snapshotId, 0))!.LeaseExpiresAt!).getTime()).toBe(released.getTime());
   });
 });
 
