@@ -110,15 +110,19 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
   log.info(`Defender export generated ${exp.generatedTimeText}: ${exp.exportFiles.length} file(s) → snapshot ${snapshotId} (${tableName})`);
 
   await catalog.ensureTables();
-  let existing = await catalog.getSnapshot(kind, snapshotId);
-  if (existing && existing.GeneratedTime && new Date(existing.GeneratedTime).getTime() !== exp.generatedTime.getTime()) {
-    return sameMinuteCollision(deps, existing, exp.generatedTimeText, tableName);
-  }
-  if (existing?.Status === 'complete') {
-    log.info(`snapshot ${snapshotId} is already complete (${existing.RowCount} rows); nothing to do`);
+  /** An existing snapshot that this run must leave alone: another export's (same minute), or complete. */
+  const leaveAlone = async (snap: WithEtag<SnapshotRow>): Promise<TimerOutcome | undefined> => {
+    if (snap.GeneratedTime && new Date(snap.GeneratedTime).getTime() !== exp.generatedTime.getTime()) {
+      return sameMinuteCollision(deps, snap, exp.generatedTimeText, tableName);
+    }
+    if (snap.Status !== 'complete') return undefined;
+    log.info(`snapshot ${snapshotId} is already complete (${snap.RowCount} rows); nothing to do`);
     await supersedeOlder(deps, kind, snapshotId, staleAfterMs);
-    return { action: 'none', snapshotId, tableName, status: 'complete', fileCount: existing.FileCount, filesQueued: 0 };
-  }
+    return { action: 'none', snapshotId, tableName, status: 'complete', fileCount: snap.FileCount, filesQueued: 0 };
+  };
+  let existing = await catalog.getSnapshot(kind, snapshotId);
+  const settled = existing && (await leaveAlone(existing));
+  if (settled) return settled;
 
   // The table exists before any message does; workers never have to create it.
   await deps.ensureTable(tableName);
@@ -150,12 +154,8 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
       log.info(`snapshot ${snapshotId} was registered by another timer run at the same moment; queuing only what it has not`);
       existing = await catalog.getSnapshot(kind, snapshotId);
       if (!existing) throw new Error(`snapshot ${snapshotId} was registered by another run, then vanished from the catalog`);
-      if (new Date(existing.GeneratedTime).getTime() !== exp.generatedTime.getTime()) {
-        return sameMinuteCollision(deps, existing, exp.generatedTimeText, tableName);
-      }
-      if (existing.Status === 'complete') {
-        return { action: 'none', snapshotId, tableName, status: 'complete', fileCount: existing.FileCount, filesQueued: 0 };
-      }
+      const theirs = await leaveAlone(existing);
+      if (theirs) return theirs;
     } else if (fileCount === 0) {
       log.info(`snapshot ${snapshotId}: the export has no files; complete with 0 rows`);
       await supersedeOlder(deps, kind, snapshotId, staleAfterMs);
