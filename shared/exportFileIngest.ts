@@ -201,7 +201,7 @@ export async function ingestExportFile(rawMessage: unknown, deps: IngestDeps): P
   });
   lease.startHeartbeat();
   try {
-    return await ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, startedMs });
+    return await ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, startedMs, label, now });
   } finally {
     await lease.settle();
   }
@@ -215,14 +215,14 @@ interface Claimed {
   deps: IngestDeps;
   limits: IngestLimits;
   startedMs: number;
+  label: string;
+  now: () => Date;
 }
 
 /** The file is ours (lease held): stream it from its last checkpoint to the end or to the time budget. */
-async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, startedMs }: Claimed): Promise<IngestOutcome> {
+async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, startedMs, label, now }: Claimed): Promise<IngestOutcome> {
   const { log, catalog } = deps;
-  const now = deps.now ?? (() => new Date());
   const { snapshotId, fileIndex } = msg;
-  const label = `snapshot ${snapshotId} file ${fileIndex + 1}/${msg.fileCount}`;
   const resumeFrom = file.LinesCommitted ?? 0;
   const start: Counters = { lines: resumeFrom, rows: file.RowsWritten ?? 0, rejected: file.Rejected ?? 0, duplicates: file.Duplicates ?? 0 };
   log.info(
