@@ -115,12 +115,13 @@ function table(findings: Finding[], exceptions: AuditExceptions): string {
     .join('\n');
 }
 
-function runNpmAudit(cwd: string): { stdout: string; stderr: string } {
+/** What `npm audit --json` printed; when npm could not be run at all, a report-shaped message saying why. */
+function runNpmAudit(cwd: string): string {
   // under `npm run`, npm_execpath is npm's own CLI: run that one, not whatever `npm` is first on PATH
   const execPath = process.env.npm_execpath;
   const [cmd, args] = execPath && /npm-cli\.js$/.test(execPath) ? [process.execPath, [execPath]] : ['npm', []];
   const r = spawnSync(cmd, [...args, 'audit', '--omit=dev', '--json'], { cwd, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
-  return { stdout: r.stdout ?? '', stderr: r.error ? String(r.error) : (r.stderr ?? '') };
+  return r.error ? JSON.stringify({ message: `could not run npm audit (${r.error.message})` }) : (r.stdout ?? '');
 }
 
 export interface AuditRun {
@@ -134,7 +135,7 @@ export interface AuditRun {
 export function audit(opts: { root: string; requireLive?: boolean; npmAuditOutput?: string }): AuditRun {
   const read = <T>(rel: string): T => JSON.parse(readFileSync(join(opts.root, rel), 'utf8')) as T;
   const exceptions = read<AuditExceptions>('security/audit-exceptions.json');
-  const live = parseNpmAudit(opts.npmAuditOutput ?? runNpmAudit(opts.root).stdout);
+  const live = parseNpmAudit(opts.npmAuditOutput ?? runNpmAudit(opts.root));
   const lines: string[] = [];
   let mode: AuditRun['mode'];
   let findings: Finding[];
