@@ -8,7 +8,9 @@ import { DefenderSimulator, startDefenderSimulator } from '../tools/defenderSimu
 import { useAzurite } from './helpers/azurite';
 import { startExportApi } from './helpers/exportApi';
 import { exportFixture, gz, nextGeneratedTime, Rec, records } from './helpers/exportFixture';
+import { checkpointOf, FaultProxy, startFaultProxy } from './helpers/faultProxy';
 import { runIngest, startIngest, waitFor } from './helpers/ingestProcess';
+import { azuriteConnectionString } from '../tools/azurite';
 import { compareSets, expectExactSnapshot, KeyFields, recordIdentity, rowIdentity, tables } from './helpers/inventoryTables';
 
 const azurite = useAzurite();
@@ -23,6 +25,11 @@ function envFor(baseUrl: string, extra: Record<string, string> = {}): Record<str
     INGEST_VISIBILITY_TIMEOUT_SECONDS: String(VISIBILITY),
     ...extra,
   };
+}
+
+/** The same settings with table traffic through a proxy (blobs and queues stay direct). */
+function viaProxy(env: Record<string, string>, proxy: FaultProxy): Record<string, string> {
+  return { ...env, AzureWebJobsStorage: azuriteConnectionString(azurite().blobPort, azurite().queuePort, proxy.port) };
 }
 
 type Extra = { dupOf: number } | { reject: string } | { blank: true };
@@ -67,9 +74,22 @@ describe('process faults: SIGKILL of npm run ingest', () => {
     const t = tables(azurite().connectionString);
     const env = envFor(sim.baseUrl);
 
-    const first = startIngest(env);
-    const victim = await waitFor('a file with a checkpoint but not complete', async () => (await t.files(id)).find((f) => f.LinesCommitted > 0 && f.Status !== 'complete'), 40_000, 10);
-    await first.kill();
+    // The first run's table traffic passes a proxy that holds every request after the first checkpoint, so
+    // the kill always finds that file part-way (polling and killing raced the file's last rows on a fast machine).
+    let frozen = false;
+    const proxy = await startFaultProxy(azurite().tablePort, (r) => {
+      if (frozen) return { hold: true };
+      if (checkpointOf(r)?.snapshotId === id) frozen = true;
+      return undefined;
+    });
+    const first = startIngest(viaProxy(env, proxy));
+    let victim: Awaited<ReturnType<typeof t.files>>[number];
+    try {
+      victim = await waitFor('a file with a checkpoint but not complete', async () => (await t.files(id)).find((f) => f.LinesCommitted > 0 && f.Status !== 'complete'), 40_000, 10);
+    } finally {
+      await first.kill();
+      await proxy.close();
+    }
     const killedAt = Date.now();
     const dead = (await t.files(id)).find((f) => f.rowKey === victim.rowKey)!;
     expect(dead).toMatchObject({ Status: 'ingesting', Attempts: 1 });
@@ -114,19 +134,33 @@ describe('process faults: SIGKILL of npm run ingest', () => {
     try {
       // Each round: start the runner, let it commit at least one new checkpoint (so the kills walk through
       // the files instead of repeating the first segment), then SIGKILL it at a random moment.
+      // A proxy caps each round: after the round's first checkpoint it lets 1–8 transactions (≤ 800 rows)
+      // through and then holds everything, so however fast the machine, no round can finish a file (each has
+      // ≥ 1,000 lines after any checkpoint) and every round leaves work for the next one.
       const committed = async () => (await t.files(id)).reduce((n, f) => n + (f.RowsWritten ?? 0), 0);
       const kills: { afterMs: number; committed: number; landed: number }[] = [];
       let before = 0;
       for (let k = 0; k < 2; k++) {
-        const p = startIngest(env);
+        let budget: number | undefined;
+        const proxy = await startFaultProxy(azurite().tablePort, (r) => {
+          if (budget === 0) return { hold: true };
+          if (budget === undefined && checkpointOf(r)?.snapshotId === id) budget = 1 + Math.floor(Math.random() * 8);
+          else if (budget !== undefined && r.url.includes('$batch')) budget--;
+          return undefined;
+        });
+        const p = startIngest(viaProxy(env, proxy));
         const progressed = await Promise.race([
           waitFor('a new checkpoint', async () => (await committed()) > before, 45_000, 20).then(() => true),
           p.exited.then(() => false),
         ]);
-        if (!progressed) break;
+        if (!progressed) {
+          await proxy.close();
+          break;
+        }
         const afterMs = Math.floor(Math.random() * 1000);
         await Promise.race([new Promise((r) => setTimeout(r, afterMs)), p.exited]);
         await p.kill();
+        await proxy.close();
         const files = await t.files(id);
         if (files.every((f) => f.Status === 'complete')) break;
         before = files.reduce((n, f) => n + f.RowsWritten, 0);

@@ -4,9 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import { QueueClient } from '@azure/storage-queue';
 import { FileRow } from '../../shared/contracts';
-import { Azurite } from '../../tools/azurite';
+import { Azurite, azuriteConnectionString } from '../../tools/azurite';
 import { DefenderSimulator, startDefenderSimulator } from '../../tools/defenderSimulator';
 import { nextGeneratedTime } from './exportFixture';
+import { checkpointOf, startFaultProxy } from './faultProxy';
 import { killWhen, startIngest, waitFor } from './ingestProcess';
 import { Entity, tables } from './inventoryTables';
 
@@ -32,10 +33,29 @@ export function startSim(azurite: Azurite, seed: number, generatedTime = nextGen
   return startDefenderSimulator({ blobConnectionString: azurite.connectionString, containerName: `s-${randomUUID().slice(0, 8)}`, devices: 650, files: 3, seed, generatedTime });
 }
 
-/** Run until file 1 has a checkpoint but is not complete, SIGKILL; with dropMessages, clear the queue too. */
+/**
+ * Run until file 1 has a checkpoint but is not complete, SIGKILL; with dropMessages, clear the queue too.
+ * The worker's table traffic goes through a proxy that lets file 1's first checkpoint through and then holds
+ * every later request: the worker is frozen part-way however fast or slow the machine is (polling the
+ * tables and killing raced the last ~1,000 rows of the file on a fast machine).
+ */
 export async function killPartWay(azurite: Azurite, env: Record<string, string>, snapshotId: string, dropMessages: boolean): Promise<Entity<FileRow>[]> {
   const t = tables(azurite.connectionString);
-  await killWhen(startIngest(env), 'file 1 part-way', async () => (await t.files(snapshotId)).find((f) => f.rowKey === '00001' && f.LinesCommitted > 0 && f.Status !== 'complete'));
+  let frozen = false;
+  const proxy = await startFaultProxy(azurite.tablePort, (r) => {
+    if (frozen) return { hold: true };
+    const c = checkpointOf(r);
+    if (c?.snapshotId === snapshotId && c.rowKey === '00001') frozen = true;
+    return undefined;
+  });
+  try {
+    const viaProxy = { ...env, AzureWebJobsStorage: azuriteConnectionString(azurite.blobPort, azurite.queuePort, proxy.port) };
+    await killWhen(startIngest(viaProxy), 'file 1 part-way', async () => (await t.files(snapshotId)).find((f) => f.rowKey === '00001' && f.LinesCommitted > 0 && f.Status !== 'complete'));
+  } finally {
+    await proxy.close();
+  }
+  // the checkpoint can only be seen in the table after it passed the proxy; if not, the predicate is stale
+  expect(frozen).toBe(true);
   if (dropMessages) await new QueueClient(azurite.connectionString, env.INGEST_QUEUE).clearMessages();
   const files = await t.files(snapshotId);
   expect(files.map((f) => f.Status)).toEqual(['complete', 'ingesting', 'queued']);

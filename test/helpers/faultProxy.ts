@@ -17,6 +17,8 @@ export type FaultAction =
   | { reset: true }
   /** forwarded untouched, but only after this long (to force an interleaving between two clients) */
   | { delayMs: number }
+  /** never answered (until the proxy closes): freezes a client at a chosen point, e.g. before a SIGKILL */
+  | { hold: true }
   | { rewrite: (upstreamBody: Buffer, status: number) => { status?: number; body: string | Buffer } };
 
 export interface FaultProxy {
@@ -67,6 +69,10 @@ export async function startFaultProxy(targetPort: number, rule: FaultProxy['rule
         res.end(body);
         return;
       }
+      if (action && 'hold' in action) {
+        state.faults++;
+        return;
+      }
       if (action && 'delayMs' in action) {
         state.faults++;
         setTimeout(() => forward(req, res, seen, undefined), action.delayMs);
@@ -103,4 +109,17 @@ export async function startFaultProxy(targetPort: number, rule: FaultProxy['rule
   proxy.port = (server.address() as AddressInfo).port;
   proxy.url = `http://127.0.0.1:${proxy.port}`;
   return proxy;
+}
+
+/** A worker's checkpoint: a merge on its row of InventoryExportFiles that records committed lines but not completion. */
+export function checkpointOf(r: SeenRequest): { snapshotId: string; rowKey: string; lines: number } | undefined {
+  if (r.method !== 'PATCH' && r.method !== 'MERGE') return undefined;
+  const m = /InventoryExportFiles\(PartitionKey='([^']*)',RowKey='([^']*)'\)/.exec(decodeURIComponent(r.url));
+  if (!m) return undefined;
+  try {
+    const body = JSON.parse(r.body.toString('utf8')) as { LinesCommitted?: number; Status?: string };
+    return body.LinesCommitted && body.Status !== 'complete' ? { snapshotId: m[1], rowKey: m[2], lines: body.LinesCommitted } : undefined;
+  } catch {
+    return undefined;
+  }
 }
