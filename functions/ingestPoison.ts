@@ -11,6 +11,6 @@ app.storageQueue('ingestPoison', {
     const s = appServices();
     // triggerMetadata.dequeueCount here counts receives from the -poison queue (1 on the first try), not the
     // failed deliveries that put the message there, so it is not passed on ("gave up after the maximum number…")
-    await handlePoisonMessage(message, { catalog: s.catalog, log: redactingLog(context) });
+    await handlePoisonMessage(message, { catalog: s.catalog, log: redactingLog(context), telemetry: s.telemetry });
   },
 });

@@ -5,9 +5,10 @@ import { Config, loadConfig } from './config';
 import { DefenderClient } from './defenderClient';
 import { IngestDeps, IngestLimits } from './exportFileIngest';
 import { TimerDeps } from './exportTimer';
-import { Log } from './log';
+import { consoleLog, Log } from './log';
 import { SnapshotCatalog } from './snapshotCatalog';
 import { ensureTable, StorageClients, storageClients } from './storage';
+import { createTelemetry, Telemetry } from './telemetry';
 import { downloadPolicyFor } from './urlPolicy';
 
 export interface AppServices {
@@ -17,13 +18,16 @@ export interface AppServices {
   catalog: SnapshotCatalog;
   queue: QueueClient;
   poisonQueue: QueueClient;
+  /** Application Insights events and metrics when APPLICATIONINSIGHTS_CONNECTION_STRING is set, else a no-op */
+  telemetry: Telemetry;
 }
 
 export function poisonQueueName(queue: string): string {
   return `${queue}-poison`;
 }
 
-export function createServices(config: Config): AppServices {
+/** `log`: where telemetry's own problems are reported (it outlives any one invocation's logger). */
+export function createServices(config: Config, log: Log = consoleLog('telemetry')): AppServices {
   const inventory = storageClients(config.inventoryStorage);
   const jobs = config.jobsStorage === config.inventoryStorage ? inventory : storageClients(config.jobsStorage);
   return {
@@ -33,6 +37,7 @@ export function createServices(config: Config): AppServices {
     catalog: new SnapshotCatalog(inventory),
     queue: jobs.queue(config.ingestQueue),
     poisonQueue: jobs.queue(poisonQueueName(config.ingestQueue)),
+    telemetry: createTelemetry(config.telemetry, log),
   };
 }
 
@@ -60,6 +65,7 @@ export function timerDeps(s: AppServices, log: Log, overrides: Partial<TimerDeps
     },
     retentionDays: s.config.retentionDays,
     deleteTable: (name) => s.inventory.tableService.deleteTable(name),
+    telemetry: s.telemetry,
     ...overrides,
   };
 }
@@ -73,6 +79,7 @@ export function ingestDeps(s: AppServices, log: Log, overrides: Partial<IngestDe
     writeConcurrency: s.config.writeConcurrency,
     timeBudgetMs: s.config.workerTimeBudgetSeconds * 1000,
     log,
+    telemetry: s.telemetry,
     ...overrides,
   };
 }

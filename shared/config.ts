@@ -1,4 +1,5 @@
 // Every setting of DESIGN.md §5 is read and validated here, once. Nothing else reads process.env.
+import type { TelemetrySettings } from './telemetry';
 
 export type DefenderAuth = 'managedIdentity' | 'clientSecret' | 'default' | 'none';
 export type ExportMethod = 'files' | 'json';
@@ -42,6 +43,8 @@ export interface Config {
   workerTimeBudgetSeconds: number;
   ingestFileConcurrency: number;
   ingestVisibilityTimeoutSeconds: number;
+  /** custom events and metrics to Application Insights; undefined: none (the host still ships logs) */
+  telemetry?: TelemetrySettings;
 }
 
 export class ConfigError extends Error {
@@ -96,6 +99,8 @@ export const SETTING_NAMES = [
   'WORKER_TIME_BUDGET_SECONDS',
   'INGEST_FILE_CONCURRENCY',
   'INGEST_VISIBILITY_TIMEOUT_SECONDS',
+  'APPLICATIONINSIGHTS_CONNECTION_STRING',
+  'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
 ] as const;
 
 type Env = Record<string, string | undefined>;
@@ -218,6 +223,46 @@ export function storageTarget(env: Env, setting: string, needs: readonly ('table
   };
 }
 
+/** `key=value;key=value` (Application Insights strings), keys lower-cased. */
+function keyValues(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of text.split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0) out.set(part.slice(0, i).trim().toLowerCase(), part.slice(i + 1).trim());
+  }
+  return out;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The same two settings the Functions host reads for its own logs, so one pair configures both. */
+function telemetrySettings(env: Env): TelemetrySettings | undefined {
+  const cs = raw(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING');
+  const auth = raw(env, 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING');
+  if (!cs) {
+    if (auth) throw new ConfigError('APPLICATIONINSIGHTS_AUTHENTICATION_STRING', 'is set but APPLICATIONINSIGHTS_CONNECTION_STRING is not');
+    return undefined;
+  }
+  const kv = keyValues(cs);
+  const ikey = kv.get('instrumentationkey');
+  // never echo the string itself: it is not a secret, but it is not ours to spread either
+  if (!ikey || !GUID.test(ikey)) {
+    throw new ConfigError('APPLICATIONINSIGHTS_CONNECTION_STRING', 'expected an Application Insights connection string (InstrumentationKey=<guid>;IngestionEndpoint=https://...)');
+  }
+  const endpoint = kv.get('ingestionendpoint');
+  if (endpoint !== undefined) urlSetting({ APPLICATIONINSIGHTS_CONNECTION_STRING: endpoint }, 'APPLICATIONINSIGHTS_CONNECTION_STRING');
+  if (!auth) return { connectionString: cs };
+  const a = keyValues(auth);
+  if (a.get('authorization')?.toLowerCase() !== 'aad') {
+    throw new ConfigError('APPLICATIONINSIGHTS_AUTHENTICATION_STRING', 'expected "Authorization=AAD" (optionally "ClientId=<guid>;Authorization=AAD" for a user-assigned identity)');
+  }
+  const clientId = a.get('clientid');
+  if (clientId !== undefined && !GUID.test(clientId)) {
+    throw new ConfigError('APPLICATIONINSIGHTS_AUTHENTICATION_STRING', `ClientId must be the identity's client id (a GUID), got "${clientId}"`);
+  }
+  return { connectionString: cs, entra: clientId ? { clientId } : {} };
+}
+
 /** Read and validate every setting. Throws ConfigError naming the first bad setting. */
 export function loadConfig(env: Env = process.env): Config {
   const base = urlSetting(env, 'DEFENDER_API_BASE_URL', DEFAULTS.DEFENDER_API_BASE_URL)!;
@@ -282,5 +327,6 @@ export function loadConfig(env: Env = process.env): Config {
     workerTimeBudgetSeconds: intSetting(env, 'WORKER_TIME_BUDGET_SECONDS', DEFAULTS.WORKER_TIME_BUDGET_SECONDS, 10, 86400),
     ingestFileConcurrency: intSetting(env, 'INGEST_FILE_CONCURRENCY', DEFAULTS.INGEST_FILE_CONCURRENCY, 1, 64),
     ingestVisibilityTimeoutSeconds: intSetting(env, 'INGEST_VISIBILITY_TIMEOUT_SECONDS', DEFAULTS.INGEST_VISIBILITY_TIMEOUT_SECONDS, 5, 7 * 24 * 3600),
+    telemetry: telemetrySettings(env),
   };
 }

@@ -14,6 +14,7 @@ import { describeError, stripQuery } from './redact';
 import { isConditionFailed, shortError, SnapshotCatalog, WithEtag } from './snapshotCatalog';
 import { Counters, SnapshotWriter } from './snapshotWriter';
 import { FileLease, LeaseLostError } from './fileLease';
+import { noTelemetry, reportSnapshotCompleted, reportSnapshotFailed, Telemetry } from './telemetry';
 import { checkDownloadUrl, UrlRefusedError } from './urlPolicy';
 
 export const SUPERSEDED = 'superseded';
@@ -58,6 +59,8 @@ export interface IngestDeps {
   limits?: Partial<IngestLimits>;
   /** called after each committed segment (progress display, tests that crash mid-file) */
   onProgress?: (p: { fileIndex: number; linesCommitted: number; rowsWritten: number }) => void | Promise<void>;
+  /** custom events and metrics (Application Insights); flushed at the end of every invocation */
+  telemetry?: Telemetry;
 }
 
 export type IngestStatus = 'complete' | 'continued' | 'expired' | 'failed' | 'busy' | 'skipped';
@@ -68,6 +71,16 @@ export interface IngestOutcome {
   fileIndex?: number;
   rowsWritten?: number;
   detail?: string;
+}
+
+/** What one invocation did to its file, filled in as it goes (for the InventoryFileIngested event). */
+interface InvocationReport {
+  msg?: IngestMessage;
+  attempt?: number;
+  /** the file's counters when this invocation took it, and when it stopped */
+  start?: Counters;
+  end?: Counters;
+  tableRetries: number;
 }
 
 class FileContentError extends Error {}
@@ -116,6 +129,42 @@ async function requeue(deps: IngestDeps, msg: IngestMessage, delaySeconds: numbe
 }
 
 export async function ingestExportFile(rawMessage: unknown, deps: IngestDeps): Promise<IngestOutcome> {
+  const telemetry = deps.telemetry ?? noTelemetry;
+  const startedMs = Date.now();
+  const report: InvocationReport = { tableRetries: 0 };
+  let outcome: IngestOutcome | undefined;
+  let thrown: unknown;
+  try {
+    outcome = await ingestOnce(rawMessage, deps, report);
+    return outcome;
+  } catch (err) {
+    thrown = err;
+    throw err;
+  } finally {
+    reportInvocation(telemetry, report, outcome, thrown, Date.now() - startedMs);
+    await telemetry.flush();
+  }
+}
+
+function reportInvocation(telemetry: Telemetry, r: InvocationReport, outcome: IngestOutcome | undefined, thrown: unknown, ms: number): void {
+  const end = r.end ?? r.start;
+  const rowsThisRun = end && r.start ? end.rows - r.start.rows : 0;
+  const dims = { kind: r.msg?.kind, snapshotId: r.msg?.snapshotId ?? outcome?.snapshotId, fileIndex: r.msg?.fileIndex ?? outcome?.fileIndex, fileCount: r.msg?.fileCount };
+  telemetry.event(
+    'InventoryFileIngested',
+    { ...dims, status: outcome?.status ?? 'error', attempt: r.attempt, detail: thrown !== undefined ? describeError(thrown) : outcome?.detail },
+    {
+      seconds: ms / 1000,
+      rowsThisRun,
+      rowsPerSecond: ms > 0 ? rowsThisRun / (ms / 1000) : 0,
+      ...(end ? { rows: end.rows, rejected: end.rejected, duplicates: end.duplicates, lines: end.lines } : {}),
+      tableRetries: r.tableRetries,
+    },
+  );
+  if (rowsThisRun > 0) telemetry.metric('InventoryRowsWritten', rowsThisRun, { kind: dims.kind, snapshotId: dims.snapshotId });
+}
+
+async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: InvocationReport): Promise<IngestOutcome> {
   const limits: IngestLimits = { ...DEFAULT_LIMITS, ...deps.limits };
   const now = deps.now ?? (() => new Date());
   const workerId = deps.workerId ?? randomUUID();
@@ -133,6 +182,7 @@ export async function ingestExportFile(rawMessage: unknown, deps: IngestDeps): P
     }
     throw err;
   }
+  report.msg = msg;
   const { snapshotId, fileIndex } = msg;
   const label = `snapshot ${snapshotId} file ${fileIndex + 1}/${msg.fileCount}`;
 
@@ -153,7 +203,8 @@ export async function ingestExportFile(rawMessage: unknown, deps: IngestDeps): P
   if (file.Status === 'complete') {
     log.info(`${label}: already complete (${file.RowsWritten} rows); duplicate delivery ignored`);
     // a retried delivery after the flip failed (the file's final checkpoint landed, the catalog update did not): settle it
-    await catalog.refreshSnapshot(msg.kind, snapshotId, now);
+    const settled = await catalog.refreshSnapshot(msg.kind, snapshotId, now);
+    if (settled?.completedNow) reportSnapshotCompleted(deps.telemetry ?? noTelemetry, settled);
     return { status: 'skipped', snapshotId, fileIndex, rowsWritten: file.RowsWritten, detail: 'file already complete' };
   }
 
@@ -201,7 +252,8 @@ export async function ingestExportFile(rawMessage: unknown, deps: IngestDeps): P
   });
   lease.startHeartbeat();
   try {
-    return await ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, startedMs, label, now });
+    report.attempt = (file.Attempts ?? 0) + 1;
+    return await ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, startedMs, label, now, report });
   } finally {
     await lease.settle();
   }
@@ -217,14 +269,16 @@ interface Claimed {
   startedMs: number;
   label: string;
   now: () => Date;
+  report: InvocationReport;
 }
 
 /** The file is ours (lease held): stream it from its last checkpoint to the end or to the time budget. */
-async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, startedMs, label, now }: Claimed): Promise<IngestOutcome> {
+async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, startedMs, label, now, report }: Claimed): Promise<IngestOutcome> {
   const { log, catalog } = deps;
   const { snapshotId, fileIndex } = msg;
   const resumeFrom = file.LinesCommitted ?? 0;
   const start: Counters = { lines: resumeFrom, rows: file.RowsWritten ?? 0, rejected: file.Rejected ?? 0, duplicates: file.Duplicates ?? 0 };
+  report.start = start;
   log.info(
     resumeFrom > 0
       ? `${label}: resuming after line ${resumeFrom} (${start.rows} rows already written), attempt ${(file.Attempts ?? 0) + 1}`
@@ -240,7 +294,12 @@ async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, sta
     writeConcurrency: deps.writeConcurrency,
     segmentRows: limits.segmentRows,
     // transient Table Storage faults are retried by the writer; say so, so a throttled account shows in the logs
-    write: { onRetry: (r) => log.warn(`${label}: table transaction retry ${r.attempt} in ${r.delayMs} ms after ${r.error}`) },
+    write: {
+      onRetry: (r) => {
+        report.tableRetries++;
+        log.warn(`${label}: table transaction retry ${r.attempt} in ${r.delayMs} ms after ${r.error}`);
+      },
+    },
     start,
     checkpoint: async (c, final) => {
       await lease.update({
@@ -254,6 +313,8 @@ async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, sta
     },
   });
   const counters = writer.counters;
+  // the writer updates this object at each commit, so the report sees committed counts however the invocation ends
+  report.end = counters;
 
   let outOfTime = false;
   try {
@@ -315,6 +376,7 @@ async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, sta
     `${label}: complete — ${counters.rows} rows, ${counters.rejected} rejected, ${counters.duplicates} duplicates, ${counters.lines} lines in ${((Date.now() - startedMs) / 1000).toFixed(1)} s`,
   );
   const after = await catalog.refreshSnapshot(msg.kind, snapshotId, now);
+  if (after?.completedNow) reportSnapshotCompleted(deps.telemetry ?? noTelemetry, after);
   if (after?.Status === 'complete') {
     log.info(`snapshot ${snapshotId} complete: ${after.RowCount} rows in ${after.TableName} (${after.FileCount} files, ${after.RejectedCount} rejected, ${after.DuplicateCount} duplicates)`);
   }
@@ -326,10 +388,20 @@ async function failFile(deps: IngestDeps, snapshot: WithEtag<SnapshotRow>, fileI
   await deps.catalog.updateFile(snapshot.rowKey, fileIndex, { Status: 'failed', Error: shortError(reason), LeaseOwner: '', LeaseExpiresAt: now(), UpdatedAt: now() });
   await deps.catalog.markSnapshotFailed(snapshot.partitionKey, snapshot.rowKey, `file ${fileIndex}: ${reason}`);
   deps.log.error(`snapshot ${snapshot.rowKey} file ${fileIndex}: failed — ${reason}`);
+  reportSnapshotFailed(deps.telemetry ?? noTelemetry, { kind: snapshot.partitionKey, snapshotId: snapshot.rowKey, cause: 'file', fileIndex, reason });
 }
 
 /** The poison-queue handler: the host gave up on a message after maxDequeueCount deliveries. */
-export async function handlePoisonMessage(rawMessage: unknown, deps: Pick<IngestDeps, 'catalog' | 'log' | 'now'>, dequeueCount?: number): Promise<void> {
+export async function handlePoisonMessage(rawMessage: unknown, deps: Pick<IngestDeps, 'catalog' | 'log' | 'now' | 'telemetry'>, dequeueCount?: number): Promise<void> {
+  const telemetry = deps.telemetry ?? noTelemetry;
+  try {
+    await markPoisoned(rawMessage, deps, telemetry, dequeueCount);
+  } finally {
+    await telemetry.flush();
+  }
+}
+
+async function markPoisoned(rawMessage: unknown, deps: Pick<IngestDeps, 'catalog' | 'log' | 'now'>, telemetry: Telemetry, dequeueCount?: number): Promise<void> {
   let msg: IngestMessage;
   try {
     msg = parseMessage(rawMessage);
@@ -349,4 +421,5 @@ export async function handlePoisonMessage(rawMessage: unknown, deps: Pick<Ingest
   }
   await deps.catalog.markSnapshotFailed(msg.kind, msg.snapshotId, `file ${msg.fileIndex}: ${reason}`);
   deps.log.error(`snapshot ${msg.snapshotId} file ${msg.fileIndex}: failed — ${reason}`);
+  reportSnapshotFailed(telemetry, { kind: msg.kind, snapshotId: msg.snapshotId, cause: 'poison', fileIndex: msg.fileIndex, reason });
 }

@@ -19,7 +19,8 @@ import { runJsonInventory } from './jsonInventoryIngest';
 import { applyRetention } from './retention';
 import { SUPERSEDED } from './exportFileIngest';
 import { Log } from './log';
-import { stripQuery } from './redact';
+import { describeError, stripQuery } from './redact';
+import { noTelemetry, reportSnapshotCompleted, reportSnapshotFailed, Telemetry } from './telemetry';
 import { isConditionFailed, shortError, SnapshotCatalog, WithEtag } from './snapshotCatalog';
 
 export interface TimerDeps {
@@ -42,6 +43,8 @@ export interface TimerDeps {
   /** RETENTION_DAYS (0 keeps everything) and how to drop a table */
   retentionDays?: number;
   deleteTable?: (name: string) => Promise<void>;
+  /** custom events (Application Insights); flushed at the end of the run */
+  telemetry?: Telemetry;
 }
 
 export type TimerAction = 'created' | 'rearmed' | 'none';
@@ -74,11 +77,26 @@ function isActive(f: WithEtag<FileRow>, nowMs: number, staleAfterMs: number): bo
 
 /** The timer's whole job: collect the export by the configured method, then apply retention. */
 export async function runExportTimer(deps: TimerDeps): Promise<TimerOutcome> {
-  const outcome = deps.method === 'json' ? await runJsonMethod(deps) : await runFilesMethod(deps);
-  if ((deps.retentionDays ?? 0) > 0 && deps.deleteTable) {
-    await applyRetention({ catalog: deps.catalog, deleteTable: deps.deleteTable, retentionDays: deps.retentionDays!, log: deps.log, now: deps.now });
+  const telemetry = deps.telemetry ?? noTelemetry;
+  const method = deps.method ?? 'files';
+  try {
+    const outcome = method === 'json' ? await runJsonMethod(deps) : await runFilesMethod(deps);
+    telemetry.event(
+      'InventoryExportChecked',
+      { kind: SOFTWARE_INVENTORY, method, action: outcome.action, snapshotId: outcome.snapshotId, status: outcome.status },
+      { fileCount: outcome.fileCount, filesQueued: outcome.filesQueued },
+    );
+    if ((deps.retentionDays ?? 0) > 0 && deps.deleteTable) {
+      await applyRetention({ catalog: deps.catalog, deleteTable: deps.deleteTable, retentionDays: deps.retentionDays!, log: deps.log, now: deps.now });
+    }
+    return outcome;
+  } catch (err) {
+    // e.g. Defender refused the call (403, DisabledFeature) or storage is unreachable: alertable without log parsing
+    telemetry.event('InventoryExportChecked', { kind: SOFTWARE_INVENTORY, method, action: 'error', detail: describeError(err) });
+    throw err;
+  } finally {
+    await telemetry.flush();
   }
-  return outcome;
 }
 
 async function runJsonMethod(deps: TimerDeps): Promise<TimerOutcome> {
@@ -93,6 +111,7 @@ async function runJsonMethod(deps: TimerDeps): Promise<TimerOutcome> {
     writeConcurrency: deps.json.writeConcurrency,
     log: deps.log,
     now: deps.now,
+    telemetry: deps.telemetry,
   });
   await supersedeOlder(deps, SOFTWARE_INVENTORY, r.snapshotId, deps.staleAfterMs ?? DEFAULT_STALE_AFTER_MS);
   return { action: r.created ? 'created' : 'none', snapshotId: r.snapshotId, tableName: r.tableName, status: r.status, fileCount: 1, filesQueued: 0 };
@@ -158,6 +177,7 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
       if (theirs) return theirs;
     } else if (fileCount === 0) {
       log.info(`snapshot ${snapshotId}: the export has no files; complete with 0 rows`);
+      reportSnapshotCompleted(deps.telemetry ?? noTelemetry, row);
       await supersedeOlder(deps, kind, snapshotId, staleAfterMs);
       return { action: 'created', snapshotId, tableName, status: 'complete', fileCount: 0, filesQueued: 0 };
     }
@@ -220,6 +240,7 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
     for (const f of orphans) await catalog.updateFile(snapshotId, Number(f.rowKey), { Status: 'failed', Error: reason, UpdatedAt: now() });
     await catalog.markSnapshotFailed(kind, snapshotId, reason);
     log.error(`snapshot ${snapshotId}: ${reason}`);
+    reportSnapshotFailed(deps.telemetry ?? noTelemetry, { kind, snapshotId, cause: 'export', reason });
   }
 
   if (existing && toQueue.length > 0 && orphans.length === 0) {
@@ -233,7 +254,9 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
   });
 
   // A crash between the last file's completion and the flip would leave it ingesting: settle it here.
-  const after = (await catalog.refreshSnapshot(kind, snapshotId, now)) ?? (await catalog.getSnapshot(kind, snapshotId));
+  const refreshed = await catalog.refreshSnapshot(kind, snapshotId, now);
+  if (refreshed?.completedNow) reportSnapshotCompleted(deps.telemetry ?? noTelemetry, refreshed);
+  const after = refreshed ?? (await catalog.getSnapshot(kind, snapshotId));
   await supersedeOlder(deps, kind, snapshotId, staleAfterMs);
   const action: TimerAction = created ? 'created' : toQueue.length > 0 ? 'rearmed' : 'none';
   if (action === 'rearmed') log.info(`snapshot ${snapshotId}: re-queued ${toQueue.length} file(s)`);
@@ -259,7 +282,9 @@ async function sameMinuteCollision(deps: TimerDeps, existing: WithEtag<SnapshotR
   let status = existing.Status;
   if (status !== 'complete') {
     const reason = `${SUPERSEDED} by export ${newerText}, generated in the same minute; this export's files can no longer be downloaded`;
-    status = (await markSuperseded(deps, existing.partitionKey, snapshotId, () => reason, staleAfterMs))?.status ?? status;
+    const marked = await markSuperseded(deps, existing.partitionKey, snapshotId, () => reason, staleAfterMs);
+    if (marked?.changed) reportSnapshotFailed(deps.telemetry ?? noTelemetry, { kind: existing.partitionKey, snapshotId, cause: 'superseded', reason });
+    status = marked?.status ?? status;
   }
   await supersedeOlder(deps, existing.partitionKey, snapshotId, staleAfterMs);
   return { action: 'none', snapshotId, tableName, status, fileCount: existing.FileCount, filesQueued: 0 };
@@ -276,17 +301,17 @@ async function markSuperseded(
   snapshotId: string,
   reasonFor: (files: FileRow[]) => string,
   staleAfterMs: number,
-): Promise<{ status?: SnapshotRow['Status']; reason: string } | undefined> {
+): Promise<{ status?: SnapshotRow['Status']; reason: string; changed: boolean } | undefined> {
   const nowMs = (deps.now ?? (() => new Date()))().getTime();
   const files = await deps.catalog.listFiles(snapshotId);
   if (files.some((f) => isActive(f, nowMs, staleAfterMs))) return undefined;
   const reason = reasonFor(files);
-  const after = await deps.catalog.updateSnapshot(kind, snapshotId, (cur) =>
-    cur.Status === 'complete' || (cur.Error ?? '').startsWith(SUPERSEDED)
-      ? undefined
-      : { Status: 'failed', Error: shortError(cur.Error ? `${reason}; earlier: ${cur.Error}` : reason) },
-  );
-  return { status: after?.Status, reason };
+  let changed = false;
+  const after = await deps.catalog.updateSnapshot(kind, snapshotId, (cur) => {
+    changed = !(cur.Status === 'complete' || (cur.Error ?? '').startsWith(SUPERSEDED));
+    return changed ? { Status: 'failed', Error: shortError(cur.Error ? `${reason}; earlier: ${cur.Error}` : reason) } : undefined;
+  });
+  return { status: after?.Status, reason, changed };
 }
 
 /**
@@ -307,5 +332,6 @@ async function supersedeOlder(deps: TimerDeps, kind: string, currentId: string, 
       staleAfterMs,
     );
     if (marked) deps.log.warn(`snapshot ${snap.rowKey}: ${marked.reason}`);
+    if (marked?.changed) reportSnapshotFailed(deps.telemetry ?? noTelemetry, { kind, snapshotId: snap.rowKey, cause: 'superseded', reason: marked.reason });
   }
 }

@@ -138,8 +138,11 @@ export class SnapshotCatalog {
    * Recompute the snapshot's progress from its file rows (so totals are exact sums, never increments)
    * and flip it to complete when every file is. Safe to call from any number of workers at once.
    */
-  async refreshSnapshot(kind: string, snapshotId: string, now: () => Date): Promise<WithEtag<SnapshotRow> | undefined> {
-    return this.updateSnapshot(kind, snapshotId, async (current) => {
+  async refreshSnapshot(kind: string, snapshotId: string, now: () => Date): Promise<(WithEtag<SnapshotRow> & { completedNow: boolean }) | undefined> {
+    // true when this call's write flipped the snapshot to complete (exactly one caller sees it)
+    let completedNow = false;
+    const row = await this.updateSnapshot(kind, snapshotId, async (current) => {
+      completedNow = false;
       if (current.Status !== 'ingesting') return undefined;
       const files = await this.listFiles(snapshotId);
       const totals = totalsOf(files, current.FileCount);
@@ -155,8 +158,10 @@ export class SnapshotCatalog {
         current.RowCount === totals.RowCount &&
         current.RejectedCount === totals.RejectedCount &&
         current.DuplicateCount === totals.DuplicateCount;
+      completedNow = patch.Status === 'complete';
       return same ? undefined : patch;
     });
+    return row && { ...row, completedNow };
   }
 
   async markSnapshotFailed(kind: string, snapshotId: string, error: string): Promise<void> {

@@ -39,7 +39,6 @@ const FIXED_IN_BICEP: Partial<Record<SettingName, string>> = {
 const HOST_SETTING = [
   // what storageTarget() reads, plus the host's credential switch
   /^AzureWebJobsStorage__(accountName|blobServiceUri|queueServiceUri|tableServiceUri|credential|clientId)$/,
-  /^APPLICATIONINSIGHTS_(CONNECTION_STRING|AUTHENTICATION_STRING)$/,
 ];
 
 /** Flex Consumption rejects these (runtime and package are in functionAppConfig); AzureWebJobsStorage needs a key. */

@@ -10,6 +10,7 @@ import { Config } from '../shared/config';
 import { SOFTWARE_INVENTORY, SnapshotRow } from '../shared/contracts';
 import { handlePoisonMessage, ingestExportFile, IngestDeps, IngestOutcome, SUPERSEDED } from '../shared/exportFileIngest';
 import { runExportTimer, TimerDeps, TimerOutcome } from '../shared/exportTimer';
+import { reportSnapshotCompleted } from '../shared/telemetry';
 import { Log } from '../shared/log';
 import { describeError } from '../shared/redact';
 import { sleep } from '../shared/concurrency';
@@ -193,7 +194,7 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
       if (res.receivedMessageItems.length === 0) return;
       for (const m of res.receivedMessageItems) {
         // m.dequeueCount counts receives from the poison queue (1), not the failed deliveries that put it there
-        await handlePoisonMessage(decodeBody(m.messageText), { catalog, log }, host.maxDequeueCount);
+        await handlePoisonMessage(decodeBody(m.messageText), { catalog, log, telemetry: services.telemetry }, host.maxDequeueCount);
         await poisonQueue.deleteMessage(m.messageId, m.popReceipt);
         lastMove = Date.now();
       }
@@ -283,11 +284,14 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
     await Promise.race([supervise(), failedWorker]);
     // Every file is done, but the flip to complete may have failed after the last checkpoint (its handler
     // threw and the message waits for a retry): settle it now, as the timer would on its next run.
-    await catalog.refreshSnapshot(SOFTWARE_INVENTORY, snapshotId, () => new Date());
+    const settled = await catalog.refreshSnapshot(SOFTWARE_INVENTORY, snapshotId, () => new Date());
+    if (settled?.completedNow) reportSnapshotCompleted(services.telemetry, settled);
   } finally {
     done = true;
     if (progressTimer) clearInterval(progressTimer);
     await Promise.allSettled(workers);
+    // ours to stop (its exporters hold timers); a caller's services are the caller's
+    if (!opts.services) await services.telemetry.shutdown();
   }
 
   const snap = await catalog.getSnapshot(SOFTWARE_INVENTORY, snapshotId);
