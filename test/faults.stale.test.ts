@@ -1,7 +1,10 @@
 // Stale snapshots for real: every worker of a snapshot dies (SIGKILL of `npm run ingest`) and its queue
 // messages are gone, leaving file rows `ingesting`/`queued` that nobody works on. The next timer run must
 // notice and re-arm only the unfinished files, resuming from their checkpoints.
+import { randomUUID } from 'node:crypto';
 import { QueueClient } from '@azure/storage-queue';
+import { azuriteConnectionString } from '../tools/azurite';
+import { startDefenderSimulator } from '../tools/defenderSimulator';
 import { createServices, timerDeps } from '../shared/appContext';
 import { loadConfig } from '../shared/config';
 import { snapshotIdFor } from '../shared/contracts';
@@ -10,7 +13,9 @@ import { memoryLog } from '../shared/log';
 import { DefenderSimulator } from '../tools/defenderSimulator';
 import { ingestEnv, killPartWay, startSim, VISIBILITY, waitUntilAbandoned } from './helpers/abandon';
 import { useAzurite } from './helpers/azurite';
-import { runIngest } from './helpers/ingestProcess';
+import { nextGeneratedTime } from './helpers/exportFixture';
+import { startFaultProxy } from './helpers/faultProxy';
+import { killWhen, runIngest, startIngest } from './helpers/ingestProcess';
 import { expectExactSnapshot, tables } from './helpers/inventoryTables';
 
 const azurite = useAzurite();
@@ -80,4 +85,38 @@ describe('stale snapshots', () => {
     const { files } = await expectExactSnapshot(azurite().connectionString, published);
     expect(files[0].etag).toBe(stuck[0].etag);
   }, 150_000);
+
+  it('SIGKILL inside the timer, after it registered the files and sent only one of their messages: the next run re-arms the rest', async () => {
+    sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `k-${randomUUID().slice(0, 8)}`, devices: 60, files: 3, seed: 24, generatedTime: nextGeneratedTime() });
+    const published = await sim.publish();
+    const id = snapshotIdFor(published.generatedTime);
+    const env = ingestEnv(azurite(), sim);
+    const queue = new QueueClient(azurite().connectionString, env.INGEST_QUEUE);
+
+    // The timer's queue traffic passes a proxy that forwards the first message and holds every later one, so
+    // the process is frozen mid-fan-out, exactly between "file rows registered" and "all messages sent".
+    let sends = 0;
+    const proxy = await startFaultProxy(azurite().queuePort, (r) => (r.method === 'POST' && r.url.includes('/messages') && ++sends > 1 ? { hold: true } : undefined));
+    try {
+      const viaProxy = { ...env, AzureWebJobsStorage: azuriteConnectionString(azurite().blobPort, proxy.port, azurite().tablePort) };
+      await killWhen(startIngest(viaProxy), 'one message sent and the others held', async () => sends >= 3 && (await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.length === 1);
+    } finally {
+      await proxy.close();
+    }
+    const t = tables(azurite().connectionString);
+    expect((await t.snapshot(id))!.Status).toBe('ingesting');
+    expect((await t.files(id)).map((f) => f.Status)).toEqual(['queued', 'queued', 'queued']);
+    const [sent] = (await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems;
+    const sentIndex = (JSON.parse(Buffer.from(sent.messageText, 'base64').toString()) as { fileIndex: number }).fileIndex;
+
+    // Nothing will ever deliver the two unsent files; once their rows are idle past the stale bound, the
+    // next run's timer re-queues them (and the sent one too: its duplicate delivery is then ignored).
+    await waitUntilAbandoned(azurite(), id, VISIBILITY * 2000);
+    const run = await runIngest(env, 60_000);
+    expect(run.code).toBe(0);
+    for (const i of [0, 1, 2].filter((i) => i !== sentIndex)) expect(run.output).toContain(`re-arming file ${i} (was queued; resumes after line 0)`);
+    expect(run.summary).toMatchObject({ snapshotId: id, status: 'complete', rows: published.totalRows });
+    const { files } = await expectExactSnapshot(azurite().connectionString, published);
+    expect(files.map((f) => f.Attempts)).toEqual([1, 1, 1]); // each file claimed once: the extra message found it taken or done
+  }, 120_000);
 });
