@@ -162,5 +162,12 @@ export function appInsightsTelemetry(settings: TelemetrySettings, log: Log, cred
 }
 
 export function createTelemetry(settings: TelemetrySettings | undefined, log: Log): Telemetry {
-  return settings ? appInsightsTelemetry(settings, log) : noTelemetry;
+  if (!settings) return noTelemetry;
+  try {
+    return appInsightsTelemetry(settings, log);
+  } catch (err) {
+    // the SDK refusing to start must not stop ingestion: say so once and run without custom telemetry
+    log.warn(`telemetry: the Application Insights client could not start (${describeError(err)}); continuing without custom events`);
+    return noTelemetry;
+  }
 }
