@@ -8,9 +8,10 @@ import { ConfigError, loadConfig } from '../shared/config';
 import { encodeMessage, snapshotIdFor } from '../shared/contracts';
 import { handlePoisonMessage, ingestExportFile } from '../shared/exportFileIngest';
 import { runExportTimer } from '../shared/exportTimer';
-import { memoryLog } from '../shared/log';
+import { memoryLog, silentLog } from '../shared/log';
 import { memoryTelemetry } from '../shared/telemetry';
 import { DefenderSimulator, startDefenderSimulator } from '../tools/defenderSimulator';
+import { runIngestCycle } from '../tools/localRunner';
 import { useAzurite } from './helpers/azurite';
 import { exportFixture, fakeDefender, gz, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';
 import { runIngest } from './helpers/ingestProcess';
@@ -182,5 +183,22 @@ describe('telemetry events from the handlers', () => {
     expect(telemetry.events.at(-1)).toMatchObject({ name: 'InventoryExportChecked', properties: { action: 'error' } });
     expect(telemetry.events.at(-1)!.properties.detail).toMatch(/403/);
     expect(telemetry.flushes).toBe(5);
+  }, 60_000);
+
+  it('EXPORT_METHOD=json: the timer run reports the paged snapshot\'s completion and its check', async () => {
+    const sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `j-${randomUUID().slice(0, 8)}`, devices: 20, seed: 8, generatedTime: nextGeneratedTime() });
+    try {
+      const published = await sim.publish();
+      const config = testConfig(azurite(), { DEFENDER_API_BASE_URL: sim.baseUrl, EXPORT_METHOD: 'json', JSON_PAGE_SIZE: '100' });
+      const telemetry = memoryTelemetry();
+      const summary = await runIngestCycle({ config, log: silentLog, services: { ...createServices(config), telemetry } });
+      expect(summary).toMatchObject({ status: 'complete', rows: published.totalRows });
+      const completed = telemetry.events.filter((e) => e.name === 'InventorySnapshotCompleted');
+      expect(completed).toHaveLength(1);
+      expect(completed[0]).toMatchObject({ properties: { snapshotId: summary.snapshotId, method: 'json' }, measurements: { files: 1, rows: published.totalRows } });
+      expect(telemetry.events.find((e) => e.name === 'InventoryExportChecked')).toMatchObject({ properties: { method: 'json', action: 'created', status: 'complete' } });
+    } finally {
+      await sim.stop();
+    }
   }, 60_000);
 });
