@@ -72,3 +72,23 @@ describe('npm run bench (smoke)', () => {
     expect(bench(['--bogus']).stderr).toMatch(/unknown option --bogus[\s\S]*usage: npm run bench/);
   });
 });
+
+describe('npm run bench:query (smoke)', () => {
+  it('reads the same rows both ways at each round trip, prints the table and writes query-results.json', () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-q-')), 'query-results.json');
+    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'tools/benchQuery.ts', '--devices', '60', '--rtt', '0,5', '--repeat', '1', '--out', out], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect({ status: run.status, stderr: run.status === 0 ? '' : run.stderr.slice(-3000) }).toEqual({ status: 0, stderr: '' });
+    expect(run.stdout).toMatch(/query reads of a \d+-row snapshot table \(60 devices\)/);
+    const r = JSON.parse(fs.readFileSync(out, 'utf8')) as import('../tools/bench/query').QueryBenchResults;
+    expect(r.rows.map((x) => [x.read.split(':')[0], x.rttMs])).toEqual([
+      ['diff', 0], ['device by name', 0], ['software', 0],
+      ['diff', 5], ['device by name', 5], ['software', 5],
+    ]);
+    for (const x of r.rows.filter((x) => !x.read.startsWith('software'))) expect(x.rows).toBe(r.tableRows);
+    for (const x of r.rows) expect(x.sequentialMs > 0 && x.rangesMs > 0 && x.speedup > 0).toBe(true);
+  }, 150_000);
+});

@@ -124,7 +124,7 @@ export async function lookupDevice(ctx: Context, snapshots: readonly CatalogRow[
         scanned += n;
         bar.tick();
       };
-      for await (const e of readEntities<{ DeviceName?: string }>(tables[i], snapshots[i].rowKey, { select: ['PartitionKey', 'DeviceName'], onPage })) {
+      for await (const e of readEntities<{ DeviceName?: string }>(tables[i], snapshots[i].rowKey, { select: ['PartitionKey', 'DeviceName'], onPage, scan: true })) {
         const name = typeof e.DeviceName === 'string' ? e.DeviceName.toLowerCase() : undefined;
         if (name === undefined) continue;
         if (name === wanted) ci.add(e.partitionKey);
@@ -347,8 +347,8 @@ export async function diffCommand(ctx: Context, args: ParsedArgs): Promise<void>
       const pct = expected > 0 ? ` (${Math.min(99, Math.floor(((scannedFrom + scannedTo) * 100) / expected))}%)` : '';
       return `diff: read ${fmt(scannedFrom)} of ~${fmt(a.RowCount ?? 0)} rows of ${a.rowKey} and ${fmt(scannedTo)} of ~${fmt(b.RowCount ?? 0)} of ${b.rowKey}${pct}; ${fmt(lines)} changes so far`;
     });
-    fromRows = readEntities<DiffRow>(tableOf(ctx, a), a.rowKey, { select, onPage: (n) => ((scannedFrom += n), tick()) });
-    toRows = readEntities<DiffRow>(tableOf(ctx, b), b.rowKey, { select, onPage: (n) => ((scannedTo += n), tick()) });
+    fromRows = readEntities<DiffRow>(tableOf(ctx, a), a.rowKey, { select, scan: true, onPage: (n) => ((scannedFrom += n), tick()) });
+    toRows = readEntities<DiffRow>(tableOf(ctx, b), b.rowKey, { select, scan: true, onPage: (n) => ((scannedTo += n), tick()) });
   }
 
   const perProduct = new Map<string, { installed: number; removed: number; changed: number }>();
