@@ -3,7 +3,8 @@
 // --repeat N (2) --naive-seconds S (10) --write-concurrency N --file-concurrency N
 // --memory-mb MB (1024; 0 skips the memory run) --memory-mark-mb MB (100) --seed N --json (print JSON only)
 import * as path from 'node:path';
-import { BENCH_DEFAULTS, BenchOptions, formatResults, runBench, writeResults } from './bench/run';
+import { benchMain, numberArg as num, ParsedBenchArgs, progressLog } from './bench/cli';
+import { BENCH_DEFAULTS, BenchOptions, formatResults, runBench } from './bench/run';
 
 const USAGE = 'usage: npm run bench -- [--rows N] [--out FILE] [--files N] [--concurrency 4,8,16,32] [--repeat N] [--naive-seconds S] [--write-concurrency N] [--file-concurrency N] [--memory-mb MB] [--memory-mark-mb MB] [--seed N] [--json]';
 
@@ -11,11 +12,6 @@ function parse(argv: string[]): { opts: BenchOptions; out: string; json: boolean
   const o: BenchOptions = { ...BENCH_DEFAULTS, log: (l) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${l}\n`) };
   let out = path.join(__dirname, '..', 'bench', 'results.json');
   let json = false;
-  const num = (flag: string, v: string | undefined, min: number): number => {
-    const x = Number(v);
-    if (v === undefined || !Number.isFinite(x) || x < min) throw new Error(`${flag}: expected a number ≥ ${min}, got ${v ?? 'nothing'}`);
-    return x;
-  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -43,20 +39,4 @@ function parse(argv: string[]): { opts: BenchOptions; out: string; json: boolean
   return { opts: o, out, json };
 }
 
-async function main(): Promise<void> {
-  let args: ReturnType<typeof parse>;
-  try {
-    args = parse(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    process.exit(2);
-  }
-  const results = await runBench(args.opts);
-  writeResults(results, args.out);
-  process.stdout.write(args.json ? `${JSON.stringify(results)}\n` : `\n${formatResults(results)}\n\nresults: ${args.out}\n`);
-}
-
-main().catch((err) => {
-  process.stderr.write(`bench failed: ${(err as Error)?.stack ?? String(err)}\n`);
-  process.exit(1);
-});
+benchMain({ name: 'bench', parse, run: runBench, format: formatResults });

@@ -519,8 +519,3 @@ export function formatResults(r: BenchResults): string {
   for (const t of r.targets) out.push(`  ${t.met ? 'met    ' : 'NOT MET'}  ${pad(t.name, tw)}  ${pad(t.value, vw, true)}  (target ${t.target})`);
   return out.join('\n');
 }
-
-export function writeResults(r: BenchResults, file: string): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
-}
