@@ -8,7 +8,7 @@ import { DefenderSimulator, startDefenderSimulator } from '../tools/defenderSimu
 import { useAzurite } from './helpers/azurite';
 import { startExportApi } from './helpers/exportApi';
 import { exportFixture, gz, nextGeneratedTime, Rec, records } from './helpers/exportFixture';
-import { checkpointOf, FaultProxy, startFaultProxy } from './helpers/faultProxy';
+import { checkpointOf, FaultProxy, holdAfter, startFaultProxy } from './helpers/faultProxy';
 import { runIngest, startIngest, waitFor } from './helpers/ingestProcess';
 import { azuriteConnectionString } from '../tools/azurite';
 import { compareSets, expectExactSnapshot, KeyFields, recordIdentity, rowIdentity, tables } from './helpers/inventoryTables';
@@ -76,12 +76,7 @@ describe('process faults: SIGKILL of npm run ingest', () => {
 
     // The first run's table traffic passes a proxy that holds every request after the first checkpoint, so
     // the kill always finds that file part-way (polling and killing raced the file's last rows on a fast machine).
-    let frozen = false;
-    const proxy = await startFaultProxy(azurite().tablePort, (r) => {
-      if (frozen) return { hold: true };
-      if (checkpointOf(r)?.snapshotId === id) frozen = true;
-      return undefined;
-    });
+    const proxy = await startFaultProxy(azurite().tablePort, holdAfter((r) => checkpointOf(r)?.snapshotId === id));
     const first = startIngest(viaProxy(env, proxy));
     let victim: Awaited<ReturnType<typeof t.files>>[number];
     try {

@@ -14,7 +14,7 @@ import { DefenderSimulator } from '../tools/defenderSimulator';
 import { ingestEnv, killPartWay, startSim, VISIBILITY, waitUntilAbandoned } from './helpers/abandon';
 import { useAzurite } from './helpers/azurite';
 import { nextGeneratedTime } from './helpers/exportFixture';
-import { startFaultProxy } from './helpers/faultProxy';
+import { holdAfter, SeenRequest, startFaultProxy } from './helpers/faultProxy';
 import { killWhen, runIngest, startIngest } from './helpers/ingestProcess';
 import { expectExactSnapshot, tables } from './helpers/inventoryTables';
 
@@ -95,11 +95,12 @@ describe('stale snapshots', () => {
 
     // The timer's queue traffic passes a proxy that forwards the first message and holds every later one, so
     // the process is frozen mid-fan-out, exactly between "file rows registered" and "all messages sent".
-    let sends = 0;
-    const proxy = await startFaultProxy(azurite().queuePort, (r) => (r.method === 'POST' && r.url.includes('/messages') && ++sends > 1 ? { hold: true } : undefined));
+    const isSend = (r: SeenRequest) => r.method === 'POST' && r.url.includes('/messages');
+    const proxy = await startFaultProxy(azurite().queuePort, holdAfter(isSend));
     try {
       const viaProxy = { ...env, AzureWebJobsStorage: azuriteConnectionString(azurite().blobPort, proxy.port, azurite().tablePort) };
-      await killWhen(startIngest(viaProxy), 'one message sent and the others held', async () => sends >= 3 && (await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.length === 1);
+      const allSent = async () => proxy.requests.filter(isSend).length >= 3 && (await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.length === 1;
+      await killWhen(startIngest(viaProxy), 'one message sent and the others held', allSent);
     } finally {
       await proxy.close();
     }

@@ -7,7 +7,7 @@ import { FileRow } from '../../shared/contracts';
 import { Azurite, azuriteConnectionString } from '../../tools/azurite';
 import { DefenderSimulator, startDefenderSimulator } from '../../tools/defenderSimulator';
 import { nextGeneratedTime } from './exportFixture';
-import { checkpointOf, startFaultProxy } from './faultProxy';
+import { checkpointOf, holdAfter, startFaultProxy } from './faultProxy';
 import { killWhen, startIngest, waitFor } from './ingestProcess';
 import { Entity, tables } from './inventoryTables';
 
@@ -41,13 +41,11 @@ export function startSim(azurite: Azurite, seed: number, generatedTime = nextGen
  */
 export async function killPartWay(azurite: Azurite, env: Record<string, string>, snapshotId: string, dropMessages: boolean): Promise<Entity<FileRow>[]> {
   const t = tables(azurite.connectionString);
-  let frozen = false;
-  const proxy = await startFaultProxy(azurite.tablePort, (r) => {
-    if (frozen) return { hold: true };
+  const freeze = holdAfter((r) => {
     const c = checkpointOf(r);
-    if (c?.snapshotId === snapshotId && c.rowKey === '00001') frozen = true;
-    return undefined;
+    return c?.snapshotId === snapshotId && c.rowKey === '00001';
   });
+  const proxy = await startFaultProxy(azurite.tablePort, freeze);
   try {
     const viaProxy = { ...env, AzureWebJobsStorage: azuriteConnectionString(azurite.blobPort, azurite.queuePort, proxy.port) };
     await killWhen(startIngest(viaProxy), 'file 1 part-way', async () => (await t.files(snapshotId)).find((f) => f.rowKey === '00001' && f.LinesCommitted > 0 && f.Status !== 'complete'));
@@ -55,7 +53,7 @@ export async function killPartWay(azurite: Azurite, env: Record<string, string>,
     await proxy.close();
   }
   // the checkpoint can only be seen in the table after it passed the proxy; if not, the predicate is stale
-  expect(frozen).toBe(true);
+  expect(freeze.fired()).toBe(true);
   if (dropMessages) await new QueueClient(azurite.connectionString, env.INGEST_QUEUE).clearMessages();
   const files = await t.files(snapshotId);
   expect(files.map((f) => f.Status)).toEqual(['complete', 'ingesting', 'queued']);

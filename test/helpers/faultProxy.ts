@@ -123,3 +123,18 @@ export function checkpointOf(r: SeenRequest): { snapshotId: string; rowKey: stri
     return undefined;
   }
 }
+
+/**
+ * A rule that forwards everything up to and including the first request `last` accepts, then holds every
+ * later one: the client is frozen right after that request, however fast the machine. `fired()` tells
+ * whether it happened.
+ */
+export function holdAfter(last: (r: SeenRequest) => boolean): FaultProxy['rule'] & { fired(): boolean } {
+  let frozen = false;
+  const rule = (r: SeenRequest): FaultAction | undefined => {
+    if (frozen) return { hold: true };
+    if (last(r)) frozen = true;
+    return undefined;
+  };
+  return Object.assign(rule, { fired: () => frozen });
+}
