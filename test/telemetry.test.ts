@@ -1,6 +1,8 @@
 // Telemetry for real: `npm run ingest` sends its custom events and metrics through the Application Insights
 // SDK to a stand-in ingestion endpoint (HTTPS on loopback), authenticated with an Entra token from the
 // managed identity (the one thing faked: the token). Handler-level tests cover the failure events.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createServices, ingestDeps, timerDeps } from '../shared/appContext';
@@ -34,13 +36,30 @@ function baseEnv(apiUrl: string): Record<string, string> {
   };
 }
 
-function withTelemetry(env: Record<string, string>, collector: { url: string }): Record<string, string> {
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/**
+ * Settings for an ingest process that sends to `collector`. Its own instrumentation key and temp dir: the
+ * exporter keeps unsent envelopes on disk under the temp dir, keyed by the instrumentation key, and resends
+ * them from any later process with the same key (seen: a concurrent run's envelopes arriving here).
+ */
+function withTelemetry(env: Record<string, string>, collector: { url: string }): { env: Record<string, string>; ikey: string } {
+  const ikey = randomUUID();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'telemetry-'));
+  tempDirs.push(tmp);
   return {
-    ...env,
-    APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${IKEY};IngestionEndpoint=${collector.url}`,
-    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `ClientId=${CLIENT_ID};Authorization=AAD`,
-    FAKE_ACCESS_TOKEN: TOKEN,
-    NODE_EXTRA_CA_CERTS: COLLECTOR_CA,
+    ikey,
+    env: {
+      ...env,
+      APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${ikey};IngestionEndpoint=${collector.url}`,
+      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `ClientId=${CLIENT_ID};Authorization=AAD`,
+      FAKE_ACCESS_TOKEN: TOKEN,
+      NODE_EXTRA_CA_CERTS: COLLECTOR_CA,
+      TMPDIR: tmp,
+    },
   };
 }
 
@@ -92,7 +111,8 @@ describe('telemetry through the Application Insights SDK (npm run ingest)', () =
     const published = await sim.publish();
     const id = snapshotIdFor(published.generatedTime);
 
-    const run = await runIngest(withTelemetry(baseEnv(sim.baseUrl), collector), 90_000, { preload: [FAKE_MI] });
+    const { env, ikey } = withTelemetry(baseEnv(sim.baseUrl), collector);
+    const run = await runIngest(env, 90_000, { preload: [FAKE_MI] });
     expect(run.code).toBe(0);
     expect(run.summary).toMatchObject({ snapshotId: id, status: 'complete', rows: published.totalRows });
     // no telemetry call failed (a slow flush on a loaded machine may warn that it did not wait: not a failure)
@@ -101,7 +121,7 @@ describe('telemetry through the Application Insights SDK (npm run ingest)', () =
     // every request carried the managed identity's token: Entra ingestion, no instrumentation-key-only sends
     expect(collector.authorizations.length).toBeGreaterThan(0);
     expect(new Set(collector.authorizations)).toEqual(new Set([`Bearer ${TOKEN}`]));
-    expect(collector.envelopes.every((e) => e.iKey === IKEY)).toBe(true);
+    expect(collector.envelopes.every((e) => e.iKey === ikey)).toBe(true);
 
     const checked = collector.events('InventoryExportChecked');
     expect(checked).toHaveLength(1);
@@ -138,7 +158,7 @@ describe('telemetry through the Application Insights SDK (npm run ingest)', () =
     await gone.close(); // nothing listens there any more
     sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `t-${randomUUID().slice(0, 8)}`, devices: 20, files: 1, seed: 6, generatedTime: nextGeneratedTime() });
     const published = await sim.publish();
-    const run = await runIngest(withTelemetry(baseEnv(sim.baseUrl), { url }), 90_000, { preload: [FAKE_MI] });
+    const run = await runIngest(withTelemetry(baseEnv(sim.baseUrl), { url }).env, 90_000, { preload: [FAKE_MI] });
     expect(run.code).toBe(0);
     expect(run.summary).toMatchObject({ status: 'complete', rows: published.totalRows });
   }, 120_000);
