@@ -8,6 +8,7 @@
 //   - a Flex Consumption plan (FC1, Linux) and the Node 20 function app, with every app setting the code
 //     reads (shared/config.ts) as a parameter whose default is the code's own default
 //   - role assignments for the identity, each the narrowest built-in role that still does the job
+//   - two log alert rules on the app's custom events, and an e-mail action group when alertEmail is set
 //
 // Not deployed here: the Defender API permission Software.Read.All for the identity. Granting an
 // application permission is an Entra ID (Microsoft Graph) operation that needs an administrator; see
@@ -67,6 +68,17 @@ param nodeVersion string = '20'
 @minValue(30)
 @maxValue(730)
 param logRetentionDays int = 30
+
+@description('Deploy two log alert rules on the app\'s custom events: a snapshot failed (or a timer run could not read the export), and no snapshot completed for alertNoSnapshotHours.')
+param deployAlerts bool = true
+
+@description('E-mail address the alerts are sent to, through an action group created for it. Empty: the alerts only show in the portal.')
+param alertEmail string = ''
+
+@description('Alert when no snapshot has completed for this many hours (the daily schedule plus slack; lower it with an hourly schedule).')
+@minValue(2)
+@maxValue(48)
+param alertNoSnapshotHours int = 26
 
 // ---------------------------------------------------------------------------------------------------
 // App settings (DESIGN.md §5). Defaults are shared/config.ts DEFAULTS; bounds are the ones loadConfig enforces.
@@ -235,6 +247,102 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
     WorkspaceResourceId: logAnalytics.id
     // no instrumentation-key ingestion: the host authenticates with the identity (APPLICATIONINSIGHTS_AUTHENTICATION_STRING)
     DisableLocalAuth: true
+  }
+}
+
+// Alerts on the app's custom events (shared/telemetry.ts; README §11), so no rule depends on log wording.
+// The queries run against Application Insights (customEvents); test/infra.test.ts checks that every event
+// name they use is one the code sends.
+resource alertActionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (deployAlerts && !empty(alertEmail)) {
+  name: '${prefix}-ag-${token}'
+  location: 'Global'
+  tags: tags
+  properties: {
+    groupShortName: take('${replace(prefix, '-', '')}inv', 12)
+    enabled: true
+    emailReceivers: [
+      {
+        name: 'inventory-alerts'
+        emailAddress: alertEmail
+        useCommonAlertSchema: true
+      }
+    ]
+  }
+}
+
+var alertActions = {
+  actionGroups: empty(alertEmail) ? [] : [
+    alertActionGroup.id
+  ]
+}
+
+resource failureAlert 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = if (deployAlerts) {
+  name: '${prefix}-alert-failed-${token}'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Defender inventory: a snapshot failed, or the timer could not read the export'
+    description: 'InventorySnapshotFailed (a file failed, a poison message, a superseded snapshot) or InventoryExportChecked with action "error" (Defender API refused or unreachable, a settings error). customDimensions.reason / detail say why.'
+    severity: 1
+    enabled: true
+    scopes: [
+      appInsights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: 'customEvents | where name == "InventorySnapshotFailed" or (name == "InventoryExportChecked" and tostring(customDimensions.action) == "error")'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: false
+    actions: alertActions
+  }
+}
+
+resource noSnapshotAlert 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = if (deployAlerts) {
+  name: '${prefix}-alert-stale-${token}'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Defender inventory: no snapshot completed for ${alertNoSnapshotHours} hours'
+    description: 'No InventorySnapshotCompleted event in the last ${alertNoSnapshotHours} hours: the history has stopped growing. It also fires after a new deployment until the first snapshot lands.'
+    severity: 2
+    enabled: true
+    scopes: [
+      appInsights.id
+    ]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT1H'
+    // the query filters its own time range (up to 48 h), so let it see two days
+    overrideQueryTimeRange: 'P2D'
+    criteria: {
+      allOf: [
+        {
+          query: 'customEvents | where timestamp > ago(${alertNoSnapshotHours}h) and name == "InventorySnapshotCompleted"'
+          timeAggregation: 'Count'
+          operator: 'LessThan'
+          threshold: 1
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: alertActions
   }
 }
 

@@ -10,16 +10,18 @@ import { SnapshotRow } from './contracts';
 import { Log } from './log';
 import { describeError, redact } from './redact';
 
-/** Event names: the README's KQL queries rely on them. */
-export type TelemetryEventName =
-  /** a worker invocation ended (complete, continued, expired, failed, busy, skipped) */
-  | 'InventoryFileIngested'
+/** Event names: the README's KQL queries and the Bicep alert rules rely on them. */
+export const TELEMETRY_EVENTS = [
+  /** a worker invocation ended (complete, continued, expired, failed, busy, skipped, or error) */
+  'InventoryFileIngested',
   /** the last file of a snapshot completed (or the JSON method finished) */
-  | 'InventorySnapshotCompleted'
+  'InventorySnapshotCompleted',
   /** a snapshot was marked failed: a file failed, a message went to the poison queue, or it was superseded */
-  | 'InventorySnapshotFailed'
-  /** a timer run ended: what it did with the export Defender served */
-  | 'InventoryExportChecked';
+  'InventorySnapshotFailed',
+  /** a timer run ended: what it did with the export Defender served (action "error" when it threw) */
+  'InventoryExportChecked',
+] as const;
+export type TelemetryEventName = (typeof TELEMETRY_EVENTS)[number];
 
 export type TelemetryMetricName = 'InventoryRowsWritten';
 

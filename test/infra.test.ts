@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { ConfigError, DEFAULTS, SETTING_NAMES, loadConfig } from '../shared/config';
+import { TELEMETRY_EVENTS } from '../shared/telemetry';
 
 const ROOT = join(__dirname, '..');
 const BICEP_PATH = join(ROOT, 'infra', 'main.bicep');
@@ -472,6 +473,37 @@ describe('infra/main.bicep resources', () => {
     expect(code).toMatch(/^output functionAppName string = /m);
     expect(code).toMatch(/^output storageAccountName string = /m);
     expect(code).toMatch(/^output identityClientId string = identity\.properties\.clientId$/m);
+  });
+});
+
+describe('infra/main.bicep alert rules', () => {
+  const rules = resourceBodies(code, 'Microsoft.Insights/scheduledQueryRules');
+
+  test('two log alert rules on Application Insights, deployed unless deployAlerts is false', () => {
+    expect(rules).toHaveLength(2);
+    expect(code.match(/^resource \w+ 'Microsoft\.Insights\/scheduledQueryRules@[^']+' = if \(deployAlerts\) \{/gm)).toHaveLength(2);
+    for (const r of rules) {
+      expect(r).toMatch(/kind:\s*'LogAlert'/);
+      expect(r).toMatch(/scopes:\s*\[\s*appInsights\.id\s*\]/);
+      expect(r).toMatch(/actions:\s*alertActions\b/);
+      expect(r).toMatch(/timeAggregation:\s*'Count'/);
+    }
+    expect(params.get('deployAlerts')).toMatchObject({ type: 'bool', default: true });
+    expect(params.get('alertEmail')).toMatchObject({ type: 'string', default: '' });
+    // the e-mail action group exists only with an address
+    expect(code).toMatch(/resource alertActionGroup 'Microsoft\.Insights\/actionGroups@[^']+' = if \(deployAlerts && !empty\(alertEmail\)\)/);
+  });
+
+  test('their queries name only events the code sends, with the dimensions it sets', () => {
+    const queries = rules.map((r) => /query:\s*'((?:[^'\\]|\\.)*)'/.exec(r)?.[1] ?? '');
+    const named = queries.flatMap((q) => [...q.matchAll(/name == "(\w+)"/g)].map((m) => m[1]));
+    expect(named.length).toBeGreaterThanOrEqual(3);
+    const known: readonly string[] = TELEMETRY_EVENTS;
+    expect(named.filter((n) => !known.includes(n))).toEqual([]);
+    for (const q of queries) expect(q).toMatch(/^customEvents \|/);
+    // the failure rule's action == "error" is what the timer reports when a run throws
+    expect(queries.some((q) => q.includes('tostring(customDimensions.action) == "error"'))).toBe(true);
+    expect(readFileSync(join(ROOT, 'shared', 'exportTimer.ts'), 'utf8')).toMatch(/'InventoryExportChecked', \{[^}]*action: 'error'/);
   });
 });
 
