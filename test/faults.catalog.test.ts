@@ -14,7 +14,7 @@ import { startDefenderSimulator } from '../tools/defenderSimulator';
 import { useAzurite } from './helpers/azurite';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';
 import { startFaultProxy } from './helpers/faultProxy';
-import { runIngest } from './helpers/ingestProcess';
+import { localIngestEnv, runIngest } from './helpers/ingestProcess';
 import { expectExactSnapshot, tables } from './helpers/inventoryTables';
 
 const azurite = useAzurite();
@@ -44,14 +44,9 @@ describe('catalog update faults', () => {
       const id = snapshotIdFor(published.generatedTime);
       failFlips(4); // the data-tables client tries 4 times (1 + 3 retries): one whole handler attempt fails
       const run = await runIngest(
-        {
-          AzureWebJobsStorage: azuriteConnectionString(azurite().blobPort, azurite().queuePort, proxy.port),
-          DEFENDER_API_BASE_URL: sim.baseUrl,
-          DEFENDER_AUTH: 'none',
-          INGEST_QUEUE: `flip-${randomUUID().slice(0, 8)}`,
-          INGEST_VISIBILITY_TIMEOUT_SECONDS: '5',
+        localIngestEnv(azuriteConnectionString(azurite().blobPort, azurite().queuePort, proxy.port), sim.baseUrl, 'flip', {
           AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:01',
-        },
+        }),
         90_000,
       );
       expect(proxy.faults).toBe(4);

@@ -20,7 +20,7 @@ import { createServices } from '../shared/appContext';
 import { memoryLog } from '../shared/log';
 import { runIngestCycle } from '../tools/localRunner';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';
-import { runIngest } from './helpers/ingestProcess';
+import { localIngestEnv, runIngest } from './helpers/ingestProcess';
 import { expectExactSnapshot, tables } from './helpers/inventoryTables';
 
 const azurite = useAzurite();
@@ -40,16 +40,11 @@ describe('delivery faults (process level)', () => {
     try {
       const published = await sim.publish();
       const id = snapshotIdFor(published.generatedTime);
-      const queueName = `poison-${randomUUID().slice(0, 8)}`;
-      const env = {
-        AzureWebJobsStorage: azuriteConnectionString(azurite().blobPort, azurite().queuePort, proxy.port),
-        DEFENDER_API_BASE_URL: sim.baseUrl,
-        DEFENDER_AUTH: 'none',
-        INGEST_QUEUE: queueName,
-        INGEST_VISIBILITY_TIMEOUT_SECONDS: '5',
+      const env = localIngestEnv(azuriteConnectionString(azurite().blobPort, azurite().queuePort, proxy.port), sim.baseUrl, 'poison', {
         // the host's own override of host.json (app setting AzureFunctionsJobHost__…): retry after 1 s, not 30 s
         AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:01',
-      };
+      });
+      const queueName = env.INGEST_QUEUE;
 
       const run = await runIngest(env, 60_000);
       expect(run.code).toBe(1);
@@ -91,13 +86,7 @@ describe('delivery faults (process level)', () => {
     const sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `c-${randomUUID().slice(0, 8)}`, devices: 300, files: 3, seed: 12, generatedTime: nextGeneratedTime() });
     try {
       const published = await sim.publish();
-      const env = {
-        AzureWebJobsStorage: azurite().connectionString,
-        DEFENDER_API_BASE_URL: sim.baseUrl,
-        DEFENDER_AUTH: 'none',
-        INGEST_QUEUE: `dup-${randomUUID().slice(0, 8)}`,
-        INGEST_VISIBILITY_TIMEOUT_SECONDS: '5',
-      };
+      const env = localIngestEnv(azurite().connectionString, sim.baseUrl, 'dup');
       const [a, b] = await Promise.all([runIngest(env, 90_000), runIngest(env, 90_000)]);
       expect([a.code, b.code]).toEqual([0, 0]);
       expect(a.summary).toMatchObject({ status: 'complete', rows: published.totalRows });
@@ -121,15 +110,10 @@ describe('time budget (process level)', () => {
       expect(published.totalRows).toBeGreaterThan(5_000);
       const id = snapshotIdFor(published.generatedTime);
       const run = await runIngest(
-        {
-          AzureWebJobsStorage: azuriteConnectionString(azurite().blobPort, azurite().queuePort, proxy.port),
-          DEFENDER_API_BASE_URL: sim.baseUrl,
-          DEFENDER_AUTH: 'none',
-          INGEST_QUEUE: `budget-${randomUUID().slice(0, 8)}`,
-          INGEST_VISIBILITY_TIMEOUT_SECONDS: '5',
+        localIngestEnv(azuriteConnectionString(azurite().blobPort, azurite().queuePort, proxy.port), sim.baseUrl, 'budget', {
           WRITE_CONCURRENCY: '1',
           WORKER_TIME_BUDGET_SECONDS: '10',
-        },
+        }),
         110_000,
       );
       expect(run.code).toBe(0);

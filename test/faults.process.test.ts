@@ -9,7 +9,7 @@ import { useAzurite } from './helpers/azurite';
 import { startExportApi } from './helpers/exportApi';
 import { exportFixture, gz, nextGeneratedTime, Rec, records } from './helpers/exportFixture';
 import { checkpointOf, FaultProxy, holdAfter, startFaultProxy } from './helpers/faultProxy';
-import { runIngest, startIngest, waitFor } from './helpers/ingestProcess';
+import { localIngestEnv, runIngest, startIngest, waitFor } from './helpers/ingestProcess';
 import { azuriteConnectionString } from '../tools/azurite';
 import { compareSets, expectExactSnapshot, KeyFields, recordIdentity, rowIdentity, tables } from './helpers/inventoryTables';
 
@@ -17,14 +17,7 @@ const azurite = useAzurite();
 const VISIBILITY = 5;
 
 function envFor(baseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    AzureWebJobsStorage: azurite().connectionString,
-    DEFENDER_API_BASE_URL: baseUrl,
-    DEFENDER_AUTH: 'none',
-    INGEST_QUEUE: `proc-${randomUUID().slice(0, 8)}`,
-    INGEST_VISIBILITY_TIMEOUT_SECONDS: String(VISIBILITY),
-    ...extra,
-  };
+  return localIngestEnv(azurite().connectionString, baseUrl, 'proc', { INGEST_VISIBILITY_TIMEOUT_SECONDS: String(VISIBILITY), ...extra });
 }
 
 /** The same settings with table traffic through a proxy (blobs and queues stay direct). */

@@ -11,7 +11,7 @@ import { DefenderSimulator, SimulatorOptions, startDefenderSimulator } from '../
 import { useAzurite } from './helpers/azurite';
 import { nextGeneratedTime } from './helpers/exportFixture';
 import { FaultProxy, startFaultProxy } from './helpers/faultProxy';
-import { runIngest } from './helpers/ingestProcess';
+import { localIngestEnv, runIngest } from './helpers/ingestProcess';
 import { tables } from './helpers/inventoryTables';
 
 const azurite = useAzurite();
@@ -83,15 +83,8 @@ async function setup(simOpts: Partial<SimulatorOptions>, env: Record<string, str
   return {
     sim,
     api,
-    env: {
-      // a connection string with the AccountKey in it, as most local setups have
-      AzureWebJobsStorage: azurite().connectionString,
-      DEFENDER_API_BASE_URL: api.url,
-      DEFENDER_AUTH: 'none',
-      INGEST_QUEUE: `sec-${Math.random().toString(36).slice(2, 10)}`,
-      INGEST_VISIBILITY_TIMEOUT_SECONDS: '5',
-      ...env,
-    },
+    // a connection string with the AccountKey in it, as most local setups have
+    env: localIngestEnv(azurite().connectionString, api.url, 'sec', env),
   };
 }
 

@@ -16,7 +16,7 @@ import { DefenderSimulator, startDefenderSimulator } from '../tools/defenderSimu
 import { runIngestCycle } from '../tools/localRunner';
 import { useAzurite } from './helpers/azurite';
 import { exportFixture, fakeDefender, gz, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';
-import { runIngest } from './helpers/ingestProcess';
+import { localIngestEnv, runIngest } from './helpers/ingestProcess';
 import { tables } from './helpers/inventoryTables';
 import { COLLECTOR_CA, startTelemetryCollector, TelemetryCollector } from './helpers/telemetryCollector';
 
@@ -26,15 +26,7 @@ const TOKEN = 'TELEMETRY-TEST-TOKEN.aaaa.bbbb';
 const IKEY = '11111111-2222-3333-4444-555555555555';
 const CLIENT_ID = '99999999-8888-7777-6666-555555555555';
 
-function baseEnv(apiUrl: string): Record<string, string> {
-  return {
-    AzureWebJobsStorage: azurite().connectionString,
-    DEFENDER_API_BASE_URL: apiUrl,
-    DEFENDER_AUTH: 'none',
-    INGEST_QUEUE: `tel-${randomUUID().slice(0, 8)}`,
-    INGEST_VISIBILITY_TIMEOUT_SECONDS: '5',
-  };
-}
+const baseEnv = (apiUrl: string) => localIngestEnv(azurite().connectionString, apiUrl, 'tel');
 
 const tempDirs: string[] = [];
 afterAll(() => {

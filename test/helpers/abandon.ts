@@ -8,21 +8,17 @@ import { Azurite, azuriteConnectionString } from '../../tools/azurite';
 import { DefenderSimulator, startDefenderSimulator } from '../../tools/defenderSimulator';
 import { nextGeneratedTime } from './exportFixture';
 import { checkpointOf, holdAfter, startFaultProxy } from './faultProxy';
-import { killWhen, startIngest, waitFor } from './ingestProcess';
+import { killWhen, localIngestEnv, startIngest, waitFor } from './ingestProcess';
 import { Entity, tables } from './inventoryTables';
 
 export const VISIBILITY = 5;
 
 export function ingestEnv(azurite: Azurite, sim: { baseUrl: string }): Record<string, string> {
-  return {
-    AzureWebJobsStorage: azurite.connectionString,
-    DEFENDER_API_BASE_URL: sim.baseUrl,
-    DEFENDER_AUTH: 'none',
-    INGEST_QUEUE: `stale-${randomUUID().slice(0, 8)}`,
+  return localIngestEnv(azurite.connectionString, sim.baseUrl, 'stale', {
     INGEST_VISIBILITY_TIMEOUT_SECONDS: String(VISIBILITY),
     // one file at a time: when the kill comes, file 0 is complete, file 1 is part-way, file 2 is still queued
     INGEST_FILE_CONCURRENCY: '1',
-  };
+  });
 }
 
 /**

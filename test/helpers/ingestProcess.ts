@@ -1,9 +1,26 @@
 // `npm run ingest` (tools/ingest.ts) as a real child process, for fault tests that SIGKILL it, restart it
 // and read everything it printed. It runs in an empty working directory so a developer's own
 // local.settings.json can never leak settings into a test.
+import { randomUUID } from 'node:crypto';
 import { startTool, ToolProcess } from './toolProcess';
 
 export type IngestProcess = ToolProcess;
+
+/**
+ * Settings of a local `npm run ingest` against a Defender API on loopback: a queue of its own (so tests
+ * sharing one Azurite never share messages) and a 5 s visibility timeout (a dead worker's file comes back
+ * soon); `extra` adds or overrides settings.
+ */
+export function localIngestEnv(storage: string, apiBaseUrl: string, queuePrefix: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    AzureWebJobsStorage: storage,
+    DEFENDER_API_BASE_URL: apiBaseUrl,
+    DEFENDER_AUTH: 'none',
+    INGEST_QUEUE: `${queuePrefix}-${randomUUID().slice(0, 8)}`,
+    INGEST_VISIBILITY_TIMEOUT_SECONDS: '5',
+    ...extra,
+  };
+}
 
 /** `npm run ingest` with only the given settings; `preload`: modules loaded before it, e.g. a fake credential. */
 export function startIngest(env: Record<string, string>, opts: { preload?: string[] } = {}): IngestProcess {
