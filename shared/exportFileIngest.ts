@@ -135,7 +135,7 @@ export async function ingestExportFile(rawMessage: unknown, deps: IngestDeps): P
   let outcome: IngestOutcome | undefined;
   let thrown: unknown;
   try {
-    outcome = await ingestOnce(rawMessage, deps, report);
+    outcome = await ingestOnce(rawMessage, deps, report, startedMs);
     return outcome;
   } catch (err) {
     thrown = err;
@@ -164,11 +164,10 @@ function reportInvocation(telemetry: Telemetry, r: InvocationReport, outcome: In
   if (rowsThisRun > 0) telemetry.metric('InventoryRowsWritten', rowsThisRun, { kind: dims.kind, snapshotId: dims.snapshotId });
 }
 
-async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: InvocationReport): Promise<IngestOutcome> {
+async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: InvocationReport, startedMs: number): Promise<IngestOutcome> {
   const limits: IngestLimits = { ...DEFAULT_LIMITS, ...deps.limits };
   const now = deps.now ?? (() => new Date());
   const workerId = deps.workerId ?? randomUUID();
-  const startedMs = Date.now();
   const { log, catalog } = deps;
 
   let msg: IngestMessage;
@@ -204,7 +203,7 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
     log.info(`${label}: already complete (${file.RowsWritten} rows); duplicate delivery ignored`);
     // a retried delivery after the flip failed (the file's final checkpoint landed, the catalog update did not): settle it
     const settled = await catalog.refreshSnapshot(msg.kind, snapshotId, now);
-    if (settled?.completedNow) reportSnapshotCompleted(deps.telemetry ?? noTelemetry, settled);
+    if (settled?.completedNow) reportSnapshotCompleted(deps.telemetry, settled);
     return { status: 'skipped', snapshotId, fileIndex, rowsWritten: file.RowsWritten, detail: 'file already complete' };
   }
 
@@ -376,7 +375,7 @@ async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, sta
     `${label}: complete — ${counters.rows} rows, ${counters.rejected} rejected, ${counters.duplicates} duplicates, ${counters.lines} lines in ${((Date.now() - startedMs) / 1000).toFixed(1)} s`,
   );
   const after = await catalog.refreshSnapshot(msg.kind, snapshotId, now);
-  if (after?.completedNow) reportSnapshotCompleted(deps.telemetry ?? noTelemetry, after);
+  if (after?.completedNow) reportSnapshotCompleted(deps.telemetry, after);
   if (after?.Status === 'complete') {
     log.info(`snapshot ${snapshotId} complete: ${after.RowCount} rows in ${after.TableName} (${after.FileCount} files, ${after.RejectedCount} rejected, ${after.DuplicateCount} duplicates)`);
   }
@@ -388,7 +387,7 @@ async function failFile(deps: IngestDeps, snapshot: WithEtag<SnapshotRow>, fileI
   await deps.catalog.updateFile(snapshot.rowKey, fileIndex, { Status: 'failed', Error: shortError(reason), LeaseOwner: '', LeaseExpiresAt: now(), UpdatedAt: now() });
   await deps.catalog.markSnapshotFailed(snapshot.partitionKey, snapshot.rowKey, `file ${fileIndex}: ${reason}`);
   deps.log.error(`snapshot ${snapshot.rowKey} file ${fileIndex}: failed — ${reason}`);
-  reportSnapshotFailed(deps.telemetry ?? noTelemetry, { kind: snapshot.partitionKey, snapshotId: snapshot.rowKey, cause: 'file', fileIndex, reason });
+  reportSnapshotFailed(deps.telemetry, { kind: snapshot.partitionKey, snapshotId: snapshot.rowKey, cause: 'file', fileIndex, reason });
 }
 
 /** The poison-queue handler: the host gave up on a message after maxDequeueCount deliveries. */

@@ -177,7 +177,7 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
       if (theirs) return theirs;
     } else if (fileCount === 0) {
       log.info(`snapshot ${snapshotId}: the export has no files; complete with 0 rows`);
-      reportSnapshotCompleted(deps.telemetry ?? noTelemetry, row);
+      reportSnapshotCompleted(deps.telemetry, row);
       await supersedeOlder(deps, kind, snapshotId, staleAfterMs);
       return { action: 'created', snapshotId, tableName, status: 'complete', fileCount: 0, filesQueued: 0 };
     }
@@ -240,7 +240,7 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
     for (const f of orphans) await catalog.updateFile(snapshotId, Number(f.rowKey), { Status: 'failed', Error: reason, UpdatedAt: now() });
     await catalog.markSnapshotFailed(kind, snapshotId, reason);
     log.error(`snapshot ${snapshotId}: ${reason}`);
-    reportSnapshotFailed(deps.telemetry ?? noTelemetry, { kind, snapshotId, cause: 'export', reason });
+    reportSnapshotFailed(deps.telemetry, { kind, snapshotId, cause: 'export', reason });
   }
 
   if (existing && toQueue.length > 0 && orphans.length === 0) {
@@ -255,7 +255,7 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
 
   // A crash between the last file's completion and the flip would leave it ingesting: settle it here.
   const refreshed = await catalog.refreshSnapshot(kind, snapshotId, now);
-  if (refreshed?.completedNow) reportSnapshotCompleted(deps.telemetry ?? noTelemetry, refreshed);
+  if (refreshed?.completedNow) reportSnapshotCompleted(deps.telemetry, refreshed);
   const after = refreshed ?? (await catalog.getSnapshot(kind, snapshotId));
   await supersedeOlder(deps, kind, snapshotId, staleAfterMs);
   const action: TimerAction = created ? 'created' : toQueue.length > 0 ? 'rearmed' : 'none';
@@ -283,7 +283,7 @@ async function sameMinuteCollision(deps: TimerDeps, existing: WithEtag<SnapshotR
   if (status !== 'complete') {
     const reason = `${SUPERSEDED} by export ${newerText}, generated in the same minute; this export's files can no longer be downloaded`;
     const marked = await markSuperseded(deps, existing.partitionKey, snapshotId, () => reason, staleAfterMs);
-    if (marked?.changed) reportSnapshotFailed(deps.telemetry ?? noTelemetry, { kind: existing.partitionKey, snapshotId, cause: 'superseded', reason });
+    if (marked?.changed) reportSnapshotFailed(deps.telemetry, { kind: existing.partitionKey, snapshotId, cause: 'superseded', reason });
     status = marked?.status ?? status;
   }
   await supersedeOlder(deps, existing.partitionKey, snapshotId, staleAfterMs);
@@ -332,6 +332,6 @@ async function supersedeOlder(deps: TimerDeps, kind: string, currentId: string, 
       staleAfterMs,
     );
     if (marked) deps.log.warn(`snapshot ${snap.rowKey}: ${marked.reason}`);
-    if (marked?.changed) reportSnapshotFailed(deps.telemetry ?? noTelemetry, { kind, snapshotId: snap.rowKey, cause: 'superseded', reason: marked.reason });
+    if (marked?.changed) reportSnapshotFailed(deps.telemetry, { kind, snapshotId: snap.rowKey, cause: 'superseded', reason: marked.reason });
   }
 }

@@ -5,7 +5,7 @@
 import { SnapshotRow, snapshotIdFor, snapshotTableName, SOFTWARE_INVENTORY } from './contracts';
 import type { InventoryPage } from './defenderClient';
 import { Log } from './log';
-import { noTelemetry, reportSnapshotCompleted, reportSnapshotFailed, Telemetry } from './telemetry';
+import { reportSnapshotCompleted, reportSnapshotFailed, Telemetry } from './telemetry';
 import { ExtraColumns, mapRecord } from './recordMapper';
 import { describeError, stripQuery } from './redact';
 import { shortError, SnapshotCatalog } from './snapshotCatalog';
@@ -127,12 +127,12 @@ export async function runJsonInventory(deps: JsonRunDeps): Promise<JsonRunOutcom
     await catalog.updateFile(snapshotId, 0, { Status: 'failed', Error: reason, UpdatedAt: now() }).catch(() => undefined);
     await catalog.markSnapshotFailed(kind, snapshotId, reason).catch(() => undefined);
     log.error(`snapshot ${snapshotId}: ${reason}`);
-    reportSnapshotFailed(deps.telemetry ?? noTelemetry, { kind, snapshotId, cause: 'export', reason });
+    reportSnapshotFailed(deps.telemetry, { kind, snapshotId, cause: 'export', reason });
     throw err;
   }
   if (extras.names.size > 0) log.info(`snapshot ${snapshotId}: ignored undocumented column(s): ${[...extras.names].sort().join(', ')}`);
   const after = await catalog.refreshSnapshot(kind, snapshotId, now);
-  if (after?.completedNow) reportSnapshotCompleted(deps.telemetry ?? noTelemetry, after);
+  if (after?.completedNow) reportSnapshotCompleted(deps.telemetry, after);
   const c = writer.counters;
   log.info(`snapshot ${snapshotId} ${after?.Status ?? 'ingesting'}: ${c.rows} rows from ${pages} page(s), ${c.rejected} rejected, ${c.duplicates} duplicates`);
   return { snapshotId, tableName, status: after?.Status ?? 'ingesting', rows: c.rows, pages, created: true };

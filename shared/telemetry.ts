@@ -92,7 +92,7 @@ function cleanMeasurements(measurements: Record<string, number>): Record<string,
 }
 
 /** A snapshot just became complete: its totals, and how long it took from registration. */
-export function reportSnapshotCompleted(t: Telemetry, s: SnapshotRow): void {
+export function reportSnapshotCompleted(t: Telemetry = noTelemetry, s: SnapshotRow): void {
   const minutes = s.CompletedAt && s.StartedAt ? (new Date(s.CompletedAt).getTime() - new Date(s.StartedAt).getTime()) / 60_000 : undefined;
   t.event(
     'InventorySnapshotCompleted',
@@ -102,7 +102,7 @@ export function reportSnapshotCompleted(t: Telemetry, s: SnapshotRow): void {
 }
 
 /** A snapshot was marked failed; `cause` is a short machine-friendly word, `reason` the catalog's Error text. */
-export function reportSnapshotFailed(t: Telemetry, f: { kind: string; snapshotId: string; cause: 'file' | 'poison' | 'superseded' | 'export'; reason: string; fileIndex?: number }): void {
+export function reportSnapshotFailed(t: Telemetry = noTelemetry, f: { kind: string; snapshotId: string; cause: 'file' | 'poison' | 'superseded' | 'export'; reason: string; fileIndex?: number }): void {
   t.event('InventorySnapshotFailed', { kind: f.kind, snapshotId: f.snapshotId, cause: f.cause, fileIndex: f.fileIndex, reason: f.reason });
 }
 
@@ -126,13 +126,18 @@ export function appInsightsTelemetry(settings: TelemetrySettings, log: Log, cred
   if (settings.entra) {
     client.config.aadTokenCredential = credential ?? (settings.entra.clientId ? new ManagedIdentityCredential({ clientId: settings.entra.clientId }) : new ManagedIdentityCredential());
   }
+  // one warning per process: a broken collector would otherwise repeat it on every invocation
   let warned = false;
+  const warnOnce = (text: string) => {
+    if (!warned) log.warn(`telemetry: ${text}`);
+    warned = true;
+  };
+  const failed = (what: string, err: unknown) => warnOnce(`${what} failed (${describeError(err)}); ingestion goes on without it`);
   const guard = (what: string, fn: () => void) => {
     try {
       fn();
     } catch (err) {
-      if (!warned) log.warn(`telemetry: ${what} failed (${describeError(err)}); ingestion goes on without it`);
-      warned = true;
+      failed(what, err);
     }
   };
   const bounded = async (what: string, p: Promise<void>, ms: number) => {
@@ -143,13 +148,9 @@ export function appInsightsTelemetry(settings: TelemetrySettings, log: Log, cred
     });
     try {
       const r = await Promise.race([p.then(() => 'ok' as const), timeout]);
-      if (r === 'timeout' && !warned) {
-        warned = true;
-        log.warn(`telemetry: ${what} did not finish within ${ms / 1000} s (is the ingestion endpoint reachable?); continuing without waiting`);
-      }
+      if (r === 'timeout') warnOnce(`${what} did not finish within ${ms / 1000} s (is the ingestion endpoint reachable?); continuing without waiting`);
     } catch (err) {
-      if (!warned) log.warn(`telemetry: ${what} failed (${describeError(err)}); ingestion goes on without it`);
-      warned = true;
+      failed(what, err);
     } finally {
       clearTimeout(timer);
     }

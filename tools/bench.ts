@@ -8,8 +8,8 @@ import { BENCH_DEFAULTS, BenchOptions, formatResults, runBench } from './bench/r
 
 const USAGE = 'usage: npm run bench -- [--rows N] [--out FILE] [--files N] [--concurrency 4,8,16,32] [--repeat N] [--naive-seconds S] [--write-concurrency N] [--file-concurrency N] [--memory-mb MB] [--memory-mark-mb MB] [--seed N] [--json]';
 
-function parse(argv: string[]): { opts: BenchOptions; out: string; json: boolean } {
-  const o: BenchOptions = { ...BENCH_DEFAULTS, log: (l) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${l}\n`) };
+function parse(argv: string[]): ParsedBenchArgs<BenchOptions> {
+  const o: BenchOptions = { ...BENCH_DEFAULTS, log: progressLog };
   let out = path.join(__dirname, '..', 'bench', 'results.json');
   let json = false;
   for (let i = 0; i < argv.length; i++) {
