@@ -4,6 +4,7 @@ import { ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredenti
 import type { Config } from './config';
 import { redactingLog, type Log } from './log';
 import { describeError, redact, stripQuery } from './redact';
+import { shorten } from './text';
 import { checkDownloadUrl, downloadPolicyFor, UrlRefusedError, type DownloadPolicy } from './urlPolicy';
 
 export interface ExportFilesResult {
@@ -372,7 +373,7 @@ function seconds(ms: number): string {
 
 function snippet(text: string, max: number): string {
   const t = redact(text).replace(/\s+/g, ' ').trim();
-  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+  return shorten(t, max);
 }
 
 /** `{ "error": { "code", "message" } }`, the API's error shape; anything else yields nothing. */

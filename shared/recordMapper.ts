@@ -1,6 +1,7 @@
 // One export record (a parsed JSON line) → a typed snapshot-table entity, or a reason to reject it.
 import { InventoryEntity } from './contracts';
 import { partitionKeyFor, rowKeyFor } from './tableKeys';
+import { prefixAtCodePoint } from './text';
 
 /** Table Storage's string property limit, in UTF-16 code units. */
 export const MAX_STRING_LENGTH = 32768;
@@ -237,5 +238,5 @@ export function mapLine(line: string, extras?: ExtraColumns): MapResult {
 }
 
 export function excerpt(line: string): string {
-  return line.length > REJECT_EXCERPT_LENGTH ? line.slice(0, REJECT_EXCERPT_LENGTH) : line;
+  return prefixAtCodePoint(line, REJECT_EXCERPT_LENGTH);
 }

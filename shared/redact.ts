@@ -1,4 +1,5 @@
 // SAS signatures and bearer tokens must never reach a log, an error message or a table.
+import { shorten } from './text';
 
 const SAS_SECRET_PARAM = /([?&;](?:sig|signature|client_secret|access_token|refresh_token|code)=)[^&\s"'#;]*/gi;
 const BEARER = /(Bearer\s+)[A-Za-z0-9\-._~+/]+=*/gi;
@@ -28,5 +29,5 @@ export function describeError(err: unknown, max = 500): string {
     text = String(err);
   }
   text = redact(text).replace(/\s+/g, ' ').trim();
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return shorten(text, max);
 }

@@ -12,6 +12,7 @@ import {
   SnapshotStatus,
 } from './contracts';
 import { ensureTable, StorageClients } from './storage';
+import { shorten } from './text';
 
 export type WithEtag<T> = T & { etag: string; timestamp?: string };
 
@@ -46,7 +47,7 @@ function requireEtag(etag: string | undefined): string {
 
 /** Error texts stored in tables stay short. */
 export function shortError(text: string, max = 1000): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return shorten(text, max);
 }
 
 export interface SnapshotTotals {

@@ -2,6 +2,7 @@
 // (http only to loopback, for the local simulator). Error messages never carry a query string.
 import { isLoopbackHost, type Config } from './config';
 import { redact, stripQuery } from './redact';
+import { shorten } from './text';
 
 export interface DownloadPolicy {
   /** Lower-case host patterns: an exact host, or `*.suffix` (any subdomain of suffix, never suffix itself). */
@@ -34,7 +35,7 @@ export function hostMatchesPattern(host: string, pattern: string): boolean {
 /** A URL safe to show: scheme, host and path only (no userinfo, query or fragment). */
 function shown(url: string, parsed?: URL): string {
   const text = parsed ? `${parsed.protocol}//${parsed.host}${parsed.pathname}` : stripQuery(redact(url)).replace(/\/\/[^/]*@/, '//');
-  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+  return shorten(text, 200);
 }
 
 /** Parse an export file URL and refuse it unless the policy allows it. Returns the parsed URL. */
