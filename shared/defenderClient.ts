@@ -338,16 +338,19 @@ export class DefenderClient {
     return fail('the request was rejected');
   }
 
-  /** `Retry-After` as seconds or an HTTP-date; capped so a bogus value cannot stall a run. */
+  /**
+   * `Retry-After` as delay-seconds (decimals and a leading '+' tolerated) or an HTTP-date; capped so a bogus
+   * value cannot stall a run. Anything else (negative, junk) is ignored with a warning: the usual backoff applies.
+   */
   private retryAfterMs(header: string | null): number | undefined {
     if (!header) return undefined;
     const h = header.trim();
     let ms: number;
-    if (/^\d+$/.test(h)) ms = Number(h) * 1000;
+    if (/^\+?\d+(\.\d+)?$/.test(h)) ms = Math.round(Number(h) * 1000);
+    else if (HTTP_DATE.some((re) => re.test(h)) && !Number.isNaN(Date.parse(h))) ms = Math.max(0, Date.parse(h) - this.now());
     else {
-      const at = Date.parse(h);
-      if (Number.isNaN(at)) return undefined;
-      ms = Math.max(0, at - this.now());
+      this.log.warn(`Defender API: ignoring Retry-After ${JSON.stringify(snippet(h, 40))} (neither seconds ≥ 0 nor an HTTP-date); backing off instead`);
+      return undefined;
     }
     if (ms > this.maxRetryAfterMs) {
       this.log.warn(`Defender API asked to wait ${seconds(ms)} (Retry-After: ${snippet(h, 40)}); capping the wait at ${seconds(this.maxRetryAfterMs)}`);
@@ -356,6 +359,16 @@ export class DefenderClient {
     return ms;
   }
 }
+
+// HTTP-date (RFC 7231 §7.1.1.1): IMF-fixdate and the two obsolete forms. Only these reach Date.parse, which
+// would otherwise read "1.5" or "-1" as dates in 2001 and make the wait 0.
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
+const HTTP_DATE = [
+  new RegExp(`^${DAY}, \\d{2} ${MONTH} \\d{4} \\d{2}:\\d{2}:\\d{2} GMT$`),
+  new RegExp(`^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \\d{2}-${MONTH}-\\d{2} \\d{2}:\\d{2}:\\d{2} GMT$`),
+  new RegExp(`^${DAY} ${MONTH} [ \\d]\\d \\d{2}:\\d{2}:\\d{2} \\d{4}$`),
+];
 
 function isFailure(r: { body: unknown } | Failure): r is Failure {
   return 'error' in r;

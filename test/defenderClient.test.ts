@@ -146,6 +146,49 @@ describe('getSoftwareInventoryExport', () => {
       expect(waits).toEqual([30_000]);
     });
 
+    it.each([
+      ['1.5', 1500],
+      ['+5', 5000],
+      ['0.25', 250],
+      ['0', 0],
+    ])('Retry-After %j (decimal seconds, optional +) waits %d ms', async (value, ms) => {
+      handler = script(answer(429, '', { 'Retry-After': value }), answer(200, exportOk()));
+      const { client, waits } = makeClient();
+      await client.getSoftwareInventoryExport(6);
+      expect(waits).toEqual([ms]);
+    });
+
+    it.each(['-1', '-0.5', 'soon', '1.5.2', '5 s', '1e3', 'Nov 6 1994'])('Retry-After %j is ignored with a warning: the usual backoff applies, not a wait of 0', async (value) => {
+      handler = script(answer(429, '', { 'Retry-After': value }), answer(200, exportOk()));
+      const { client, waits, log } = makeClient();
+      await client.getSoftwareInventoryExport(6);
+      expect(waits).toHaveLength(1);
+      // first backoff: between half and all of 1 s
+      expect(waits[0]).toBeGreaterThanOrEqual(500);
+      expect(waits[0]).toBeLessThanOrEqual(1000);
+      expect(log.lines.join('\n')).toMatch(/warn .*ignoring Retry-After/);
+      expect(log.lines.join('\n')).not.toMatch(/\(Retry-After\)/);
+    });
+
+    it('honours the obsolete HTTP-date forms (RFC 850, asctime) and waits 0 for a date in the past', async () => {
+      const { client, clock, waits } = makeClient();
+      const at = new Date(clock.t + 20_000);
+      const days = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+      const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+      const p2 = (n: number) => String(n).padStart(2, '0');
+      const time = `${p2(at.getUTCHours())}:${p2(at.getUTCMinutes())}:${p2(at.getUTCSeconds())}`;
+      const rfc850 = `${days[at.getUTCDay()]}, ${p2(at.getUTCDate())}-${months[at.getUTCMonth()]}-${String(at.getUTCFullYear()).slice(2)} ${time} GMT`;
+      const asctime = `${days[at.getUTCDay()].slice(0, 3)} ${months[at.getUTCMonth()]} ${String(at.getUTCDate()).padStart(2, ' ')} ${time} ${at.getUTCFullYear()}`;
+      handler = script(
+        answer(429, '', { 'Retry-After': rfc850 }),
+        answer(429, '', { 'Retry-After': asctime }),
+        answer(429, '', { 'Retry-After': 'Sun, 06 Nov 1994 08:49:37 GMT' }),
+        answer(200, exportOk()),
+      );
+      await client.getSoftwareInventoryExport(6);
+      expect(waits).toEqual([20_000, 0, 0]);
+    });
+
     it('caps absurd Retry-After values (seconds and dates)', async () => {
       handler = script(
         answer(429, '', { 'Retry-After': '86400' }),
