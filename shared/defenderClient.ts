@@ -1,5 +1,6 @@
 // Client for the two Defender software inventory endpoints (DESIGN.md §1, §2). It only ever calls the
 // Defender API itself; export file URLs are validated against the download policy, never fetched here.
+import { constants as bufferConstants } from 'node:buffer';
 import { ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import type { Config } from './config';
 import { redactingLog, type Log } from './log';
@@ -84,6 +85,20 @@ const BACKOFF_MAX_MS = 30_000;
 // A 2xx body that is not JSON is most likely a truncated answer from a gateway, so it is retried once;
 // if it happens again, the base URL probably points at something that is not the Defender API.
 const MAX_INVALID_JSON_ATTEMPTS = 2;
+// Plausibility caps on the answer. The files answer is a list of SAS URLs (~300 bytes each): 10,000 files
+// is far beyond any real export and still under 4 MiB, so 16 MiB leaves ample room.
+export const MAX_EXPORT_FILES = 10_000;
+export const MAX_FILES_ANSWER_BYTES = 16 * 1024 * 1024;
+// A JSON page holds pageSize records of ~0.5-1 KB; 4 KiB each plus 1 MiB of slack covers long path lists.
+// Whatever pageSize says, the body must fit in one JS string (V8's limit, ~512 MiB) to be parsed at all.
+const PAGE_BYTES_PER_RECORD = 4096;
+const PAGE_SLACK_BYTES = 1024 * 1024;
+export function maxPageBytes(pageSize: number): number {
+  return Math.min(bufferConstants.MAX_STRING_LENGTH, pageSize * PAGE_BYTES_PER_RECORD + PAGE_SLACK_BYTES);
+}
+// A generatedTime ahead of the clock by more than this is refused: as the newest snapshot it would
+// shadow every real export until the clock caught up.
+const MAX_GENERATED_AHEAD_MS = 60 * 60_000;
 
 /** Sliding-window call budget: never more than `limit` calls in any `windowMs`. One per client. */
 class CallBudget {
@@ -119,6 +134,12 @@ class CallBudget {
       await this.sleep(wait);
     }
   }
+}
+
+/** How much body one call may read, and what to suggest when it is more. */
+interface BodyLimit {
+  maxBytes: number;
+  hint: string;
 }
 
 /** What one attempt came to when it did not produce a usable JSON body. */
@@ -166,11 +187,17 @@ export class DefenderClient {
   /** The via-files export: the SAS URLs of the current export generation and when it was generated. */
   async getSoftwareInventoryExport(sasValidHours: number): Promise<ExportFilesResult> {
     const url = new URL(`${this.base}${EXPORT_PATH}?sasValidHours=${encodeURIComponent(String(sasValidHours))}`);
-    const body = await this.getJson(url, this.filesBudget);
+    const body = await this.getJson(url, this.filesBudget, {
+      maxBytes: MAX_FILES_ANSWER_BYTES,
+      hint: 'a list of export file URLs is far smaller; check DEFENDER_API_BASE_URL',
+    });
     const payload = asObject(body, 'SoftwareInventoryExport');
 
     const files = field(payload, 'exportFiles');
     if (!Array.isArray(files)) throw invalidPayload('SoftwareInventoryExport', 'exportFiles missing or not an array');
+    if (files.length > MAX_EXPORT_FILES) {
+      throw invalidPayload('SoftwareInventoryExport', `exportFiles lists ${files.length.toLocaleString('en-US')} files; at most ${MAX_EXPORT_FILES.toLocaleString('en-US')} are accepted`);
+    }
     const exportFiles = files.map((f, i) => {
       if (typeof f !== 'string') throw invalidPayload('SoftwareInventoryExport', `exportFiles[${i}] is not a string`);
       try {
@@ -189,6 +216,13 @@ export class DefenderClient {
     if (!generatedTime || typeof text !== 'string') {
       throw invalidPayload('SoftwareInventoryExport', `generatedTime ${JSON.stringify(text)?.slice(0, 60)} is not a valid date-time`);
     }
+    const now = this.now();
+    if (generatedTime.getTime() - now > MAX_GENERATED_AHEAD_MS) {
+      throw invalidPayload(
+        'SoftwareInventoryExport',
+        `generatedTime ${snippet(text, 40)} is more than an hour ahead of this machine's clock (${new Date(now).toISOString()}); refusing it, as it would stay the newest snapshot until the clock caught up`,
+      );
+    }
     return { exportFiles, generatedTime, generatedTimeText: text };
   }
 
@@ -198,7 +232,8 @@ export class DefenderClient {
     const seen = new Set<string>();
     for (let page = 1; url; page++) {
       seen.add(url.href);
-      const payload = asObject(await this.getJson(url, this.jsonBudget), 'SoftwareInventoryByMachine');
+      const limit = { maxBytes: maxPageBytes(pageSize), hint: `a page of ${pageSize} records should be far smaller; lower JSON_PAGE_SIZE if records are unusually large` };
+      const payload = asObject(await this.getJson(url, this.jsonBudget, limit), 'SoftwareInventoryByMachine');
       const value = field(payload, 'value');
       if (!Array.isArray(value)) throw invalidPayload('SoftwareInventoryByMachine', `page ${page}: value missing or not an array`);
       value.forEach((r, i) => {
@@ -229,7 +264,7 @@ export class DefenderClient {
   }
 
   /** GET a JSON body with auth, budget, timeout and retries. */
-  private async getJson(url: URL, budget: CallBudget): Promise<unknown> {
+  private async getJson(url: URL, budget: CallBudget, limit: BodyLimit): Promise<unknown> {
     const what = `GET ${url.pathname}`;
     let invalidJson = 0;
     let attempt = 0;
@@ -244,7 +279,7 @@ export class DefenderClient {
       attempt++;
       const headers = await this.headers();
       await budget.take();
-      const result = await this.attempt(url, headers);
+      const result = await this.attempt(url, headers, limit);
       if (!isFailure(result)) return result.body;
       last = result;
       if (!result.error.retriable) {
@@ -276,15 +311,19 @@ export class DefenderClient {
   }
 
   /** One HTTP exchange; the timeout covers the whole body, not just the headers. */
-  private async attempt(url: URL, headers: Record<string, string>): Promise<{ body: unknown } | Failure> {
+  private async attempt(url: URL, headers: Record<string, string>, limit: BodyLimit): Promise<{ body: unknown } | Failure> {
     let res: Response;
-    let text: string;
+    let text: string | undefined;
     try {
       // Redirects are not followed: the token must only ever go to the configured API.
       res = await fetch(url, { headers, redirect: 'manual', signal: AbortSignal.timeout(this.timeoutMs) });
-      text = await res.text();
+      text = await readCapped(res, limit.maxBytes);
     } catch (err) {
       return { error: this.networkError(err) };
+    }
+    if (text === undefined) {
+      const error = new DefenderApiError(`HTTP ${res.status}: the answer is larger than ${mib(limit.maxBytes)}; ${limit.hint}`, { status: res.status, code: 'ResponseTooLarge' });
+      return { error };
     }
     if (res.status >= 200 && res.status < 300) {
       try {
@@ -369,6 +408,35 @@ const HTTP_DATE = [
   new RegExp(`^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \\d{2}-${MONTH}-\\d{2} \\d{2}:\\d{2}:\\d{2} GMT$`),
   new RegExp(`^${DAY} ${MONTH} [ \\d]\\d \\d{2}:\\d{2}:\\d{2} \\d{4}$`),
 ];
+
+/** The body as text, or undefined once it exceeds maxBytes (reading stops there and the stream is cancelled). */
+async function readCapped(res: Response, maxBytes: number): Promise<string | undefined> {
+  const announced = Number(res.headers.get('content-length'));
+  if (Number.isFinite(announced) && announced > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    return undefined;
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
+}
+
+function mib(bytes: number): string {
+  const m = bytes / (1024 * 1024);
+  return `${Number.isInteger(m) ? m : m.toFixed(1)} MiB`;
+}
 
 function isFailure(r: { body: unknown } | Failure): r is Failure {
   return 'error' in r;

@@ -333,6 +333,62 @@ describe('getSoftwareInventoryExport', () => {
       expect(requests).toHaveLength(1);
     });
 
+    it('refuses a files answer over 16 MiB (announced by Content-Length) without reading it or retrying', async () => {
+      const big = `{"exportFiles":[],"generatedTime":"${GENERATED}","pad":"${'x'.repeat(16 * 1024 * 1024)}"}`;
+      handler = answer(200, big);
+      const err = await failure(makeClient().client.getSoftwareInventoryExport(6));
+      expect(err.code).toBe('ResponseTooLarge');
+      expect(err.message).toMatch(/SoftwareInventoryExport.*answer is larger than 16 MiB/);
+      expect(err.retriable).toBe(false);
+      expect(requests).toHaveLength(1);
+    });
+
+    it('stops reading an endless streamed answer (no Content-Length) at the cap', async () => {
+      let written = 0;
+      let finished!: () => void;
+      const closed = new Promise<void>((resolve) => (finished = resolve));
+      const chunk = Buffer.alloc(1024 * 1024, 0x20);
+      handler = (_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.on('close', finished);
+        const pump = () => {
+          // 64 MiB at most, so a client that never stops reading still ends the test
+          while (!res.destroyed && written < 64 * chunk.length) {
+            written += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        pump();
+      };
+      const err = await failure(makeClient().client.getSoftwareInventoryExport(6));
+      expect(err.code).toBe('ResponseTooLarge');
+      await closed;
+      expect(written).toBeLessThan(64 * chunk.length);
+    });
+
+    it('refuses more than 10,000 export files', async () => {
+      handler = answer(200, exportOk(Array.from({ length: 10_001 }, (_, i) => sasUrl(i))));
+      const err = await failure(makeClient().client.getSoftwareInventoryExport(6));
+      expect(err.message).toMatch(/exportFiles lists 10,001 files; at most 10,000 are accepted/);
+      expect(err.retriable).toBe(false);
+    });
+
+    it('accepts 10,000 export files', async () => {
+      handler = answer(200, exportOk(Array.from({ length: 10_000 }, (_, i) => sasUrl(i))));
+      expect((await makeClient().client.getSoftwareInventoryExport(6)).exportFiles).toHaveLength(10_000);
+    });
+
+    it('refuses a generatedTime more than an hour ahead of the clock (it would stay "latest" forever)', async () => {
+      // the client's clock is 2024-01-01T05:30:00Z
+      handler = answer(200, { exportFiles: [sasUrl(0)], generatedTime: '2024-01-01T06:30:01Z' });
+      const err = await failure(makeClient().client.getSoftwareInventoryExport(6));
+      expect(err.message).toMatch(/generatedTime 2024-01-01T06:30:01Z is more than an hour ahead of this machine's clock \(2024-01-01T05:30:00.000Z\)/);
+      expect(err.retriable).toBe(false);
+      handler = answer(200, { exportFiles: [sasUrl(0)], generatedTime: '2024-01-01T06:30:00Z' });
+      expect((await makeClient().client.getSoftwareInventoryExport(6)).generatedTimeText).toBe('2024-01-01T06:30:00Z');
+    });
+
     it('refuses a file URL on a host not in the allowlist (message without the query string)', async () => {
       handler = answer(200, exportOk([sasUrl(0), sasUrl(1, 'evil.example.com')]));
       const err = await failure(makeClient().client.getSoftwareInventoryExport(6));
@@ -416,6 +472,18 @@ describe('getSoftwareInventoryPages', () => {
     const err = await failure(pagesOf(makeClient().client));
     expect(err.message).toMatch(/refused @odata\.nextLink .*leaves the API origin/);
     expect(err.retriable).toBe(false);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('refuses a page far larger than pageSize records can be (4 KiB per record + 1 MiB), naming JSON_PAGE_SIZE', async () => {
+    handler = answer(200, { value: [{ deviceId: 'd', pad: 'x'.repeat(2 * 1024 * 1024) }] });
+    const err = await failure(
+      (async () => {
+        for await (const _ of makeClient().client.getSoftwareInventoryPages(10)) void _;
+      })(),
+    );
+    expect(err.code).toBe('ResponseTooLarge');
+    expect(err.message).toMatch(/SoftwareInventoryByMachine.*larger than 1\.0 MiB.*JSON_PAGE_SIZE/);
     expect(requests).toHaveLength(1);
   });
 
