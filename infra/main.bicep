@@ -90,6 +90,13 @@ param defenderApiBaseUrl string = 'https://api.security.microsoft.com'
 @description('DEFENDER_TOKEN_SCOPE: token scope of the Defender API (ends in /.default).')
 param defenderTokenScope string = 'https://api.securitycenter.microsoft.com/.default'
 
+@description('DEFENDER_ALLOW_CUSTOM_ENDPOINT: true lets the Defender token go to a base URL or scope outside the known Defender API hosts and audiences (a proxy or a test endpoint).')
+@allowed([
+  'false'
+  'true'
+])
+param defenderAllowCustomEndpoint string = 'false'
+
 @description('EXPORT_SCHEDULE: NCRONTAB (6 fields, UTC) of the export timer.')
 param exportSchedule string = '0 30 5 * * *'
 
@@ -489,6 +496,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // Defender API: token from the user-assigned identity (AZURE_CLIENT_ID selects it)
     DEFENDER_API_BASE_URL: defenderApiBaseUrl
     DEFENDER_TOKEN_SCOPE: defenderTokenScope
+    DEFENDER_ALLOW_CUSTOM_ENDPOINT: defenderAllowCustomEndpoint
     DEFENDER_AUTH: 'managedIdentity'
     AZURE_CLIENT_ID: identity.properties.clientId
 

@@ -1,4 +1,6 @@
 // Every setting of DESIGN.md §5 is read and validated here, once. Nothing else reads process.env.
+import { defenderHost, isAudienceOf } from './defenderHosts';
+import { redact } from './redact';
 import type { TelemetrySettings } from './telemetry';
 
 export type DefenderAuth = 'managedIdentity' | 'clientSecret' | 'default' | 'none';
@@ -52,7 +54,8 @@ export class ConfigError extends Error {
     readonly setting: string,
     problem: string,
   ) {
-    super(`Setting ${setting}: ${problem}`);
+    // redact() is a safety net; values that may hold a secret are not put in `problem` in the first place
+    super(redact(`Setting ${setting}: ${problem}`));
     this.name = 'ConfigError';
   }
 }
@@ -61,6 +64,7 @@ export const DEFAULTS = {
   DEFENDER_API_BASE_URL: 'https://api.security.microsoft.com',
   DEFENDER_TOKEN_SCOPE: 'https://api.securitycenter.microsoft.com/.default',
   DEFENDER_AUTH: 'default',
+  DEFENDER_ALLOW_CUSTOM_ENDPOINT: 'false',
   EXPORT_SCHEDULE: '0 30 5 * * *',
   SAS_VALID_HOURS: 6,
   DOWNLOAD_HOST_ALLOWLIST: '*.blob.core.windows.net,*.blob.core.usgovcloudapi.net',
@@ -81,6 +85,7 @@ export const SETTING_NAMES = [
   'DEFENDER_API_BASE_URL',
   'DEFENDER_TOKEN_SCOPE',
   'DEFENDER_AUTH',
+  'DEFENDER_ALLOW_CUSTOM_ENDPOINT',
   'AZURE_TENANT_ID',
   'AZURE_CLIENT_ID',
   'AZURE_CLIENT_SECRET',
@@ -111,6 +116,15 @@ export function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK_HOSTS.has(hostname.toLowerCase());
 }
 
+/**
+ * A setting's value as shown in an error, unless it may hold a secret: user info, a query string, key=value
+ * pairs (connection strings), or a long token-like run of characters.
+ */
+function shown(v: string): string {
+  const risky = /[@?#;&=%\\]/.test(v) || /[A-Za-z0-9+/_-]{40,}/.test(v) || v.length > 200;
+  return risky ? '(value not shown: it may hold a secret)' : `"${v}"`;
+}
+
 function raw(env: Env, name: string): string | undefined {
   const v = env[name];
   if (v === undefined) return undefined;
@@ -121,7 +135,7 @@ function raw(env: Env, name: string): string | undefined {
 function intSetting(env: Env, name: string, def: number, min: number, max: number): number {
   const v = raw(env, name);
   if (v === undefined) return def;
-  if (!/^-?\d+$/.test(v)) throw new ConfigError(name, `expected a whole number from ${min} to ${max}, got "${v}"`);
+  if (!/^-?\d+$/.test(v)) throw new ConfigError(name, `expected a whole number from ${min} to ${max}, got ${shown(v)}`);
   const n = Number(v);
   if (n < min || n > max) throw new ConfigError(name, `expected a whole number from ${min} to ${max}, got ${n}`);
   return n;
@@ -130,7 +144,7 @@ function intSetting(env: Env, name: string, def: number, min: number, max: numbe
 function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readonly T[]): T {
   const v = raw(env, name) ?? def;
   const hit = allowed.find((a) => a.toLowerCase() === v.toLowerCase());
-  if (!hit) throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got "${v}"`);
+  if (!hit) throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got ${shown(v)}`);
   return hit;
 }
 
@@ -141,10 +155,14 @@ function urlSetting(env: Env, name: string, def?: string): URL | undefined {
   try {
     u = new URL(v);
   } catch {
-    throw new ConfigError(name, `not a valid absolute URL: "${v}"`);
+    throw new ConfigError(name, `not a valid absolute URL: ${shown(v)}`);
+  }
+  // user info is never needed here and is a classic way to disguise a host; an empty one (`https://@host`) too
+  if (u.username || u.password || /^[a-z][a-z0-9+.-]*:[\\/]*[^\\/?#]*@/i.test(v)) {
+    throw new ConfigError(name, 'credentials (user info) in the URL are not accepted (the value is not shown)');
   }
   if (u.protocol !== 'https:' && !(u.protocol === 'http:' && isLoopbackHost(u.hostname))) {
-    throw new ConfigError(name, `must be an https URL (http is accepted only for loopback hosts), got "${v}"`);
+    throw new ConfigError(name, `must be an https URL (http is accepted only for loopback hosts), got ${u.protocol}//${u.host}`);
   }
   return u;
 }
@@ -178,7 +196,7 @@ function allowlist(env: Env): string[] {
   if (items.length === 0) throw new ConfigError('DOWNLOAD_HOST_ALLOWLIST', 'lists no host pattern');
   for (const p of items) {
     if (!HOST_PATTERN.test(p) && !isLoopbackHost(p)) {
-      throw new ConfigError('DOWNLOAD_HOST_ALLOWLIST', `"${p}" is not a host name or a *.suffix pattern`);
+      throw new ConfigError('DOWNLOAD_HOST_ALLOWLIST', `${shown(p)} is not a host name or a *.suffix pattern`);
     }
   }
   return items;
@@ -193,7 +211,7 @@ export function storageTarget(env: Env, setting: string, needs: readonly ('table
     if (cs === 'UseDevelopmentStorage=true' || /AccountName=|BlobEndpoint=|TableEndpoint=|QueueEndpoint=|SharedAccessSignature=/i.test(cs)) {
       return { kind: 'connectionString', setting, connectionString: cs };
     }
-    throw new ConfigError(setting, 'is not a storage connection string (expected AccountName=...;AccountKey=... or UseDevelopmentStorage=true)');
+    throw new ConfigError(setting, 'is not a storage connection string (expected one with AccountName and AccountKey, endpoints with a SharedAccessSignature, or UseDevelopmentStorage=true)');
   }
   const account = raw(env, `${setting}__accountName`);
   const tableUri = raw(env, `${setting}__tableServiceUri`);
@@ -201,7 +219,7 @@ export function storageTarget(env: Env, setting: string, needs: readonly ('table
   const blobUri = raw(env, `${setting}__blobServiceUri`);
   if (!account && !tableUri && !queueUri) return undefined;
   if (account && !/^[a-z0-9]{3,24}$/.test(account)) {
-    throw new ConfigError(`${setting}__accountName`, `"${account}" is not a storage account name (3-24 lowercase letters and digits)`);
+    throw new ConfigError(`${setting}__accountName`, `${shown(account)} is not a storage account name (3-24 lowercase letters and digits)`);
   }
   const from = (svc: 'table' | 'queue' | 'blob', explicit: string | undefined, suffixName: string): string => {
     if (explicit) {
@@ -258,9 +276,30 @@ function telemetrySettings(env: Env): TelemetrySettings | undefined {
   }
   const clientId = a.get('clientid');
   if (clientId !== undefined && !GUID.test(clientId)) {
-    throw new ConfigError('APPLICATIONINSIGHTS_AUTHENTICATION_STRING', `ClientId must be the identity's client id (a GUID), got "${clientId}"`);
+    throw new ConfigError('APPLICATIONINSIGHTS_AUTHENTICATION_STRING', `ClientId must be the identity's client id (a GUID), got ${shown(clientId)}`);
   }
   return { connectionString: cs, entra: clientId ? { clientId } : {} };
+}
+
+/**
+ * The bearer token goes only to a Defender API host (shared/defenderHosts.ts) and only for one of its
+ * audiences, unless DEFENDER_ALLOW_CUSTOM_ENDPOINT=true; a loopback simulator is always accepted.
+ */
+function checkDefenderEndpoint(env: Env, base: URL, scope: string): void {
+  if (base.search || base.hash) throw new ConfigError('DEFENDER_API_BASE_URL', 'must not carry a query string or fragment (the value is not shown)');
+  const allowCustom = oneOf(env, 'DEFENDER_ALLOW_CUSTOM_ENDPOINT', DEFAULTS.DEFENDER_ALLOW_CUSTOM_ENDPOINT, ['false', 'true']) === 'true';
+  if (allowCustom || isLoopbackHost(base.hostname)) return;
+  const optIn = 'set DEFENDER_ALLOW_CUSTOM_ENDPOINT=true only if this endpoint is meant to receive the Defender token';
+  const entry = defenderHost(base.hostname);
+  if (!entry) {
+    throw new ConfigError(
+      'DEFENDER_API_BASE_URL',
+      `${base.hostname} is not a Defender API host (e.g. https://api.security.microsoft.com, a regional https://eu.api.security.microsoft.com, or US Gov https://api-gcc.securitycenter.microsoft.us / https://api-gov.securitycenter.microsoft.us); ${optIn}`,
+    );
+  }
+  if (!isAudienceOf(entry, scope)) {
+    throw new ConfigError('DEFENDER_TOKEN_SCOPE', `${shown(scope)} is not a token audience of ${entry.host} (expected ${entry.audiences.join(' or ')}); ${optIn}`);
+  }
 }
 
 /** Read and validate every setting. Throws ConfigError naming the first bad setting. */
@@ -281,8 +320,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const scope = raw(env, 'DEFENDER_TOKEN_SCOPE') ?? DEFAULTS.DEFENDER_TOKEN_SCOPE;
   if (!/^(https?:\/\/|api:\/\/)\S+\/\.default$/.test(scope)) {
-    throw new ConfigError('DEFENDER_TOKEN_SCOPE', `expected a resource scope ending in /.default, got "${scope}"`);
+    throw new ConfigError('DEFENDER_TOKEN_SCOPE', `expected a resource scope ending in /.default, got ${shown(scope)}`);
   }
+  checkDefenderEndpoint(env, base, scope);
   const authorityHost = urlSetting(env, 'AZURE_AUTHORITY_HOST')?.toString();
 
   const jobsStorage = storageTarget(env, 'AzureWebJobsStorage');
@@ -294,14 +334,14 @@ export function loadConfig(env: Env = process.env): Config {
   const ingestQueue = raw(env, 'INGEST_QUEUE') ?? DEFAULTS.INGEST_QUEUE;
   // the host appends "-poison", so leave room for it within the 63-character limit
   if (!QUEUE_NAME.test(ingestQueue) || ingestQueue.length > 56) {
-    throw new ConfigError('INGEST_QUEUE', `"${ingestQueue}" is not a valid queue name (3-56 lowercase letters, digits and single hyphens)`);
+    throw new ConfigError('INGEST_QUEUE', `${shown(ingestQueue)} is not a valid queue name (3-56 lowercase letters, digits and single hyphens)`);
   }
 
   const kinds = (raw(env, 'EXPORT_KINDS') ?? DEFAULTS.EXPORT_KINDS).split(',').map((k) => k.trim()).filter(Boolean);
   if (kinds.length === 0) throw new ConfigError('EXPORT_KINDS', 'lists no export kind');
   const exportKinds = kinds.map((k) => {
     const hit = SUPPORTED_EXPORT_KINDS.find((s) => s.toLowerCase() === k.toLowerCase());
-    if (!hit) throw new ConfigError('EXPORT_KINDS', `"${k}" is not supported (supported: ${SUPPORTED_EXPORT_KINDS.join(', ')})`);
+    if (!hit) throw new ConfigError('EXPORT_KINDS', `${shown(k)} is not supported (supported: ${SUPPORTED_EXPORT_KINDS.join(', ')})`);
     return hit;
   });
 

@@ -6,6 +6,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { ConfigError, DEFAULTS, SETTING_NAMES, loadConfig, storageTarget, type Config } from '../shared/config';
+import { DEFENDER_HOSTS } from '../shared/defenderHosts';
 
 type Env = Record<string, string | undefined>;
 
@@ -186,7 +187,7 @@ describe('EXPORT_SCHEDULE', () => {
 
 describe('DEFENDER_API_BASE_URL and DEFENDER_AUTH', () => {
   test('https URL accepted, trailing slash dropped', () => {
-    expect(load({ DEFENDER_API_BASE_URL: 'https://api-eu.security.microsoft.com/' }).defenderApiBaseUrl).toBe('https://api-eu.security.microsoft.com');
+    expect(load({ DEFENDER_API_BASE_URL: 'https://eu.api.security.microsoft.com/' }).defenderApiBaseUrl).toBe('https://eu.api.security.microsoft.com');
     expect(load({ DEFENDER_API_BASE_URL: 'https://api.securitycenter.microsoft.com/api/' }).defenderApiBaseUrl).toBe('https://api.securitycenter.microsoft.com/api');
   });
 
@@ -243,6 +244,96 @@ describe('DEFENDER_API_BASE_URL and DEFENDER_AUTH', () => {
     expect(load({ AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us' }).authorityHost).toBe('https://login.microsoftonline.us/');
     expectRefused({ AZURE_AUTHORITY_HOST: 'login.microsoftonline.us' }, 'AZURE_AUTHORITY_HOST', /not a valid absolute URL/);
     expectRefused({ AZURE_AUTHORITY_HOST: 'http://login.microsoftonline.us' }, 'AZURE_AUTHORITY_HOST', /must be an https URL/);
+  });
+});
+
+describe('the Defender token goes only to Defender API hosts, for their audiences', () => {
+  const OPT_IN = /DEFENDER_ALLOW_CUSTOM_ENDPOINT=true/;
+
+  test('every host of the table is accepted with each of its audiences', () => {
+    expect(DEFENDER_HOSTS.length).toBeGreaterThanOrEqual(15);
+    for (const h of DEFENDER_HOSTS) {
+      for (const scope of h.audiences) {
+        expect(load({ DEFENDER_API_BASE_URL: `https://${h.host}`, DEFENDER_TOKEN_SCOPE: scope })).toMatchObject({ defenderApiBaseUrl: `https://${h.host}`, defenderTokenScope: scope });
+      }
+    }
+    // the ones the design names, regional and government included
+    const hosts = DEFENDER_HOSTS.map((h) => h.host);
+    for (const h of ['api.security.microsoft.com', 'us.api.security.microsoft.com', 'eu.api.security.microsoft.com', 'uk.api.security.microsoft.com', 'au.api.security.microsoft.com', 'api.securitycenter.microsoft.com', 'api-us.securitycenter.microsoft.com', 'api-eu.securitycenter.microsoft.com', 'api-uk.securitycenter.microsoft.com', 'api-gcc.securitycenter.microsoft.us', 'api-gov.securitycenter.microsoft.us']) {
+      expect(hosts).toContain(h);
+    }
+    expect(DEFENDER_HOSTS.find((h) => h.host === 'api-gov.securitycenter.microsoft.us')?.authorityHost).toBe('https://login.microsoftonline.us');
+  });
+
+  test('any other host is refused, look-alikes included, naming the opt-in', () => {
+    for (const url of ['https://defender.example.com', 'https://api.security.microsoft.com.evil.example', 'https://evilapi.security.microsoft.com', 'https://api-xx.securitycenter.microsoft.com', 'https://graph.microsoft.com']) {
+      const err = expectRefused({ DEFENDER_API_BASE_URL: url }, 'DEFENDER_API_BASE_URL', /is not a Defender API host/);
+      expect(err.message).toMatch(OPT_IN);
+    }
+  });
+
+  test('a scope that is not an audience of the host is refused: another API, or another cloud', () => {
+    expectRefused({ DEFENDER_TOKEN_SCOPE: 'https://graph.microsoft.com/.default' }, 'DEFENDER_TOKEN_SCOPE', /"https:\/\/graph\.microsoft\.com\/\.default" is not a token audience of api\.security\.microsoft\.com .*DEFENDER_ALLOW_CUSTOM_ENDPOINT=true/);
+    expectRefused(
+      { DEFENDER_API_BASE_URL: 'https://api-gov.securitycenter.microsoft.us' },
+      'DEFENDER_TOKEN_SCOPE',
+      /is not a token audience of api-gov\.securitycenter\.microsoft\.us \(expected https:\/\/api-gov\.securitycenter\.microsoft\.us\/\.default\)/,
+    );
+    expectRefused({ DEFENDER_API_BASE_URL: 'https://eu.api.security.microsoft.com', DEFENDER_TOKEN_SCOPE: 'https://api-gcc.securitycenter.microsoft.us/.default' }, 'DEFENDER_TOKEN_SCOPE', /not a token audience/);
+  });
+
+  test('DEFENDER_ALLOW_CUSTOM_ENDPOINT=true accepts another host and scope; anything but true/false is refused', () => {
+    expect(load({ DEFENDER_API_BASE_URL: 'https://defender-proxy.contoso.example', DEFENDER_TOKEN_SCOPE: 'api://contoso-proxy/.default', DEFENDER_ALLOW_CUSTOM_ENDPOINT: 'true' })).toMatchObject({
+      defenderApiBaseUrl: 'https://defender-proxy.contoso.example',
+      defenderTokenScope: 'api://contoso-proxy/.default',
+    });
+    expect(load({ DEFENDER_TOKEN_SCOPE: 'https://graph.microsoft.com/.default', DEFENDER_ALLOW_CUSTOM_ENDPOINT: 'TRUE' }).defenderTokenScope).toBe('https://graph.microsoft.com/.default');
+    expectRefused({ DEFENDER_ALLOW_CUSTOM_ENDPOINT: 'yes' }, 'DEFENDER_ALLOW_CUSTOM_ENDPOINT', /expected one of false, true, got "yes"/);
+    expect(DEFAULTS.DEFENDER_ALLOW_CUSTOM_ENDPOINT).toBe('false');
+  });
+
+  test('a loopback simulator is accepted with or without a credential, with any scope', () => {
+    expect(load({ DEFENDER_API_BASE_URL: 'http://127.0.0.1:7071' }).defenderAuth).toBe('default');
+    expect(load({ DEFENDER_API_BASE_URL: 'http://localhost:7071', DEFENDER_TOKEN_SCOPE: 'api://simulator/.default' }).defenderTokenScope).toBe('api://simulator/.default');
+  });
+
+  test('user info in the base URL is refused without echoing it, on loopback and with the opt-in too', () => {
+    for (const env of [
+      { DEFENDER_API_BASE_URL: 'https://svc:pa55word@api.security.microsoft.com' },
+      { DEFENDER_API_BASE_URL: 'https://token-only@api.security.microsoft.com' },
+      { DEFENDER_API_BASE_URL: 'https://@api.security.microsoft.com' },
+      { DEFENDER_API_BASE_URL: 'http://svc:pa55word@127.0.0.1:7071', DEFENDER_AUTH: 'none' },
+      { DEFENDER_API_BASE_URL: 'https://svc:pa55word@proxy.example', DEFENDER_ALLOW_CUSTOM_ENDPOINT: 'true' },
+    ]) {
+      const err = expectRefused(env, 'DEFENDER_API_BASE_URL', /credentials \(user info\) in the URL are not accepted/);
+      expect(err.message).not.toMatch(/pa55word|svc|token-only/);
+    }
+  });
+
+  test('a query string or fragment in the base URL is refused without echoing it', () => {
+    const err = expectRefused({ DEFENDER_API_BASE_URL: 'https://api.security.microsoft.com/?code=SECRETCODE' }, 'DEFENDER_API_BASE_URL', /must not carry a query string or fragment/);
+    expect(err.message).not.toContain('SECRETCODE');
+  });
+});
+
+describe('no settings error echoes a value that can hold a secret', () => {
+  const SECRET = 'S3CRETvalue';
+  test.each<[string, Env]>([
+    ['a URL that does not parse, with a query', { DEFENDER_API_BASE_URL: `not a url?sig=${SECRET}` }],
+    ['an http URL with a query', { DEFENDER_API_BASE_URL: `http://api.security.microsoft.com/?sig=${SECRET}` }],
+    ['an authority host with user info', { AZURE_AUTHORITY_HOST: `https://user:${SECRET}@login.microsoftonline.us` }],
+    ['an authority host that is http, with a query', { AZURE_AUTHORITY_HOST: `http://login.microsoftonline.us/?client_secret=${SECRET}` }],
+    ['a storage service URI with a SAS', { AzureWebJobsStorage: undefined, AzureWebJobsStorage__tableServiceUri: `http://st.table.core.windows.net/?sv=1&sig=${SECRET}` }],
+    ['a storage service URI with user info', { AzureWebJobsStorage: undefined, AzureWebJobsStorage__accountName: 'stexample', AzureWebJobsStorage__queueServiceUri: `https://k:${SECRET}@st.queue.core.windows.net` }],
+    ['a scope with a query', { DEFENDER_TOKEN_SCOPE: `https://api.security.microsoft.com/?sig=${SECRET}` }],
+    ['a connection string pasted into a number', { WORKER_TIME_BUDGET_SECONDS: `AccountName=a;AccountKey=${SECRET}` }],
+    ['a client secret pasted into DEFENDER_AUTH', { DEFENDER_AUTH: `Abc8Q~${SECRET}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx` }],
+    ['a key pasted into the queue name', { INGEST_QUEUE: `q;sig=${SECRET}` }],
+    ['an Application Insights connection string with a bad endpoint', { APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://x.example/?sig=${SECRET}` }],
+    ['an Application Insights ClientId that is a secret', { APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000', APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `ClientId=${SECRET}~x=y;Authorization=AAD` }],
+  ])('%s', (_what, extra) => {
+    const err = configError({ ...MINIMAL, ...extra });
+    expect(err.message).not.toContain(SECRET);
   });
 });
 
@@ -303,7 +394,7 @@ describe('storage', () => {
   });
 
   test('a garbage connection string refused, and not echoed back', () => {
-    const err = expectRefused({}, 'AzureWebJobsStorage', /is not a storage connection string \(expected AccountName=\.\.\.;AccountKey=\.\.\. or UseDevelopmentStorage=true\)/, {
+    const err = expectRefused({}, 'AzureWebJobsStorage', /is not a storage connection string \(expected one with AccountName and AccountKey, endpoints with a SharedAccessSignature, or UseDevelopmentStorage=true\)/, {
       AzureWebJobsStorage: 'hunter2-not-a-connection-string',
     });
     expect(err.message).not.toContain('hunter2');
