@@ -96,6 +96,49 @@ function decodeBody(text: string): unknown {
   }
 }
 
+// A failed queue call is retried with a short backoff; it never ends the run (the host behaves the same way).
+const QUEUE_RETRIES = 5;
+const QUEUE_BACKOFF_MS = 250;
+const QUEUE_BACKOFF_MAX_MS = 5000;
+
+function queueBackoffMs(failures: number): number {
+  return Math.min(QUEUE_BACKOFF_MAX_MS, QUEUE_BACKOFF_MS * 2 ** Math.max(0, failures - 1));
+}
+
+/**
+ * A delete or update refused because our pop receipt is stale (the message was updated by a call whose answer
+ * we lost, or it reappeared and was received again): retrying cannot help; the message's next delivery will.
+ */
+export function isStalePopReceipt(err: unknown): boolean {
+  const e = err as { statusCode?: unknown; code?: unknown };
+  return (e?.statusCode === 404 || e?.statusCode === 400) && /^(MessageNotFound|PopReceiptMismatch)$/.test(String(e?.code ?? ''));
+}
+
+/**
+ * One queue call, retried on failure. Returns false when it did not succeed: the receipt was stale (dropped at
+ * once) or every retry failed. Either way the message reappears after its visibility timeout and is handled again.
+ */
+async function queueCall(log: Log, what: string, call: () => Promise<unknown>): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await call();
+      return true;
+    } catch (err) {
+      if (isStalePopReceipt(err)) {
+        log.warn(`could not ${what}: the pop receipt is stale (${describeError(err)}); dropped, the message will be delivered again`);
+        return false;
+      }
+      if (attempt >= QUEUE_RETRIES) {
+        log.warn(`could not ${what} after ${attempt} attempts (${describeError(err)}); giving up, the message will be delivered again`);
+        return false;
+      }
+      const wait = queueBackoffMs(attempt);
+      log.warn(`could not ${what} (${describeError(err)}); retrying in ${wait} ms`);
+      await sleep(wait);
+    }
+  }
+}
+
 /** Keep a received message invisible while its handler runs, as the host does. */
 function keepInvisible(queue: QueueClient, msg: Received, visibilitySeconds: number, log: Log): () => Promise<void> {
   let stopped = false;
@@ -170,7 +213,8 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
       await release();
     }
     if (failure === undefined) {
-      await queue.deleteMessage(msg.messageId, msg.popReceipt);
+      // a delete that does not happen only means one more delivery, which finds the file done
+      await queueCall(log, `delete message ${msg.messageId}`, () => queue.deleteMessage(msg.messageId, msg.popReceipt));
       if (outcome && outcome.status !== 'busy' && outcome.status !== 'skipped') lastMove = Date.now();
       return;
     }
@@ -178,24 +222,40 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
     if (msg.dequeueCount >= host.maxDequeueCount) {
       await moveToPoison(msg);
     } else {
-      await queue.updateMessage(msg.messageId, msg.popReceipt, undefined, host.retryDelaySeconds).catch(() => undefined);
+      // if this fails, the message still reappears, only after the visibility timeout instead of the retry delay
+      await queueCall(log, `update message ${msg.messageId} for a retry in ${host.retryDelaySeconds} s`, () =>
+        queue.updateMessage(msg.messageId, msg.popReceipt, undefined, host.retryDelaySeconds),
+      );
     }
   };
 
   const moveToPoison = async (msg: Received): Promise<void> => {
-    await poisonQueue.sendMessage(msg.messageText);
-    await queue.deleteMessage(msg.messageId, msg.popReceipt);
+    // delete only once the copy is in the poison queue; otherwise the message comes back and gets here again
+    if (!(await queueCall(log, `send message ${msg.messageId} to ${poisonQueue.name}`, () => poisonQueue.sendMessage(msg.messageText)))) return;
+    await queueCall(log, `delete message ${msg.messageId}`, () => queue.deleteMessage(msg.messageId, msg.popReceipt));
     log.error(`message ${msg.messageId} moved to ${poisonQueue.name} after ${msg.dequeueCount} deliveries`);
   };
 
+  // A failure here is logged and left for the next poll: a poison message not yet handled stays in its queue.
   const drainPoison = async (): Promise<void> => {
     for (;;) {
-      const res = await poisonQueue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: visibility });
-      if (res.receivedMessageItems.length === 0) return;
-      for (const m of res.receivedMessageItems) {
-        // m.dequeueCount counts receives from the poison queue (1), not the failed deliveries that put it there
-        await handlePoisonMessage(decodeBody(m.messageText), { catalog, log, telemetry: services.telemetry }, host.maxDequeueCount);
-        await poisonQueue.deleteMessage(m.messageId, m.popReceipt);
+      let items;
+      try {
+        items = (await poisonQueue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: visibility })).receivedMessageItems;
+      } catch (err) {
+        log.warn(`could not receive messages from ${poisonQueue.name} (${describeError(err)}); retrying at the next poll`);
+        return;
+      }
+      if (items.length === 0) return;
+      for (const m of items) {
+        try {
+          // m.dequeueCount counts receives from the poison queue (1), not the failed deliveries that put it there
+          await handlePoisonMessage(decodeBody(m.messageText), { catalog, log, telemetry: services.telemetry }, host.maxDequeueCount);
+        } catch (err) {
+          log.warn(`poison message ${m.messageId}: handler failed (${describeError(err)}); it will be delivered again`);
+          continue;
+        }
+        await queueCall(log, `delete message ${m.messageId} from ${poisonQueue.name}`, () => poisonQueue.deleteMessage(m.messageId, m.popReceipt));
         lastMove = Date.now();
       }
     }
@@ -244,8 +304,18 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
   const workers: Promise<void>[] = [];
   let done = false;
   const workerLoop = async () => {
+    let receiveFailures = 0;
     while (!done) {
-      const res = await queue.receiveMessages({ numberOfMessages: 1, visibilityTimeout: visibility });
+      let res;
+      try {
+        res = await queue.receiveMessages({ numberOfMessages: 1, visibilityTimeout: visibility });
+        receiveFailures = 0;
+      } catch (err) {
+        const wait = queueBackoffMs(++receiveFailures);
+        log.warn(`could not receive messages from ${queue.name} (${describeError(err)}); retrying in ${wait} ms`);
+        await sleep(wait);
+        continue;
+      }
       const m = res.receivedMessageItems[0];
       if (!m) {
         await sleep(pollMs);
