@@ -2,6 +2,8 @@
 // well-formed UTF-16, dates outside Table Storage's DateTime range, crafted column names.
 import { odata, TableClient } from '@azure/data-tables';
 import { createServices } from '../shared/appContext';
+import { runJsonInventory } from '../shared/jsonInventoryIngest';
+import { ensureTable } from '../shared/storage';
 import { FileRow, FILES_TABLE, REJECTS_TABLE } from '../shared/contracts';
 import { memoryLog } from '../shared/log';
 import { deviceIdFromPartitionKey, MAX_KEY_LENGTH, partitionKeyFor } from '../shared/tableKeys';
@@ -113,5 +115,45 @@ describe('optional dates outside the DateTime range of Table Storage', () => {
     const notes = log.lines.filter((l) => l.includes('outside'));
     expect(notes).toHaveLength(1);
     expect(notes[0]).toMatch(/3 row\(s\)/);
+  });
+});
+
+describe('the paged JSON method', () => {
+  it('lands records with lone surrogates, out-of-range dates and crafted column names, each noted once on one line', async () => {
+    const services = createServices(testConfig(azurite()));
+    const [base] = records(1, 1, 'json');
+    const forged = 'evil\n2026-01-01T00:00:00Z error snapshot 1 failed';
+    const recs = [
+      { ...base, deviceId: 'j\ud800', [forged]: 1 },
+      { ...base, deviceId: 'j\ufffd', endOfSupportDate: '0001-01-01T00:00:00Z', ['k'.repeat(5000)]: 1 },
+    ];
+    const log = memoryLog();
+    const out = await runJsonInventory({
+      catalog: services.catalog,
+      ensureTable: (name) => ensureTable(services.inventory, name),
+      table: (name) => services.inventory.table(name),
+      defender: {
+        async *getSoftwareInventoryPages() {
+          yield { page: 1, records: recs };
+        },
+      },
+      source: 'http://127.0.0.1:9/api/machines/SoftwareInventoryByMachine',
+      pageSize: 10,
+      writeConcurrency: 2,
+      log,
+      now: () => nextGeneratedTime(),
+    });
+    expect(out).toMatchObject({ status: 'complete', rows: 2 });
+    const rows = await all<Record<string, unknown>>(out.tableName);
+    expect(rows.map((r) => r.DeviceId)).toEqual(['j\ufffd', 'j\ufffd']);
+    expect(rows.map((r) => [r.partitionKey, 'EndOfSupportDate' in r])).toEqual([
+      ['j%uD800', true],
+      ['j\ufffd', false],
+    ]);
+    const notes = log.lines.filter((l) => /undocumented|U\+FFFD|outside/.test(l));
+    expect(notes).toHaveLength(3);
+    for (const l of notes) expect(l.length).toBeLessThan(1000);
+    expect(notes.join('\n').split('\n')).toHaveLength(3);
+    expect(notes.some((l) => l.includes('evil\\n2026-01-01T00:00:00Z error'))).toBe(true);
   });
 });
