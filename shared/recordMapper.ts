@@ -100,12 +100,14 @@ export class ExtraColumns {
 
   add(name: string): void {
     if (this.seen.has(name)) return;
+    const shown = loggable(name);
+    if (this.names.has(shown)) return;
     if (this.names.size >= MAX_EXTRA_NAMES) {
       this.more = true;
       return;
     }
     if (name.length <= MAX_EXTRA_NAME_LENGTH) this.seen.add(name);
-    this.names.add(loggable(name));
+    this.names.add(shown);
   }
 
   /** One message per kind of note (for the file's log), none when there is nothing to say. */

@@ -219,6 +219,9 @@ describe('record mapping', () => {
       const extras = new ExtraColumns();
       const forged = 'x\n2026-01-01T00:00:00Z error snapshot failed\r\u0085\u2028"';
       mapRecord({ ...camel, [forged]: 1, ['L'.repeat(10_000)]: 1, ['y'.repeat(99) + '😀']: 1 }, extras);
+      const few = new ExtraColumns();
+      for (let i = 0; i < 3; i++) mapRecord({ ...camel, ['L'.repeat(10_000)]: 1, cveIds: [] }, few);
+      expect(few.messages()).toEqual([`ignored 2 undocumented column(s): ${'L'.repeat(100)}…, cveIds`]);
       for (let i = 0; i < 500; i++) mapRecord({ ...camel, [`col${i}\n${'z'.repeat(1000)}`]: 1 }, extras);
       const messages = extras.messages();
       expect(messages).toHaveLength(1);
