@@ -368,9 +368,8 @@ async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, sta
     throw err;
   }
 
-  if (extras.names.size > 0) {
-    log.info(`${label}: ignored ${extras.names.size} undocumented column(s): ${[...extras.names].sort().join(', ')}`);
-  }
+  // once per file: undocumented columns (names cut and escaped), lone surrogates replaced, out-of-range dates dropped
+  for (const note of extras.messages()) log.info(`${label}: ${note}`);
   log.info(
     `${label}: complete — ${counters.rows} rows, ${counters.rejected} rejected, ${counters.duplicates} duplicates, ${counters.lines} lines in ${((Date.now() - startedMs) / 1000).toFixed(1)} s`,
   );

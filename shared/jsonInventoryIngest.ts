@@ -130,7 +130,7 @@ export async function runJsonInventory(deps: JsonRunDeps): Promise<JsonRunOutcom
     reportSnapshotFailed(deps.telemetry, { kind, snapshotId, cause: 'export', reason });
     throw err;
   }
-  if (extras.names.size > 0) log.info(`snapshot ${snapshotId}: ignored undocumented column(s): ${[...extras.names].sort().join(', ')}`);
+  for (const note of extras.messages()) log.info(`snapshot ${snapshotId}: ${note}`);
   const after = await catalog.refreshSnapshot(kind, snapshotId, now);
   if (after?.completedNow) reportSnapshotCompleted(deps.telemetry, after);
   const c = writer.counters;

@@ -1,7 +1,7 @@
 // One export record (a parsed JSON line) → a typed snapshot-table entity, or a reason to reject it.
 import { InventoryEntity } from './contracts';
 import { partitionKeyFor, rowKeyFor } from './tableKeys';
-import { prefixAtCodePoint } from './text';
+import { isWellFormed, prefixAtCodePoint, toWellFormed } from './text';
 
 /** Table Storage's string property limit, in UTF-16 code units. */
 export const MAX_STRING_LENGTH = 32768;
@@ -45,24 +45,84 @@ const FIELD_BY_LOWER = new Map<string, Field>(
 
 const FIELD_INDEX = new Map<Field, number>([...FIELD_BY_LOWER.values()].map((f, i) => [f, i]));
 
+/** Keys longer than this are looked up without being cached: no documented column name comes close. */
+export const MAX_CACHED_KEY_LENGTH = 64;
 /** Exact key → field (null: not a documented column), so the usual camelCase keys are never lower-cased again. */
 const FIELD_BY_KEY = new Map<string, Field | null>();
 function fieldOf(key: string): Field | null {
   let f = FIELD_BY_KEY.get(key);
   if (f === undefined) {
     f = FIELD_BY_LOWER.get(key.toLowerCase()) ?? null;
-    if (FIELD_BY_KEY.size < 1000) FIELD_BY_KEY.set(key, f);
+    // a crafted file could otherwise park a thousand multi-megabyte keys here for the process's life
+    if (FIELD_BY_KEY.size < 1000 && key.length <= MAX_CACHED_KEY_LENGTH) FIELD_BY_KEY.set(key, f);
   }
   return f;
 }
 
+/** Cache size (tests). */
+export function cachedColumnNames(): number {
+  return FIELD_BY_KEY.size;
+}
+
 export type MapResult = { ok: true; entity: InventoryEntity } | { ok: false; reason: string };
 
-/** Collects the undocumented columns seen in one file, so they can be logged once. */
+/** Distinct undocumented column names kept per file, and the length each is cut to (in UTF-16 code units). */
+export const MAX_EXTRA_NAMES = 100;
+export const MAX_EXTRA_NAME_LENGTH = 100;
+
+/** A column name as it may appear in a log line: cut (code-point-safe), then escaped so it cannot break or forge a line. */
+function loggable(name: string): string {
+  const cut = prefixAtCodePoint(name, MAX_EXTRA_NAME_LENGTH);
+  // JSON escaping covers quotes, backslashes, C0 controls and lone surrogates; C1 controls and U+2028/9 end lines in some viewers
+  const escaped = JSON.stringify(cut)
+    .slice(1, -1)
+    .replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return cut.length < name.length ? `${escaped}…` : escaped;
+}
+
+/**
+ * What one file's records had that is worth one log line each, not one per row: undocumented columns
+ * (ignored), lone surrogates (stored as U+FFFD), dates outside Table Storage's range (dropped).
+ */
 export class ExtraColumns {
+  /** undocumented column names, cut and escaped for logging */
   readonly names = new Set<string>();
+  /** more distinct undocumented names were seen than kept */
+  more = false;
+  /** rows mapped with a lone surrogate replaced by U+FFFD in a property, and those properties */
+  replacedRows = 0;
+  readonly replacedColumns = new Set<Field>();
+  /** rows mapped without a date property because the date was outside 1601-01-01..9999-12-31 UTC, and those properties */
+  droppedDateRows = 0;
+  readonly droppedDateColumns = new Set<Field>();
+  /** raw short names already recorded, so a column present on every row costs one lookup */
+  private readonly seen = new Set<string>();
+
   add(name: string): void {
-    if (this.names.size < 100) this.names.add(name);
+    if (this.seen.has(name)) return;
+    const shown = loggable(name);
+    if (this.names.has(shown)) return;
+    if (this.names.size >= MAX_EXTRA_NAMES) {
+      this.more = true;
+      return;
+    }
+    if (name.length <= MAX_EXTRA_NAME_LENGTH) this.seen.add(name);
+    this.names.add(shown);
+  }
+
+  /** One message per kind of note (for the file's log), none when there is nothing to say. */
+  messages(): string[] {
+    const out: string[] = [];
+    if (this.names.size > 0) {
+      out.push(`ignored ${this.names.size}${this.more ? '+' : ''} undocumented column(s): ${[...this.names].sort().join(', ')}${this.more ? ', …' : ''}`);
+    }
+    if (this.replacedRows > 0) {
+      out.push(`${this.replacedRows} row(s) stored with lone surrogates (not well-formed UTF-16) replaced by U+FFFD in ${[...this.replacedColumns].sort().join(', ')}; their keys keep the exact text`);
+    }
+    if (this.droppedDateRows > 0) {
+      out.push(`${this.droppedDateRows} row(s) stored without a date outside Table Storage's range (1601-01-01 to 9999-12-31 UTC) in ${[...this.droppedDateColumns].sort().join(', ')}`);
+    }
+    return out;
   }
 }
 
@@ -89,9 +149,9 @@ export function parseDefenderDate(text: string): Date | undefined {
   // reject impossible calendar dates (2021-02-30) instead of letting Date roll them over
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || +h > 23 || +mi > 59 || +s > 59) return undefined;
   const ms = frac ? Number(frac.length >= 3 ? frac.slice(0, 3) : frac.padEnd(3, '0')) : 0;
-  // (Date.UTC reads years 0-99 as 1900-1999: such dates were never accepted)
-  if (year < 100) return undefined;
-  let t = Date.UTC(year, month - 1, day, +h, +mi, +s, ms);
+  // Date.UTC reads years 0-99 as 1900-1999, so set the year apart (.NET's 0001-01-01 sentinel is a date, if out of range)
+  let t = Date.UTC(2000, month - 1, day, +h, +mi, +s, ms);
+  if (year !== 2000) t = new Date(t).setUTCFullYear(year, month - 1, day);
   if (zone && zone.toUpperCase() !== 'Z') {
     const sign = zone[0] === '-' ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');
@@ -118,6 +178,15 @@ export function fitJsonArray(items: string[]): { json: string; truncated: boolea
   return { json: JSON.stringify(items.slice(0, count)), truncated: true };
 }
 
+/** Table Storage's DateTime range: 1601-01-01T00:00:00Z to 9999-12-31T23:59:59.9999999Z. */
+const MIN_TABLE_DATE = Date.UTC(1601, 0, 1);
+const END_TABLE_DATE = new Date(Date.UTC(2000, 0, 1)).setUTCFullYear(10000, 0, 1);
+
+export function inTableDateRange(d: Date): boolean {
+  const t = d.getTime();
+  return t >= MIN_TABLE_DATE && t < END_TABLE_DATE;
+}
+
 function requiredString(v: unknown, field: Field): string {
   if (v === undefined || v === null) throw new Reject(`missing ${field}`);
   if (typeof v !== 'string') throw new Reject(`${field}: expected a string, got ${typeName(v)}`);
@@ -137,7 +206,7 @@ function optionalDate(v: unknown, field: Field): Date | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   if (typeof v !== 'string') throw new Reject(`${field}: expected a date string, got ${typeName(v)}`);
   const d = parseDefenderDate(v);
-  if (!d) throw new Reject(`${field}: "${v.slice(0, 40)}" is not a date`);
+  if (!d) throw new Reject(`${field}: "${prefixAtCodePoint(v, 40)}" is not a date`);
   return d;
 }
 
@@ -156,6 +225,16 @@ function optionalStringArray(v: unknown, field: Field): string[] | undefined {
     if (typeof item !== 'string') throw new Reject(`${field}: expected an array of strings, found ${typeName(item)}`);
   }
   return v as string[];
+}
+
+/**
+ * The array with lone surrogates replaced in its elements. (JSON.stringify would write them as \uXXXX
+ * escapes, storable but a lone surrogate again for whoever parses the column: stored text holds none.)
+ */
+function storedArray(items: string[], field: Field, note: (f: Field) => void): string[] {
+  if (items.every(isWellFormed)) return items;
+  note(field);
+  return items.map(toWellFormed);
 }
 
 class Reject {
@@ -185,39 +264,63 @@ export function mapRecord(record: unknown, extras?: ExtraColumns): MapResult {
     const SoftwareVendor = requiredString(values.SoftwareVendor, 'SoftwareVendor');
     const SoftwareName = requiredString(values.SoftwareName, 'SoftwareName');
     const SoftwareVersion = requiredString(values.SoftwareVersion, 'SoftwareVersion');
+    // Lone surrogates: the keys escape them reversibly (tableKeys.ts) so distinct inputs keep distinct
+    // rows; properties hold U+FFFD instead (Table Storage has no form for them), and the row is counted.
+    let replaced: Field[] | undefined;
+    const stored = (v: string, field: Field): string => {
+      if (isWellFormed(v)) return v;
+      (replaced ??= []).push(field);
+      return toWellFormed(v);
+    };
     const entity: InventoryEntity = {
       partitionKey: partitionKeyFor(DeviceId),
       rowKey: rowKeyFor(SoftwareVendor, SoftwareName, SoftwareVersion),
-      DeviceId,
-      SoftwareVendor,
-      SoftwareName,
-      SoftwareVersion,
+      DeviceId: stored(DeviceId, 'DeviceId'),
+      SoftwareVendor: stored(SoftwareVendor, 'SoftwareVendor'),
+      SoftwareName: stored(SoftwareName, 'SoftwareName'),
+      SoftwareVersion: stored(SoftwareVersion, 'SoftwareVersion'),
     };
     const deviceName = optionalString(values.DeviceName, 'DeviceName');
-    if (deviceName !== undefined) entity.DeviceName = deviceName;
+    if (deviceName !== undefined) entity.DeviceName = stored(deviceName, 'DeviceName');
     const os = optionalString(values.OSPlatform, 'OSPlatform');
-    if (os !== undefined) entity.OSPlatform = os;
+    if (os !== undefined) entity.OSPlatform = stored(os, 'OSPlatform');
     const rbac = optionalString(values.RbacGroupName, 'RbacGroupName');
-    if (rbac !== undefined) entity.RbacGroupName = rbac;
+    if (rbac !== undefined) entity.RbacGroupName = stored(rbac, 'RbacGroupName');
     const eos = optionalString(values.EndOfSupportStatus, 'EndOfSupportStatus');
-    if (eos !== undefined) entity.EndOfSupportStatus = eos;
+    if (eos !== undefined) entity.EndOfSupportStatus = stored(eos, 'EndOfSupportStatus');
     const weaknesses = optionalInt32(values.NumberOfWeaknesses, 'NumberOfWeaknesses');
     if (weaknesses !== undefined) entity.NumberOfWeaknesses = weaknesses;
+    // A date Table Storage cannot hold (e.g. .NET's 0001-01-01 "no date" sentinel) is left out, not a reject.
+    let dropped: Field[] | undefined;
     const firstSeen = optionalDate(values.SoftwareFirstSeenTimestamp, 'SoftwareFirstSeenTimestamp');
-    if (firstSeen) entity.SoftwareFirstSeenTimestamp = firstSeen;
+    if (firstSeen) {
+      if (inTableDateRange(firstSeen)) entity.SoftwareFirstSeenTimestamp = firstSeen;
+      else (dropped ??= []).push('SoftwareFirstSeenTimestamp');
+    }
     const eosDate = optionalDate(values.EndOfSupportDate, 'EndOfSupportDate');
-    if (eosDate) entity.EndOfSupportDate = eosDate;
+    if (eosDate) {
+      if (inTableDateRange(eosDate)) entity.EndOfSupportDate = eosDate;
+      else (dropped ??= []).push('EndOfSupportDate');
+    }
     const disk = optionalStringArray(values.DiskPaths, 'DiskPaths');
     if (disk) {
-      const { json, truncated } = fitJsonArray(disk);
+      const { json, truncated } = fitJsonArray(storedArray(disk, 'DiskPaths', (f) => (replaced ??= []).push(f)));
       entity.DiskPaths = json;
       if (truncated) entity.DiskPathsTruncated = true;
     }
     const registry = optionalStringArray(values.RegistryPaths, 'RegistryPaths');
     if (registry) {
-      const { json, truncated } = fitJsonArray(registry);
+      const { json, truncated } = fitJsonArray(storedArray(registry, 'RegistryPaths', (f) => (replaced ??= []).push(f)));
       entity.RegistryPaths = json;
       if (truncated) entity.RegistryPathsTruncated = true;
+    }
+    if (extras && replaced) {
+      extras.replacedRows++;
+      for (const f of replaced) extras.replacedColumns.add(f);
+    }
+    if (extras && dropped) {
+      extras.droppedDateRows++;
+      for (const f of dropped) extras.droppedDateColumns.add(f);
     }
     return { ok: true, entity };
   } catch (e) {

@@ -20,6 +20,7 @@ import { excerpt, MapResult } from './recordMapper';
 import { shortError } from './snapshotCatalog';
 import { OpenBatch, PendingEntity, ResolvedWriteOptions, writeOptions, WriteOptions, WriteResult, writeTransaction } from './tableWriter';
 import { fmix32 } from './hash';
+import { detachedWellFormed } from './text';
 
 export interface Counters {
   /** last line (record) committed */
@@ -30,7 +31,8 @@ export interface Counters {
 }
 
 interface Segment {
-  rejects: { line: number; reason: string; text: string }[];
+  /** reason and excerpt already cut and storable: a reject never holds its line */
+  rejects: RejectNote[];
   duplicates: number;
   lastLine: number;
   /** entities and rejects added (duplicates do not count): the segment is full at segmentRows */
@@ -43,6 +45,17 @@ interface Segment {
   /** transactions sent */
   writes: Promise<void>[];
   result: WriteResult;
+}
+
+interface RejectNote {
+  line: number;
+  reason: string;
+  excerpt: string;
+}
+
+/** A reject as it will be stored: Reason and Excerpt cut on code-point boundaries, well-formed, and copied out of the line. */
+function rejectNote(line: number, reason: string, text: string): RejectNote {
+  return { line, reason: detachedWellFormed(shortError(reason)), excerpt: detachedWellFormed(excerpt(text)) };
 }
 
 function newSegment(lastLine: number): Segment {
@@ -354,7 +367,7 @@ async function writeRejects(rejectsTable: TableClient, snapshotId: string, fileI
   for (let i = 0; i < rejects.length; i += 100) {
     const tx = new TableTransaction();
     for (const r of rejects.slice(i, i + 100)) {
-      const row: RejectRow = { partitionKey: snapshotId, rowKey: rejectRowKey(fileIndex, r.line), Reason: shortError(r.reason), Excerpt: excerpt(r.text) };
+      const row: RejectRow = { partitionKey: snapshotId, rowKey: rejectRowKey(fileIndex, r.line), Reason: r.reason, Excerpt: r.excerpt };
       tx.upsertEntity(row, 'Replace');
     }
     await rejectsTable.submitTransaction(tx.actions);
@@ -386,12 +399,12 @@ export class SnapshotWriter {
     if (result.ok) this.dedupe.seen(result.entity.partitionKey, result.entity.rowKey);
   }
 
-  /** Add one line's outcome; `text` is kept only for a reject's excerpt. */
+  /** Add one line's outcome; `text` is read only for a reject, whose excerpt is all that is kept of it. */
   add(line: number, result: MapResult | { ok: false; reason: string }, text: () => string): void {
     const seg = this.seg;
     seg.lastLine = line;
     if (!result.ok) {
-      seg.rejects.push({ line, reason: result.reason, text: text() });
+      seg.rejects.push(rejectNote(line, result.reason, text()));
       seg.size++;
       return;
     }
@@ -504,7 +517,7 @@ export class SnapshotWriter {
     const o = this.opts;
     await Promise.all(seg.writes);
     const result = seg.result;
-    const rejects = seg.rejects.concat(result.rejected.map((r) => ({ line: r.line, reason: r.reason, text: JSON.stringify(r.entity) })));
+    const rejects = seg.rejects.concat(result.rejected.map((r) => rejectNote(r.line, r.reason, JSON.stringify(r.entity))));
     if (rejects.length) await writeRejects(o.rejectsTable, o.snapshotId, o.fileIndex, rejects);
     const c = this.counters;
     c.rows += result.written;

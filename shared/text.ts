@@ -15,3 +15,38 @@ export function prefixAtCodePoint(text: string, max: number): string {
 export function shorten(text: string, max: number): string {
   return text.length > max ? `${prefixAtCodePoint(text, max - 1)}…` : text;
 }
+
+// Lone surrogates (a UTF-16 code unit D800–DFFF not part of a pair) are legal in JSON (`"\ud800"`) and
+// occur in Windows registry names, but have no UTF-8 form: Table Storage cannot hold them, and a key
+// holding one cannot even be put in a request URL (encodeURIComponent throws).
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+type WellFormedString = { isWellFormed?: () => boolean; toWellFormed?: () => string };
+
+/** True when `text` has no lone surrogate (native String.prototype.isWellFormed where it exists). */
+export function isWellFormed(text: string): boolean {
+  const s = text as unknown as WellFormedString;
+  if (typeof s.isWellFormed === 'function') return s.isWellFormed();
+  LONE_SURROGATE.lastIndex = 0;
+  return !LONE_SURROGATE.test(text);
+}
+
+/** `text` with every lone surrogate replaced by U+FFFD (what a UTF-8 encoder writes for one). */
+export function toWellFormed(text: string): string {
+  if (isWellFormed(text)) return text;
+  const s = text as unknown as WellFormedString;
+  return typeof s.toWellFormed === 'function' ? s.toWellFormed() : text.replace(LONE_SURROGATE, '\ufffd');
+}
+
+/** Replace each lone surrogate in `text` with what `escape` makes of its code unit. */
+export function replaceLoneSurrogates(text: string, escape: (codeUnit: number) => string): string {
+  return text.replace(LONE_SURROGATE, (c) => escape(c.charCodeAt(0)));
+}
+
+/**
+ * A well-formed copy of `text` that shares no memory with any other string. V8 keeps a slice (or a
+ * concatenation holding one) as a view of its parent, so a 1,000-character excerpt of a 4 MiB line
+ * would keep the whole line alive for as long as the excerpt lives.
+ */
+export function detachedWellFormed(text: string): string {
+  return Buffer.from(toWellFormed(text), 'utf16le').toString('utf16le');
+}

@@ -11,9 +11,9 @@ const bench = (args: string[]) =>
   spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'tools/bench.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 170_000 });
 
 describe('npm run bench (smoke)', () => {
-  it('measures ceiling, pipeline, SDK, naive, parse+map and memory, and writes results.json', () => {
+  it('measures ceiling, pipeline, SDK, naive, parse+map, memory and memory under rejected long lines, and writes results.json', () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-')), 'results.json');
-    const run = bench(['--rows', '5000', '--concurrency', '4,8', '--repeat', '1', '--naive-seconds', '1', '--memory-mb', '6', '--memory-mark-mb', '1', '--out', out]);
+    const run = bench(['--rows', '5000', '--concurrency', '4,8', '--repeat', '1', '--naive-seconds', '1', '--memory-mb', '6', '--memory-mark-mb', '1', '--reject-lines', '20', '--reject-line-mb', '0.25', '--out', out]);
     expect({ status: run.status, stderr: run.status === 0 ? '' : run.stderr.slice(-3000) }).toEqual({ status: 0, stderr: '' });
     expect(run.stdout).toMatch(/ceiling \(raw batches, conc\. (4|8)\)/);
     expect(run.stdout).toMatch(/pipeline \(worker, 2 files\)/);
@@ -50,6 +50,14 @@ describe('npm run bench (smoke)', () => {
     expect(m.peakRssAtEndMiB).toBeGreaterThanOrEqual(m.peakRssAtMarkMiB);
     expect(m.peakRssAtMarkMiB).toBeGreaterThanOrEqual(m.rssBaselineMiB * 0.9);
 
+    // every crafted long line was read whole, rejected and counted; none became a row
+    const rm = r.rejectMemory!;
+    expect(rm).toMatchObject({ lines: 20, rejected: 20 });
+    expect(rm.lineBytes).toBeGreaterThanOrEqual(0.25 * 1024 * 1024);
+    expect(rm.fileBytes).toBe(rm.lines * rm.lineBytes);
+    expect(rm.peakRssMiB).toBeGreaterThanOrEqual(rm.rssBaselineMiB);
+    expect(run.stdout).toMatch(/rejects: .* of 20 rejected [\d.]+ MiB lines/);
+
     expect(r.ratios.pipelineToCeiling).toBeGreaterThan(0);
     expect(r.ratios.pipelineToNaive).toBeGreaterThan(0);
     expect(r.clientCost.pipelineRowsPerCpuSecond).toBe(r.pipeline.best.rowsPerCpuSecond);
@@ -60,6 +68,7 @@ describe('npm run bench (smoke)', () => {
       'client cost, end to end',
       'peak RSS, whole file',
       'RSS flat as the file grows',
+      'peak RSS, 20 rejected lines',
     ]);
     for (const t of r.targets) expect(typeof t.met).toBe('boolean');
     fs.rmSync(path.dirname(out), { recursive: true, force: true });

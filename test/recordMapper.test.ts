@@ -1,4 +1,5 @@
-import { fitJsonArray, mapLine, mapRecord, MAX_STRING_LENGTH, parseDefenderDate, ExtraColumns } from '../shared/recordMapper';
+import { cachedColumnNames, fitJsonArray, mapLine, mapRecord, MAX_EXTRA_NAMES, MAX_STRING_LENGTH, parseDefenderDate, ExtraColumns } from '../shared/recordMapper';
+import { isWellFormed } from '../shared/text';
 import { MAX_KEY_LENGTH } from '../shared/tableKeys';
 
 const camel = {
@@ -138,5 +139,101 @@ describe('record mapping', () => {
     const r = mapRecord({ ...camel, softwareVersion: version });
     expect(r.ok && r.entity.rowKey.length).toBeLessThanOrEqual(MAX_KEY_LENGTH);
     expect(r.ok && r.entity.SoftwareVersion).toBe(version);
+  });
+
+  describe('lone surrogates (not well-formed UTF-16)', () => {
+    it('maps them to U+FFFD in every stored property, keeps the exact text in the keys, and counts the row once', () => {
+      const extras = new ExtraColumns();
+      const rec = {
+        ...camel,
+        deviceId: 'd\ud800',
+        deviceName: 'n\udc00',
+        osPlatform: 'o\ud800',
+        rbacGroupName: 'r\ud800',
+        softwareVendor: 'v\ud800',
+        softwareName: 's\udfff',
+        softwareVersion: '1\ud800',
+        endOfSupportStatus: 'e\ud800',
+        diskPaths: ['C:\\\ud800', 'ok'],
+        registryPaths: ['HKLM\\\udc00'],
+      };
+      const r = mapRecord(rec, extras);
+      expect(r.ok).toBe(true);
+      if (!r.ok) return;
+      for (const v of Object.values(r.entity)) if (typeof v === 'string') expect(isWellFormed(v)).toBe(true);
+      expect(r.entity).toMatchObject({ DeviceId: 'd\ufffd', DeviceName: 'n\ufffd', SoftwareName: 's\ufffd', SoftwareVersion: '1\ufffd' });
+      expect(JSON.parse(r.entity.DiskPaths!)).toEqual(['C:\\\ufffd', 'ok']);
+      expect(r.entity.partitionKey).toBe('d%uD800');
+      expect(r.entity.rowKey).toBe('v%uD800|s%uDFFF|1%uD800');
+      mapRecord({ ...camel, softwareName: 'x\ud800' }, extras);
+      mapRecord(camel, extras);
+      expect(extras.replacedRows).toBe(2);
+      expect(extras.messages()).toEqual([
+        '2 row(s) stored with lone surrogates (not well-formed UTF-16) replaced by U+FFFD in DeviceId, DeviceName, DiskPaths, EndOfSupportStatus, OSPlatform, RbacGroupName, RegistryPaths, SoftwareName, SoftwareVendor, SoftwareVersion; their keys keep the exact text',
+      ]);
+    });
+
+    it('quotes a bad value in a reason without splitting a surrogate pair', () => {
+      const r = mapRecord({ ...camel, softwareFirstSeenTimestamp: `${'x'.repeat(39)}😀 later` });
+      expect(!r.ok && r.reason).toBe(`SoftwareFirstSeenTimestamp: "${'x'.repeat(39)}" is not a date`);
+    });
+  });
+
+  describe('dates outside Table Storage DateTime range (1601-01-01 to 9999-12-31 UTC)', () => {
+    it('reads years before 100 as themselves, not as 19xx', () => {
+      expect(parseDefenderDate('0001-01-01 00:00:00')!.toISOString()).toBe('0001-01-01T00:00:00.000Z');
+      expect(parseDefenderDate('0000-02-29')!.toISOString()).toBe('0000-02-29T00:00:00.000Z');
+      expect(parseDefenderDate('0099-12-31T23:00:00-01:00')!.toISOString()).toBe('0100-01-01T00:00:00.000Z');
+      expect(parseDefenderDate('1900-02-29')).toBeUndefined();
+    });
+
+    it('stores the row without the date and counts it, instead of rejecting the row', () => {
+      const extras = new ExtraColumns();
+      const sentinel = mapRecord({ ...camel, softwareFirstSeenTimestamp: '0001-01-01T00:00:00', endOfSupportDate: '0001-01-01' }, extras);
+      expect(sentinel.ok).toBe(true);
+      expect(sentinel.ok && ['SoftwareFirstSeenTimestamp' in sentinel.entity, 'EndOfSupportDate' in sentinel.entity]).toEqual([false, false]);
+      const late = mapRecord({ ...camel, endOfSupportDate: '9999-12-31T23:30:00-01:00' }, extras);
+      expect(late.ok && 'EndOfSupportDate' in late.entity).toBe(false);
+      expect(late.ok && late.entity.SoftwareFirstSeenTimestamp).toEqual(new Date('2020-12-30T11:07:15Z'));
+      const edges = mapRecord({ ...camel, softwareFirstSeenTimestamp: '1601-01-01 00:00:00', endOfSupportDate: '9999-12-31 23:59:59.9999999' }, extras);
+      expect(edges.ok && edges.entity.SoftwareFirstSeenTimestamp).toEqual(new Date('1601-01-01T00:00:00Z'));
+      expect(edges.ok && edges.entity.EndOfSupportDate).toEqual(new Date('9999-12-31T23:59:59.999Z'));
+      expect(mapRecord({ ...camel, softwareFirstSeenTimestamp: '1600-12-31 23:59:59.999' }, extras).ok).toBe(true);
+      expect(extras.droppedDateRows).toBe(3);
+      expect(extras.messages()).toEqual([
+        "3 row(s) stored without a date outside Table Storage's range (1601-01-01 to 9999-12-31 UTC) in EndOfSupportDate, SoftwareFirstSeenTimestamp",
+      ]);
+    });
+  });
+
+  describe('bounded memory and safe logs against crafted column names', () => {
+    it('does not cache long column names', () => {
+      const before = cachedColumnNames();
+      for (let i = 0; i < 50; i++) mapRecord({ ...camel, [`${'k'.repeat(100_000)}${i}`]: 1 });
+      expect(cachedColumnNames()).toBe(before);
+      mapRecord({ ...camel, shortUndocumentedName: 1 });
+      expect(cachedColumnNames()).toBe(before + 1);
+    });
+
+    it('keeps undocumented names cut, escaped and few, so their log line is one bounded line', () => {
+      const extras = new ExtraColumns();
+      const forged = 'x\n2026-01-01T00:00:00Z error snapshot failed\r\u0085\u2028"';
+      mapRecord({ ...camel, [forged]: 1, ['L'.repeat(10_000)]: 1, ['y'.repeat(99) + '😀']: 1 }, extras);
+      const few = new ExtraColumns();
+      for (let i = 0; i < 3; i++) mapRecord({ ...camel, ['L'.repeat(10_000)]: 1, cveIds: [] }, few);
+      expect(few.messages()).toEqual([`ignored 2 undocumented column(s): ${'L'.repeat(100)}…, cveIds`]);
+      for (let i = 0; i < 500; i++) mapRecord({ ...camel, [`col${i}\n${'z'.repeat(1000)}`]: 1 }, extras);
+      const messages = extras.messages();
+      expect(messages).toHaveLength(1);
+      const [line] = messages;
+      expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
+      expect(isWellFormed(line)).toBe(true);
+      expect(line.length).toBeLessThan(MAX_EXTRA_NAMES * 700);
+      expect(line).toContain('x\\n2026-01-01T00:00:00Z error snapshot failed\\r\\u0085\\u2028\\"');
+      expect(line).toContain(`${'L'.repeat(100)}…`);
+      expect(line).toContain(`${'y'.repeat(99)}…`); // not half of the emoji
+      expect(line).toMatch(/^ignored 100\+ undocumented column\(s\): /);
+      expect(extras.names.size).toBe(MAX_EXTRA_NAMES);
+    });
   });
 });

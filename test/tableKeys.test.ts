@@ -67,4 +67,46 @@ describe('table keys', () => {
     }
     expect(rowKeyFor('google', 'chrome_beta', '1') >= lt || rowKeyFor('google', 'chrome_beta', '1') < ge).toBe(true);
   });
+
+  describe('strings that are not well-formed UTF-16 (lone surrogates)', () => {
+    const wellFormedUrl = (k: string) => expect(() => encodeURIComponent(k)).not.toThrow(); // throws on a lone surrogate
+
+    it('keeps every key of well-formed input exactly as before (stored history depends on them)', () => {
+      const long = 'dev/' + 'é😀#'.repeat(200);
+      expect(partitionKeyFor(long)).toMatch(/%23é😀%23é😀~d6d4078ee4e81d955cf6bcbebad5d371$/);
+      expect(rowKeyFor('Micro%soft', 'x'.repeat(600), '1.0|2')).toMatch(/^Micro%25soft\|x+~e4fed4d3ecf892a3e9b9a26c8702a718$/);
+      expect(escapeKeyPart('a%uD800b')).toBe('a%25uD800b');
+    });
+
+    it('escapes a lone surrogate reversibly, apart from U+FFFD and from the literal text of its escape', () => {
+      const values = ['a\ud800', 'a\udc00', 'a\ufffd', 'a%uD800', '\udbff\ud800x', '😀\ud83d', '\ude00😀'];
+      const keys = values.map(partitionKeyFor);
+      expect(new Set(keys).size).toBe(values.length);
+      for (const [i, k] of keys.entries()) {
+        wellFormedUrl(k);
+        expect(deviceIdFromPartitionKey(k)).toBe(values[i]);
+      }
+      expect(partitionKeyFor('a\ud800')).toBe('a%uD800');
+      expect(tripleFromRowKey(rowKeyFor('v\ud800', 'n/\udfff', '1'))).toEqual(['v\ud800', 'n/\udfff', '1']);
+    });
+
+    it('hashes long keys injectively: a lone surrogate and U+FFFD never share a hashed key', () => {
+      const long = 'L'.repeat(MAX_KEY_LENGTH + 50);
+      expect(partitionKeyFor(long + '\ud800')).not.toBe(partitionKeyFor(long + '\ufffd'));
+      expect(partitionKeyFor(long + '\ud800')).not.toBe(partitionKeyFor(long + '\udc00'));
+      expect(rowKeyFor('v', long, '\ud800')).not.toBe(rowKeyFor('v', long, '\ufffd'));
+      for (const k of [partitionKeyFor(long + '\ud800'), rowKeyFor('v', long, '\ud800')]) {
+        expect(k.length).toBeLessThanOrEqual(MAX_KEY_LENGTH);
+        wellFormedUrl(k);
+      }
+    });
+
+    it('never cuts a long key inside a %uXXXX escape', () => {
+      for (let pad = 0; pad < 8; pad++) {
+        const k = partitionKeyFor('x'.repeat(pad) + '\ud800'.repeat(200));
+        expect(k.length).toBeLessThanOrEqual(MAX_KEY_LENGTH);
+        expect(k).toMatch(/^x*(%uD800)*~[0-9a-f]{32}$/);
+      }
+    });
+  });
 });

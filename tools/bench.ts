@@ -1,12 +1,13 @@
 // `npm run bench` — the write-path benchmark (tools/bench/run.ts): prints a table and writes
 // bench/results.json. Options: --rows N (200000) --out FILE --files N --concurrency 4,8,16,32
 // --repeat N (2) --naive-seconds S (10) --write-concurrency N --file-concurrency N
-// --memory-mb MB (1024; 0 skips the memory run) --memory-mark-mb MB (100) --seed N --json (print JSON only)
+// --memory-mb MB (1024; 0 skips the memory run) --memory-mark-mb MB (100)
+// --reject-lines N (1000; 0 skips the rejected-lines memory run) --reject-line-mb MB (4) --seed N --json (print JSON only)
 import * as path from 'node:path';
 import { benchMain, numberArg as num, ParsedBenchArgs, progressLog } from './bench/cli';
 import { BENCH_DEFAULTS, BenchOptions, formatResults, runBench } from './bench/run';
 
-const USAGE = 'usage: npm run bench -- [--rows N] [--out FILE] [--files N] [--concurrency 4,8,16,32] [--repeat N] [--naive-seconds S] [--write-concurrency N] [--file-concurrency N] [--memory-mb MB] [--memory-mark-mb MB] [--seed N] [--json]';
+const USAGE = 'usage: npm run bench -- [--rows N] [--out FILE] [--files N] [--concurrency 4,8,16,32] [--repeat N] [--naive-seconds S] [--write-concurrency N] [--file-concurrency N] [--memory-mb MB] [--memory-mark-mb MB] [--reject-lines N] [--reject-line-mb MB] [--seed N] [--json]';
 
 function parse(argv: string[]): ParsedBenchArgs<BenchOptions> {
   const o: BenchOptions = { ...BENCH_DEFAULTS, log: progressLog };
@@ -29,6 +30,8 @@ function parse(argv: string[]): ParsedBenchArgs<BenchOptions> {
       case '--file-concurrency': o.fileConcurrency = Math.floor(num(a, v, 1)); i++; break;
       case '--memory-mb': o.memoryBytes = Math.floor(num(a, v, 0) * 1024 * 1024); i++; break;
       case '--memory-mark-mb': o.memoryMarkBytes = Math.floor(num(a, v, 0.01) * 1024 * 1024); i++; break;
+      case '--reject-lines': o.rejectLines = Math.floor(num(a, v, 0)); i++; break;
+      case '--reject-line-mb': o.rejectLineBytes = Math.floor(num(a, v, 0.05) * 1024 * 1024); i++; break;
       case '--seed': o.seed = Math.floor(num(a, v, 0)); i++; break;
       case '--json': json = true; break;
       case '--help': case '-h': process.stdout.write(`${USAGE}\n`); process.exit(0); break;

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Azurite } from '../azurite';
-import { BigFile, Line, uploadBigFile } from './data';
+import { BigFile, Line, RejectFile, uploadBigFile, uploadRejectFile } from './data';
 import type { MemoryInput, MemoryResult, ParseMapInput, ParseMapResult, PipelineInput, PipelineResult } from './child';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -93,4 +93,23 @@ export async function memoryRun(azurite: Azurite, base: Line[], opts: { fileByte
     { echo: opts.echo },
   );
   return { file, child, markBytes: opts.markBytes, generateSeconds };
+}
+
+export interface RejectMemoryRun {
+  file: RejectFile;
+  child: MemoryResult;
+  generateSeconds: number;
+}
+
+/** A crafted file whose every line is a multi-megabyte reject, ingested by a fresh worker process while its RSS is watched. */
+export async function rejectMemoryRun(azurite: Azurite, opts: { lines: number; lineBytes: number; writeConcurrency: number; generatedTime: Date; echo?: boolean }): Promise<RejectMemoryRun> {
+  const t0 = performance.now();
+  const file = await uploadRejectFile(azurite, opts.lines, opts.lineBytes);
+  const generateSeconds = (performance.now() - t0) / 1000;
+  const child = await runChild(
+    'memory',
+    { connectionString: azurite.connectionString, url: file.url, generatedTime: opts.generatedTime.toISOString(), marks: { end: file.lines }, writeConcurrency: opts.writeConcurrency },
+    { echo: opts.echo },
+  );
+  return { file, child, generateSeconds };
 }

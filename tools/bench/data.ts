@@ -136,3 +136,43 @@ export async function uploadBigFile(azurite: Azurite, base: Line[], targetBytes:
   for (const [k] of pending) linesAt[k] = stats.lines;
   return { url: sasUrl(azurite, container, name), lines: stats.lines, uncompressedBytes: stats.bytes, compressedBytes: stats.compressed, linesAt };
 }
+
+export interface RejectFile {
+  url: string;
+  lines: number;
+  lineBytes: number;
+  uncompressedBytes: number;
+  compressedBytes: number;
+}
+
+/**
+ * A crafted file of `lines` lines of `lineBytes` each, every one a reject (valid JSON whose SoftwareName is
+ * over the 32,768-character property limit), under the line cap so each is buffered and parsed whole.
+ * Gzip'd once and uploaded as that many concatenated gzip members (a valid gzip file, cheap to make).
+ * The text repeats a random 20 KiB block: compressible (~90:1), yet under the worker's 1000:1 bomb guard.
+ */
+export async function uploadRejectFile(azurite: Azurite, lines: number, lineBytes: number, seed = 42): Promise<RejectFile> {
+  let x = seed >>> 0 || 1;
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  let block = '';
+  for (let i = 0; i < 20 * 1024; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    block += alphabet[(x >>> 0) % 64];
+  }
+  const head = '{"deviceId":"bench-reject","softwareVendor":"bench","softwareVersion":"1","softwareName":"';
+  const tail = '"}\n';
+  const fill = Math.max(0, lineBytes - head.length - tail.length);
+  const line = head + block.repeat(Math.ceil(fill / block.length)).slice(0, fill) + tail;
+  const member = gzipSync(Buffer.from(line, 'utf8'), { level: 6 });
+  const container = `bench-rej-${randomUUID().slice(0, 8)}`;
+  const c = service(azurite).getContainerClient(container);
+  await c.createIfNotExists();
+  const name = `2024-03-01/1101/SoftwareInventory/json/part-00000-${randomUUID()}.c000.json.gz`;
+  function* members(): Generator<Buffer> {
+    for (let i = 0; i < lines; i++) yield member;
+  }
+  await c.getBlockBlobClient(name).uploadStream(Readable.from(members()), 4 * 1024 * 1024, 4);
+  return { url: sasUrl(azurite, container, name), lines, lineBytes: line.length, uncompressedBytes: line.length * lines, compressedBytes: member.length * lines };
+}

@@ -6,6 +6,7 @@
 //  3. naive     — one upsertEntity per row, sequential, time-boxed;
 //  4. parse+map — lines → JSON → entity on one core, no storage;
 //  5. memory    — peak RSS of a separate worker process ingesting one ≥1 GB file into a discarding sink;
+//                 and of one ingesting a crafted file of 1,000 rejected 4 MiB lines (rejects keep only excerpts);
 //  6. client cost — CPU-seconds (user+sys) of the ingesting process per 100,000 rows (Azurite excluded),
 //                 pipeline beside raw inserts and the SDK's own submitTransaction.
 import * as fs from 'node:fs';
@@ -18,7 +19,7 @@ import { mapLine } from '../../shared/recordMapper';
 import { PendingEntity, writeEntities } from '../../shared/tableWriter';
 import { Azurite, startAzurite } from '../azurite';
 import type { ChildTimes } from './child';
-import { memoryRun, runChild } from './children';
+import { memoryRun, rejectMemoryRun, runChild } from './children';
 import { fleetLines, gzipFile, jsonl, Line, splitByDevice, uploadExport } from './data';
 
 export interface BenchOptions {
@@ -39,6 +40,9 @@ export interface BenchOptions {
   /** the memory run's file size and the early mark, uncompressed bytes; 0 skips the memory run */
   memoryBytes: number;
   memoryMarkBytes: number;
+  /** the rejected-lines memory run: lines and bytes a line; 0 lines skips it */
+  rejectLines: number;
+  rejectLineBytes: number;
   seed: number;
   log: (line: string) => void;
   azurite?: Azurite;
@@ -53,6 +57,8 @@ export const BENCH_DEFAULTS = {
   fileConcurrency: DEFAULTS.INGEST_FILE_CONCURRENCY as number,
   memoryBytes: 1024 * 1024 * 1024,
   memoryMarkBytes: 100 * 1024 * 1024,
+  rejectLines: 1000,
+  rejectLineBytes: 4 * 1024 * 1024,
   seed: 42,
 };
 
@@ -262,6 +268,8 @@ export interface BenchResults {
     naiveSeconds: number;
     memoryBytes: number;
     memoryMarkBytes: number;
+    rejectLines: number;
+    rejectLineBytes: number;
   };
   ceiling: { concurrency: number; sweep: (Timed & { concurrency: number })[]; runs: Timed[]; best: Timed };
   pipeline: { runs: PipelineRun[]; best: PipelineRun };
@@ -287,6 +295,17 @@ export interface BenchResults {
     heapTotalAtMarkMiB: number;
     heapTotalAtEndMiB: number;
     growthPercent: number;
+    peakHeapUsedMiB: number;
+  };
+  rejectMemory?: {
+    lines: number;
+    lineBytes: number;
+    fileBytes: number;
+    compressedBytes: number;
+    rejected: number;
+    seconds: number;
+    rssBaselineMiB: number;
+    peakRssMiB: number;
     peakHeapUsedMiB: number;
   };
   ratios: { pipelineToCeiling: number; pipelineToNaive: number; pipelineToSdkCpu: number };
@@ -399,6 +418,26 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
       say(`memory: peak RSS ${memory.peakRssAtMarkMiB} MiB at ${mib(o.memoryMarkBytes)} MiB, ${memory.peakRssAtEndMiB} MiB at ${mib(memory.fileBytes)} MiB (${memory.growthPercent}%)`);
     }
 
+    let rejectMemory: BenchResults['rejectMemory'];
+    if (o.rejectLines > 0) {
+      say(`memory: a file of ${n(o.rejectLines)} rejected ${mib(o.rejectLineBytes)} MiB lines, ingested in a separate worker process…`);
+      const m = await rejectMemoryRun(azurite, { lines: o.rejectLines, lineBytes: o.rejectLineBytes, writeConcurrency: o.writeConcurrency, generatedTime: nextGeneratedTime() });
+      const c = m.child;
+      if (c.rejected !== o.rejectLines || c.rows !== 0) throw new Error(`reject memory run: expected ${o.rejectLines} rejects and no row, got ${c.rejected} and ${c.rows}`);
+      rejectMemory = {
+        lines: m.file.lines,
+        lineBytes: m.file.lineBytes,
+        fileBytes: m.file.uncompressedBytes,
+        compressedBytes: m.file.compressedBytes,
+        rejected: c.rejected,
+        seconds: round(c.seconds, 2),
+        rssBaselineMiB: mib(c.rssBaseline),
+        peakRssMiB: mib(c.peakRss),
+        peakHeapUsedMiB: mib(c.peakHeapUsed),
+      };
+      say(`memory: peak RSS ${rejectMemory.peakRssMiB} MiB with ${n(rejectMemory.rejected)} rejected ${mib(rejectMemory.lineBytes)} MiB lines`);
+    }
+
     const results: BenchResults = {
       version: 1,
       startedAt: started.toISOString(),
@@ -427,6 +466,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
         naiveSeconds: o.naiveSeconds,
         memoryBytes: o.memoryBytes,
         memoryMarkBytes: o.memoryMarkBytes,
+        rejectLines: o.rejectLines,
+        rejectLineBytes: o.rejectLineBytes,
       },
       ceiling: { concurrency: bestConcurrency, sweep, runs: ceilingRuns, best: ceiling },
       pipeline: { runs: pipelineRuns, best: pipeline },
@@ -435,6 +476,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
       parseMap,
       decodeParseMap,
       memory,
+      rejectMemory,
       ratios: {
         pipelineToCeiling: round(pipeline.rowsPerSecond / ceiling.rowsPerSecond, 3),
         pipelineToNaive: round(pipeline.rowsPerSecond / naive.rowsPerSecond, 1),
@@ -480,6 +522,10 @@ export function targetsOf(r: BenchResults): Target[] {
       },
     );
   }
+  if (r.rejectMemory) {
+    const m = r.rejectMemory;
+    t.push({ name: `peak RSS, ${n(m.lines)} rejected lines`, target: '< 200 MiB', value: `${m.peakRssMiB} MiB`, met: m.peakRssMiB < 200 });
+  }
   return t;
 }
 
@@ -511,6 +557,13 @@ export function formatResults(r: BenchResults): string {
       `memory: ${mib(m.fileBytes)} MiB file (${n(m.lines)} lines, ${mib(m.compressedBytes)} MiB gzip) ingested by a separate worker process into a discarding sink in ${m.seconds.toFixed(1)} s (${n(m.rowsPerSecond)} rows/s, ${n(m.rowsPerCpuSecond)} rows/CPU-s)`,
     );
     out.push(`        RSS at start ${m.rssBaselineMiB} MiB; peak RSS at ${mib(m.markBytes)} MiB: ${m.peakRssAtMarkMiB} MiB; at ${mib(m.fileBytes)} MiB: ${m.peakRssAtEndMiB} MiB (${m.growthPercent >= 0 ? '+' : ''}${m.growthPercent}%); peak heap ${m.peakHeapUsedMiB} MiB`);
+  }
+  if (r.rejectMemory) {
+    const m = r.rejectMemory;
+    out.push('');
+    out.push(
+      `rejects: ${mib(m.fileBytes)} MiB file of ${n(m.lines)} rejected ${mib(m.lineBytes)} MiB lines (${mib(m.compressedBytes)} MiB gzip) ingested by a separate worker process in ${m.seconds.toFixed(1)} s: RSS at start ${m.rssBaselineMiB} MiB, peak RSS ${m.peakRssMiB} MiB, peak heap ${m.peakHeapUsedMiB} MiB`,
+    );
   }
   out.push('');
   out.push('targets:');
