@@ -5,14 +5,21 @@
 //   - a storage account with shared keys switched off: the Functions host's storage (deployment package,
 //     host locks, the ingest queue and its poison queue) and the snapshot/catalog tables (DESIGN.md §4)
 //   - Log Analytics + Application Insights (local auth off: telemetry goes in with the identity)
-//   - a Flex Consumption plan (FC1, Linux) and the Node 20 function app, with every app setting the code
-//     reads (shared/config.ts) as a parameter whose default is the code's own default
-//   - role assignments for the identity, each the narrowest built-in role that still does the job
+//   - a Flex Consumption plan (FC1, Linux) and the Node 22 function app, with every app setting the code
+//     reads (shared/config.ts) as a parameter whose default is the code's own default; SCM and FTP basic
+//     publishing credentials off (deployments authenticate with Entra ID)
+//   - role assignments for the identity, each the narrowest built-in role that still does the job, and
+//     Storage Table Data Reader for the analysts listed in analystPrincipalIds
 //   - two log alert rules on the app's custom events, and an e-mail action group when alertEmail is set
+//   - with vnetEnabled: a VNet, the Flex integration subnet, private endpoints and private DNS zones for
+//     blob, queue and table, and storage public network access off
+//
+// `azd up` uses this file as is (azure.yaml; resource-group scope, parameters from main.parameters.json);
+// `az deployment group create` takes it with the defaults. Step by step: docs/deploy.md.
 //
 // Not deployed here: the Defender API permission Software.Read.All for the identity. Granting an
-// application permission is an Entra ID (Microsoft Graph) operation that needs an administrator; see
-// infra/README.md for the commands.
+// application permission is an Entra ID (Microsoft Graph) operation that needs an administrator; the azd
+// postprovision hook (infra/hooks/) prints the exact commands or runs them; see docs/deploy.md.
 //
 // Resource API versions and property shapes follow Microsoft's Flex Consumption samples
 // (Azure-Samples/azure-functions-flex-consumption-samples IaC/, Azure-Samples/functions-quickstart-typescript-azd).
@@ -29,7 +36,52 @@ targetScope = 'resourceGroup'
 @maxLength(20)
 param appName string = 'definv'
 
-@description('Region of every resource. It must be a region that offers the Flex Consumption plan.')
+@description('azd environment name (azd passes AZURE_ENV_NAME): tagged azd-env-name on every resource so azd finds them. Empty outside azd.')
+@maxLength(64)
+param environmentName string = ''
+
+// The regions that offered Flex Consumption when this list was taken (Azure-Samples/functions-quickstart-
+// typescript-azd, 2026-02; its canary region eastus2euap left out). `az functionapp list-flexconsumption-locations`
+// prints today's list; add a region here when it appears there.
+@description('Region of every resource: one that offers the Flex Consumption plan.')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
 param location string = resourceGroup().location
 
 @description('Tags applied to every resource.')
@@ -44,10 +96,15 @@ param tags object = {}
 ])
 param storageSkuName string = 'Standard_LRS'
 
-@description('Flex Consumption scale-out ceiling. Workers take one export file each, so a value far above the number of files in an export buys nothing; it also bounds the load on the one storage account.')
+// Why 4 (README §10 "Scale math for Azure"): one storage account absorbs about 20,000 entities/s, and one
+// instance writes an estimated 4,500-9,000 rows/s (WRITE_CONCURRENCY 8 at 25-50 ms per 28-row
+// transaction), so 20,000 / 9,000 to 20,000 / 4,500 = 2.2 to 4.4 instances already saturate the account.
+// Four land a 15-million-row export in 12.5-14 min; every instance beyond that only meets 503 ServerBusy
+// and retries. Raise it only together with more storage accounts (INVENTORY_STORAGE) or a measured rate.
+@description('Flex Consumption scale-out ceiling. Four instances saturate one storage account (about 20,000 entities/s at 4,500-9,000 rows/s per instance); more only add 503 ServerBusy retries.')
 @minValue(1)
 @maxValue(1000)
-param maximumInstanceCount int = 40
+param maximumInstanceCount int = 4
 
 @description('Memory of each Flex Consumption instance. Downloads are streamed, so 2048 MB is ample.')
 @allowed([
@@ -57,12 +114,13 @@ param maximumInstanceCount int = 40
 ])
 param instanceMemoryMB int = 2048
 
-@description('Node.js version of the function app (the project targets Node 20).')
+// Node 20 reached end of support on 2026-04-30 and the CLIs refuse to create apps on it; add '24' here
+// once the Flex Consumption stack list offers it and the suite has run on it.
+@description('Node.js version of the function app.')
 @allowed([
-  '20'
   '22'
 ])
-param nodeVersion string = '20'
+param nodeVersion string = '22'
 
 @description('Log Analytics retention in days.')
 @minValue(30)
@@ -79,6 +137,25 @@ param alertEmail string = ''
 @minValue(2)
 @maxValue(48)
 param alertNoSnapshotHours int = 26
+
+// ---------------------------------------------------------------------------------------------------
+// Security posture (each default is the safe choice)
+// ---------------------------------------------------------------------------------------------------
+
+@description('Private networking: the app reaches storage only through private endpoints in a VNet (Flex VNet integration), and storage public network access is off. Analysts then read the tables from inside that network only.')
+param vnetEnabled bool = false
+
+@description('Address space of the VNet (vnetEnabled): a /16 or larger, holding the two /24 subnets below.')
+param vnetAddressPrefix string = '10.0.0.0/16'
+
+@description('Object ids of users or groups who read the history tables with Entra ID (npm run query, Storage Explorer, DefaultAzureCredential): each gets Storage Table Data Reader on the storage account. Shared keys are off, so there is no key to hand out instead.')
+param analystPrincipalIds array = []
+
+@description('Leave SCM (Kudu) and FTP basic-auth publishing on. Off: deployments (azd deploy, az functionapp deployment, func publish) authenticate with Entra ID.')
+param allowBasicPublishingCredentials bool = false
+
+@description('Log Analytics accepts queries and ingestion with Entra ID only (no workspace keys).')
+param logAnalyticsDisableLocalAuth bool = true
 
 // ---------------------------------------------------------------------------------------------------
 // App settings (DESIGN.md §5). Defaults are shared/config.ts DEFAULTS; bounds are the ones loadConfig enforces.
@@ -149,6 +226,9 @@ param workerTimeBudgetSeconds int = 480
 
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, appName))
 var prefix = toLower(appName)
+var resourceTags = union(tags, empty(environmentName) ? {} : { 'azd-env-name': environmentName })
+// azure.yaml's service name: azd deploy finds the function app by this tag
+var azdServiceName = 'app'
 // storage account names: 3-24 lowercase letters and digits, globally unique
 var storageAccountName = take('st${replace(prefix, '-', '')}${token}', 24)
 var functionAppName = '${prefix}-func-${token}'
@@ -162,6 +242,18 @@ var queueNames = [
   ingestQueue
   poisonQueue
 ]
+var vnetName = '${prefix}-vnet-${token}'
+var privateEndpointSubnetName = 'private-endpoints'
+// Flex Consumption integrates with a subnet delegated to Microsoft.App/environments
+var appSubnetName = 'app'
+var appSubnetId = resourceId('Microsoft.Network/virtualNetworks/subnets', vnetName, appSubnetName)
+var privateEndpointSubnetId = resourceId('Microsoft.Network/virtualNetworks/subnets', vnetName, privateEndpointSubnetName)
+// blob: host locks, timer schedule, deployment package; queue: the ingest queues; table: the history
+var privateStorageServices = [
+  'blob'
+  'queue'
+  'table'
+]
 
 // ---------------------------------------------------------------------------------------------------
 // Identity
@@ -170,7 +262,7 @@ var queueNames = [
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: identityName
   location: location
-  tags: tags
+  tags: resourceTags
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -180,7 +272,7 @@ resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' 
 resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
   name: storageAccountName
   location: location
-  tags: tags
+  tags: resourceTags
   kind: 'StorageV2'
   sku: {
     name: storageSkuName
@@ -193,8 +285,12 @@ resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
     minimumTlsVersion: 'TLS1_2'
     allowBlobPublicAccess: false
     allowCrossTenantReplication: false
-    publicNetworkAccess: 'Enabled'
-    networkAcls: {
+    // with vnetEnabled only the private endpoints below reach the account (as the Flex quickstarts do it)
+    publicNetworkAccess: vnetEnabled ? 'Disabled' : 'Enabled'
+    networkAcls: vnetEnabled ? {
+      bypass: 'None'
+      defaultAction: 'Deny'
+    } : {
       bypass: 'AzureServices'
       defaultAction: 'Allow'
     }
@@ -235,11 +331,15 @@ resource ingestQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@20
 resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2025-02-01' = {
   name: logAnalyticsName
   location: location
-  tags: tags
+  tags: resourceTags
   properties: {
     retentionInDays: logRetentionDays
     sku: {
       name: 'PerGB2018'
+    }
+    features: {
+      // queries and ingestion with Entra ID only, like Application Insights below
+      disableLocalAuth: logAnalyticsDisableLocalAuth
     }
   }
 }
@@ -247,7 +347,7 @@ resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2025-02-01' = {
 resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   name: appInsightsName
   location: location
-  tags: tags
+  tags: resourceTags
   kind: 'web'
   properties: {
     Application_Type: 'web'
@@ -263,7 +363,7 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
 resource alertActionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (deployAlerts && !empty(alertEmail)) {
   name: '${prefix}-ag-${token}'
   location: 'Global'
-  tags: tags
+  tags: resourceTags
   properties: {
     groupShortName: take('${replace(prefix, '-', '')}inv', 12)
     enabled: true
@@ -283,10 +383,10 @@ var alertActions = {
   ]
 }
 
-resource failureAlert 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = if (deployAlerts) {
+resource failureAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = if (deployAlerts) {
   name: '${prefix}-alert-failed-${token}'
   location: location
-  tags: tags
+  tags: resourceTags
   kind: 'LogAlert'
   properties: {
     displayName: 'Defender inventory: a snapshot failed, or the timer could not read the export'
@@ -313,14 +413,16 @@ resource failureAlert 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = if (
       ]
     }
     autoMitigate: false
+    // a new workspace has no customEvents table until the app's first event, and validation would fail
+    skipQueryValidation: true
     actions: alertActions
   }
 }
 
-resource noSnapshotAlert 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = if (deployAlerts) {
+resource noSnapshotAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = if (deployAlerts) {
   name: '${prefix}-alert-stale-${token}'
   location: location
-  tags: tags
+  tags: resourceTags
   kind: 'LogAlert'
   properties: {
     displayName: 'Defender inventory: no snapshot completed for ${alertNoSnapshotHours} hours'
@@ -349,6 +451,8 @@ resource noSnapshotAlert 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = i
       ]
     }
     autoMitigate: true
+    // a new workspace has no customEvents table until the app's first event, and validation would fail
+    skipQueryValidation: true
     actions: alertActions
   }
 }
@@ -383,6 +487,8 @@ var storageRoles = [
 resource storageRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for role in storageRoles: {
     name: guid(storage.id, identity.id, role.roleDefinitionId)
+    // the account, not a container/queue/table: the app creates a table per snapshot and the host its own
+    // containers at run time, so no narrower scope exists beforehand; the account holds only this app's data
     scope: storage
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role.roleDefinitionId)
@@ -399,6 +505,7 @@ var monitoringMetricsPublisherRoleId = '3913510d-42f4-4e42-8a64-420c390055eb' //
 
 resource appInsightsRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(appInsights.id, identity.id, monitoringMetricsPublisherRoleId)
+  // the one Application Insights resource, not the resource group: publishing rights nowhere else
   scope: appInsights
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', monitoringMetricsPublisherRoleId)
@@ -408,6 +515,135 @@ resource appInsightsRoleAssignment 'Microsoft.Authorization/roleAssignments@2022
   }
 }
 
+// Analysts read the history with Entra ID (shared keys are off): read-only, tables only.
+var storageTableDataReaderRoleId = '76199698-9eea-4c19-bc75-cec21354c6b6' // Storage Table Data Reader
+
+resource analystRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for principalId in analystPrincipalIds: {
+    name: guid(storage.id, principalId, storageTableDataReaderRoleId)
+    // the account: snapshot tables are created daily under new names, so a per-table scope would go stale
+    scope: storage
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageTableDataReaderRoleId)
+      principalId: principalId
+      description: 'Storage Table Data Reader: reads the Defender inventory history of ${functionAppName}'
+    }
+  }
+]
+
+// ---------------------------------------------------------------------------------------------------
+// Private networking (vnetEnabled), the shape of the Azure Functions Flex quickstarts
+// ---------------------------------------------------------------------------------------------------
+
+resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = if (vnetEnabled) {
+  name: vnetName
+  location: location
+  tags: resourceTags
+  properties: {
+    addressSpace: {
+      addressPrefixes: [
+        vnetAddressPrefix
+      ]
+    }
+    subnets: [
+      {
+        name: privateEndpointSubnetName
+        properties: {
+          addressPrefix: cidrSubnet(vnetAddressPrefix, 24, 1)
+          privateEndpointNetworkPolicies: 'Disabled'
+          privateLinkServiceNetworkPolicies: 'Enabled'
+        }
+      }
+      {
+        name: appSubnetName
+        properties: {
+          addressPrefix: cidrSubnet(vnetAddressPrefix, 24, 2)
+          privateEndpointNetworkPolicies: 'Disabled'
+          privateLinkServiceNetworkPolicies: 'Enabled'
+          delegations: [
+            {
+              name: 'flex-consumption'
+              properties: {
+                serviceName: 'Microsoft.App/environments'
+              }
+            }
+          ]
+        }
+      }
+    ]
+  }
+}
+
+resource storagePrivateDnsZones 'Microsoft.Network/privateDnsZones@2024-06-01' = [
+  for svc in privateStorageServices: if (vnetEnabled) {
+    name: 'privatelink.${svc}.${environment().suffixes.storage}'
+    location: 'global'
+    tags: resourceTags
+  }
+]
+
+resource storagePrivateDnsZoneLinks 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-06-01' = [
+  for (svc, i) in privateStorageServices: if (vnetEnabled) {
+    parent: storagePrivateDnsZones[i]
+    name: '${vnetName}-${svc}'
+    location: 'global'
+    tags: resourceTags
+    properties: {
+      registrationEnabled: false
+      virtualNetwork: {
+        id: resourceId('Microsoft.Network/virtualNetworks', vnetName)
+      }
+    }
+    dependsOn: [
+      vnet
+    ]
+  }
+]
+
+resource storagePrivateEndpoints 'Microsoft.Network/privateEndpoints@2024-05-01' = [
+  for svc in privateStorageServices: if (vnetEnabled) {
+    name: '${prefix}-pe-${svc}-${token}'
+    location: location
+    tags: resourceTags
+    properties: {
+      subnet: {
+        id: privateEndpointSubnetId
+      }
+      privateLinkServiceConnections: [
+        {
+          name: '${svc}-connection'
+          properties: {
+            privateLinkServiceId: storage.id
+            groupIds: [
+              svc
+            ]
+          }
+        }
+      ]
+    }
+    dependsOn: [
+      vnet
+    ]
+  }
+]
+
+resource storagePrivateDnsZoneGroups 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2024-05-01' = [
+  for (svc, i) in privateStorageServices: if (vnetEnabled) {
+    parent: storagePrivateEndpoints[i]
+    name: 'default'
+    properties: {
+      privateDnsZoneConfigs: [
+        {
+          name: svc
+          properties: {
+            privateDnsZoneId: storagePrivateDnsZones[i].id
+          }
+        }
+      ]
+    }
+  }
+]
+
 // ---------------------------------------------------------------------------------------------------
 // Flex Consumption plan and function app
 // ---------------------------------------------------------------------------------------------------
@@ -415,7 +651,7 @@ resource appInsightsRoleAssignment 'Microsoft.Authorization/roleAssignments@2022
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
-  tags: tags
+  tags: resourceTags
   kind: 'functionapp'
   sku: {
     name: 'FC1'
@@ -429,7 +665,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   name: functionAppName
   location: location
-  tags: tags
+  tags: union(resourceTags, { 'azd-service-name': azdServiceName })
   kind: 'functionapp,linux'
   identity: {
     type: 'UserAssigned'
@@ -440,6 +676,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // outbound traffic through the VNet, so storage is reached over its private endpoints
+    virtualNetworkSubnetId: vnetEnabled ? appSubnetId : null
     siteConfig: {
       minTlsVersion: '1.2'
     }
@@ -467,8 +705,25 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   dependsOn: [
     deploymentContainer
     storageRoleAssignments
+    vnet
+    storagePrivateDnsZoneGroups
+    storagePrivateDnsZoneLinks
   ]
 }
+
+// No basic-auth (user name + password) publishing: SCM (Kudu, zip deploy) and FTP take Entra ID only.
+resource publishingCredentialsPolicies 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = [
+  for policy in [
+    'scm'
+    'ftp'
+  ]: {
+    parent: functionApp
+    name: policy
+    properties: {
+      allow: allowBasicPublishingCredentials
+    }
+  }
+]
 
 // Flex Consumption rejects FUNCTIONS_WORKER_RUNTIME, FUNCTIONS_EXTENSION_VERSION, WEBSITE_NODE_DEFAULT_VERSION,
 // WEBSITE_RUN_FROM_PACKAGE and the WEBSITE_CONTENT* settings: runtime and package live in functionAppConfig.
@@ -530,3 +785,18 @@ output identityClientId string = identity.properties.clientId
 output identityPrincipalId string = identity.properties.principalId
 output identityResourceId string = identity.id
 output ingestQueueName string = ingestQueue
+
+// azd-style outputs: azd stores them in .azure/<env>/.env, where the postprovision hook and
+// `azd env get-value` read them (docs/deploy.md)
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_FUNCTION_APP_NAME string = functionApp.name
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.name
+output AZURE_IDENTITY_CLIENT_ID string = identity.properties.clientId
+@description('The service principal the Defender app roles are granted to.')
+output AZURE_IDENTITY_PRINCIPAL_ID string = identity.properties.principalId
+output AZURE_IDENTITY_NAME string = identity.name
+output APPLICATIONINSIGHTS_NAME string = appInsights.name
+@description('EXPORT_KINDS as deployed: the postprovision hook derives the Defender app roles to grant from it.')
+output EXPORT_KINDS string = exportKinds
+output SERVICE_APP_NAME string = functionApp.name

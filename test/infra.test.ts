@@ -13,6 +13,8 @@ const ROOT = join(__dirname, '..');
 const BICEP_PATH = join(ROOT, 'infra', 'main.bicep');
 const PARAMS_PATH = join(ROOT, 'infra', 'main.parameters.json');
 const README_PATH = join(ROOT, 'infra', 'README.md');
+const DEPLOY_DOC_PATH = join(ROOT, 'docs', 'deploy.md');
+const AZURE_YAML_PATH = join(ROOT, 'azure.yaml');
 const LOCAL_SETTINGS_SAMPLE = join(ROOT, 'local.settings.sample.json');
 
 type SettingName = (typeof SETTING_NAMES)[number];
@@ -54,12 +56,18 @@ const FORBIDDEN_SETTINGS = [
 ];
 
 /** Built-in role definition ids the identity gets, by role name. */
-const EXPECTED_ROLES: Record<string, string> = {
+const IDENTITY_ROLES: Record<string, string> = {
   'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': 'Storage Blob Data Owner',
   '974c5e8b-45b9-4653-ba55-5f855dd0fb88': 'Storage Queue Data Contributor',
   '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor',
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
 };
+/** The one role analysts (analystPrincipalIds) get: read the tables, nothing else. */
+const ANALYST_ROLES: Record<string, string> = {
+  '76199698-9eea-4c19-bc75-cec21354c6b6': 'Storage Table Data Reader',
+};
+/** Every built-in role definition id main.bicep names, by role name. */
+const EXPECTED_ROLES: Record<string, string> = { ...IDENTITY_ROLES, ...ANALYST_ROLES };
 // Storage Queue Data Message Processor: covered by Queue Data Contributor, so it must not be assigned too.
 const QUEUE_MESSAGE_PROCESSOR = '8a0f0c08-91a1-4084-bc3d-661d67233fed';
 
@@ -418,8 +426,10 @@ describe('infra/main.bicep resources', () => {
   });
 
   test('role assignments go to the identity, scoped to the storage account and Application Insights', () => {
-    const assignments = resourceBodies(code, 'Microsoft.Authorization/roleAssignments');
-    expect(assignments).toHaveLength(2); // the storage loop and the Application Insights one
+    const all = resourceBodies(code, 'Microsoft.Authorization/roleAssignments');
+    expect(all).toHaveLength(3); // the identity's storage loop, its Application Insights one, the analysts' loop
+    const assignments = all.filter((a) => /principalId:\s*identity\.properties\.principalId/.test(a));
+    expect(assignments).toHaveLength(2);
     for (const a of assignments) {
       expect(a).toMatch(/principalId:\s*identity\.properties\.principalId/);
       expect(a).toMatch(/principalType:\s*'ServicePrincipal'/);
@@ -463,7 +473,8 @@ describe('infra/main.bicep resources', () => {
     expect(fac).toMatch(/maximumInstanceCount:\s*maximumInstanceCount/);
     expect(fac).toMatch(/name:\s*'node'/);
     expect(params.get('instanceMemoryMB')?.default).toBe(2048);
-    expect(params.get('nodeVersion')?.default).toBe('20');
+    // Node 20 is out of support (2026-04-30): 22 is the default and the only choice
+    expect(params.get('nodeVersion')).toMatchObject({ default: '22', allowed: ['22'] });
     expect(params.get('maximumInstanceCount')?.type).toBe('int');
     // Application Insights takes telemetry with the identity only
     expect(objectProperty(resourceBody(code, 'Microsoft.Insights/components'), 'properties')).toMatch(/DisableLocalAuth:\s*true/);
@@ -508,13 +519,31 @@ describe('infra/main.bicep alert rules', () => {
 });
 
 describe('infra/main.parameters.json and README', () => {
+  // azd substitutes ${NAME} / ${NAME=default} from the azd environment before it deploys
+  const AZD_PLACEHOLDER = /^\$\{([A-Z][A-Z0-9_]*)(?:=([^}]*))?\}$/;
+
   test('names only parameters main.bicep declares, with values the code accepts', () => {
     const file = JSON.parse(readFileSync(PARAMS_PATH, 'utf8')) as { parameters: Record<string, { value: unknown }> };
     const env = deployedEnv();
-    for (const [name, { value }] of Object.entries(file.parameters)) {
+    for (const [name, entry] of Object.entries(file.parameters)) {
       const p = params.get(name);
+      let value = entry.value;
+      const azd = typeof value === 'string' ? AZD_PLACEHOLDER.exec(value) : null;
+      if (azd) {
+        // azd's own values (environment name, region) have no default, and azd leaves out a parameter whose
+        // variable is unset (the analysts: a JSON array when set); the others default to the Bicep one
+        if (azd[2] === undefined) {
+          const unsetOk: Record<string, string> = { environmentName: 'AZURE_ENV_NAME', location: 'AZURE_LOCATION', analystPrincipalIds: 'ANALYST_PRINCIPAL_IDS' };
+          expect([name, azd[1]]).toEqual([name, unsetOk[name]]);
+          continue;
+        }
+        value = p?.type === 'bool' ? azd[2] === 'true' : p?.type === 'int' ? Number(azd[2]) : azd[2];
+        if (p?.default !== undefined) expect([name, value]).toEqual([name, p.default]);
+      }
       expect([name, p !== undefined]).toEqual([name, true]);
-      expect([name, typeof value]).toEqual([name, p!.type === 'int' ? 'number' : p!.type]);
+      expect([name, typeof value]).toEqual([name, ({ int: 'number', bool: 'boolean' } as Record<string, string>)[p!.type] ?? p!.type]);
+      // a literal here would pin the value against later changes of the Bicep default (e.g. the schedule)
+      expect([name, azd !== null]).toEqual([name, true]);
       if (p!.allowed) expect(p!.allowed).toContain(value);
       if (typeof value === 'number') {
         if (p!.minValue !== undefined) expect(value).toBeGreaterThanOrEqual(p!.minValue);
@@ -526,12 +555,125 @@ describe('infra/main.parameters.json and README', () => {
     expect(() => loadConfig(env)).not.toThrow();
   });
 
-  test('README tells the admin to grant Software.Read.All on WindowsDefenderATP', () => {
-    const readme = readFileSync(README_PATH, 'utf8');
-    expect(readme).toContain('Software.Read.All');
-    expect(readme).toContain('fc780465-2017-40d4-a0c5-307022471b92');
-    expect(readme).toMatch(/az deployment group create/);
-    expect(readme).toMatch(/func azure functionapp publish/);
+  test('docs/deploy.md tells the admin to grant Software.Read.All on WindowsDefenderATP, and gives both deployment paths', () => {
+    const doc = readFileSync(DEPLOY_DOC_PATH, 'utf8');
+    expect(doc).toContain('Software.Read.All');
+    expect(doc).toContain('fc780465-2017-40d4-a0c5-307022471b92');
+    for (const cmd of ['azd auth login', 'azd up', 'azd deploy', 'azd down', 'npm run package', 'az bicep build', 'az deployment group what-if', 'az deployment group create']) {
+      expect([cmd, doc.includes(cmd)]).toEqual([cmd, true]);
+    }
+    // Core Tools cannot tell the worker runtime without local.settings.json (git-ignored)
+    expect(doc).toMatch(/func azure functionapp publish \S+ --typescript/);
+    expect(readFileSync(README_PATH, 'utf8')).toContain('docs/deploy.md');
+  });
+});
+
+describe('infra/main.bicep security posture', () => {
+  test('maximumInstanceCount defaults to what one storage account absorbs, by the README scale math', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Scale math for Azure'));
+    const perAccount = Number(/\*\*([\d,]+) entities\/s per storage account\.\*\*/.exec(section)?.[1].replace(/,/g, ''));
+    const perInstance = [...section.matchAll(/T = ([\d,]+) rows\/s/g)].map((m) => Number(m[1].replace(/,/g, '')));
+    expect(perAccount).toBe(20000);
+    expect(perInstance.length).toBeGreaterThanOrEqual(2);
+    // the most instances that stay within the account at the slower per-instance estimate
+    const p = params.get('maximumInstanceCount')!;
+    expect(p.default).toBe(Math.floor(perAccount / Math.min(...perInstance)));
+    expect(p.minValue).toBe(1);
+    // the reasoning sits next to it
+    expect(bicep).toMatch(/\/\/ Why 4 \(README §10 "Scale math for Azure"\)[^\n]*\n(\/\/[^\n]*\n)+@description[^\n]*\n@minValue\(1\)\n@maxValue\(1000\)\nparam maximumInstanceCount int = 4/);
+  });
+
+  test('every role assignment has a one-line reason for its scope, and analysts only read tables', () => {
+    const raw = resourceBodies(bicep, 'Microsoft.Authorization/roleAssignments');
+    expect(raw).toHaveLength(3);
+    for (const a of raw) expect(a).toMatch(/\n\s*\/\/ [^\n]{20,}\n\s*scope:\s*(storage|appInsights)\n/);
+    const analysts = raw.find((a) => /principalId:\s*principalId\b/.test(a))!;
+    expect(analysts).toMatch(/scope:\s*storage\n/);
+    expect(analysts).toMatch(/subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', storageTableDataReaderRoleId\)/);
+    expect(code).toMatch(/= \[\s*for principalId in analystPrincipalIds:/);
+    expect(params.get('analystPrincipalIds')?.type).toBe('array');
+    expect(bicep).toMatch(/^param analystPrincipalIds array = \[\]$/m);
+  });
+
+  test('alert rules skip query validation (a new workspace has no customEvents yet)', () => {
+    const rules = resourceBodies(code, 'Microsoft.Insights/scheduledQueryRules');
+    expect(rules).toHaveLength(2);
+    for (const r of rules) expect(r).toMatch(/\bskipQueryValidation:\s*true\b/);
+  });
+
+  test('Log Analytics local auth off and SCM/FTP basic publishing off by default', () => {
+    expect(params.get('logAnalyticsDisableLocalAuth')).toMatchObject({ type: 'bool', default: true });
+    expect(objectProperty(resourceBody(code, 'Microsoft.OperationalInsights/workspaces'), 'features')).toMatch(/disableLocalAuth:\s*logAnalyticsDisableLocalAuth\b/);
+    expect(params.get('allowBasicPublishingCredentials')).toMatchObject({ type: 'bool', default: false });
+    const policies = resourceBody(code, 'Microsoft.Web/sites/basicPublishingCredentialsPolicies');
+    expect(code).toMatch(/basicPublishingCredentialsPolicies@[^']+' = \[\s*for policy in \[\s*'scm'\s*'ftp'\s*\]:/);
+    expect(policies).toMatch(/parent:\s*functionApp\b/);
+    expect(policies).toMatch(/allow:\s*allowBasicPublishingCredentials\b/);
+  });
+
+  test('vnetEnabled (off by default): Flex subnet, private endpoints and DNS zones for blob, queue and table, storage public access off', () => {
+    expect(params.get('vnetEnabled')).toMatchObject({ type: 'bool', default: false });
+    const vnet = resourceBody(code, 'Microsoft.Network/virtualNetworks');
+    expect(code).toMatch(/resource vnet 'Microsoft\.Network\/virtualNetworks@[^']+' = if \(vnetEnabled\)/);
+    expect(vnet).toMatch(/serviceName:\s*'Microsoft\.App\/environments'/);
+    expect(code).toMatch(/var privateStorageServices = \[\s*'blob'\s*'queue'\s*'table'\s*\]/);
+    for (const type of ['Microsoft.Network/privateDnsZones', 'Microsoft.Network/privateDnsZones/virtualNetworkLinks', 'Microsoft.Network/privateEndpoints', 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups']) {
+      const decl = new RegExp(`^resource \\w+ '${type.replace(/[/.]/g, '\\$&')}@[^']+' = \\[\\s*for (svc|\\(svc, i\\)) in privateStorageServices: if \\(vnetEnabled\\) \\{`, 'm');
+      expect([type, decl.test(code)]).toEqual([type, true]);
+    }
+    expect(resourceBody(code, 'Microsoft.Network/privateDnsZones')).toMatch(/name:\s*'privatelink\.\$\{svc\}\.\$\{environment\(\)\.suffixes\.storage\}'/);
+    const pe = resourceBody(code, 'Microsoft.Network/privateEndpoints');
+    expect(pe).toMatch(/privateLinkServiceId:\s*storage\.id/);
+    expect(pe).toMatch(/groupIds:\s*\[\s*svc\s*\]/);
+    const storageProps = objectProperty(resourceBody(code, 'Microsoft.Storage/storageAccounts'), 'properties');
+    expect(storageProps).toMatch(/publicNetworkAccess:\s*vnetEnabled \? 'Disabled' : 'Enabled'/);
+    expect(storageProps).toMatch(/networkAcls:\s*vnetEnabled \? \{\s*bypass:\s*'None'\s*defaultAction:\s*'Deny'/);
+    const site = resourceBody(code, 'Microsoft.Web/sites');
+    expect(site).toMatch(/virtualNetworkSubnetId:\s*vnetEnabled \? appSubnetId : null/);
+    expect(code).toMatch(/var appSubnetId = resourceId\('Microsoft\.Network\/virtualNetworks\/subnets', vnetName, appSubnetName\)/);
+  });
+});
+
+describe('azd: azure.yaml, tags, region and outputs', () => {
+  const yaml = existsSync(AZURE_YAML_PATH) ? readFileSync(AZURE_YAML_PATH, 'utf8') : '';
+
+  test('azure.yaml: one function service in TypeScript, shipped prebuilt by npm run package (no remote build)', () => {
+    const services = /\nservices:\n((?:  .*\n|\n)+)/.exec(yaml)?.[1] ?? '';
+    const names = [...services.matchAll(/^  (\w[\w-]*):\s*$/gm)].map((m) => m[1]);
+    expect(names).toEqual(['app']);
+    expect(services).toMatch(/^    host: function$/m);
+    expect(services).toMatch(/^    language: ts$/m);
+    expect(services).toMatch(/^    remoteBuild: false$/m);
+    // azd zips and deploys the tree npm run package staged (the tree of the zip test/package.test.ts boots)
+    expect(services).toMatch(/^    dist: \.package\/stage$/m);
+    expect(services).toMatch(/^    project: \.$/m);
+    expect(services).toMatch(/prepackage:[\s\S]*npm run package/);
+    expect(yaml).toMatch(/postprovision:[\s\S]*infra\/hooks\/postprovision\.sh[\s\S]*infra\/hooks\/postprovision\.ps1/);
+    for (const f of ['postprovision.sh', 'postprovision.ps1']) expect([f, existsSync(join(ROOT, 'infra', 'hooks', f))]).toEqual([f, true]);
+  });
+
+  test('the function app carries the azd-service-name tag azure.yaml names; every resource the azd-env-name tag', () => {
+    expect(code).toMatch(/var azdServiceName = 'app'/);
+    expect(resourceBody(code, 'Microsoft.Web/sites')).toMatch(/tags:\s*union\(resourceTags, \{ 'azd-service-name': azdServiceName \}\)/);
+    expect(code).toMatch(/var resourceTags = union\(tags, empty\(environmentName\) \? \{\} : \{ 'azd-env-name': environmentName \}\)/);
+    expect(code).not.toMatch(/\btags:\s*tags\b/);
+  });
+
+  test('location is limited to Flex Consumption regions and azd asks for it', () => {
+    const loc = params.get('location')!;
+    expect(loc.allowed?.length).toBeGreaterThanOrEqual(20);
+    for (const r of ['westeurope', 'northeurope', 'eastus', 'eastus2', 'swedencentral', 'uksouth']) expect(loc.allowed).toContain(r);
+    expect(loc.allowed).not.toContain('eastus2euap'); // a canary region, not for customers
+    expect(bicep).toMatch(/@metadata\(\{\s*azd:\s*\{\s*type:\s*'location'\s*\}\s*\}\)\nparam location string/);
+  });
+
+  test('azd-style outputs for the hook and the docs', () => {
+    for (const o of ['AZURE_LOCATION', 'AZURE_TENANT_ID', 'AZURE_FUNCTION_APP_NAME', 'AZURE_STORAGE_ACCOUNT_NAME', 'AZURE_IDENTITY_CLIENT_ID', 'AZURE_IDENTITY_PRINCIPAL_ID', 'EXPORT_KINDS', 'SERVICE_APP_NAME']) {
+      expect([o, new RegExp(`^output ${o} string = `, 'm').test(code)]).toEqual([o, true]);
+    }
+    expect(code).toMatch(/^output AZURE_IDENTITY_PRINCIPAL_ID string = identity\.properties\.principalId$/m);
+    expect(code).toMatch(/^output EXPORT_KINDS string = exportKinds$/m);
   });
 });
 
