@@ -33,6 +33,8 @@ export interface TimerDeps {
     getSoftwareInventoryPages?(pageSize: number): AsyncIterable<InventoryPage>;
   };
   sasValidHours: number;
+  /** SNAPSHOT_INTERVAL_HOURS: no new snapshot while a complete one was generated within this many hours; absent or 0: every new export */
+  snapshotIntervalHours?: number;
   log: Log;
   now?: () => Date;
   /** a queued/ingesting file untouched for this long, with no live lease, is re-queued */

@@ -123,6 +123,8 @@ export function testConfig(azurite: Azurite, env: Record<string, string> = {}): 
     INGEST_QUEUE: `q-${randomUUID().slice(0, 8)}`,
     INGEST_VISIBILITY_TIMEOUT_SECONDS: '5',
     INGEST_FILE_CONCURRENCY: '2',
+    // tests publish several exports minutes apart and expect each to be a snapshot; interval tests set it
+    SNAPSHOT_INTERVAL_HOURS: '0',
     ...env,
   });
 }
