@@ -286,20 +286,22 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
     reportSnapshotFailed(deps.telemetry, { kind, snapshotId, cause: 'export', reason });
   }
 
-  // FileCount is the number of registered files, so the snapshot completes only when every one of them has
-  const registeredFiles = registrationChanged ? await catalog.listFiles(snapshotId) : files;
-  const registeredCount = registeredFiles.length;
-  const unfinished = registeredFiles.some((f) => f.Status !== 'complete');
-  if (!created || registeredCount !== fileCount) {
-    await catalog.updateSnapshot(kind, snapshotId, (cur) => {
+  // FileCount is the number of registered files, so the snapshot completes only when every one of them has.
+  // Listed inside the conditional update: of two runs registering at once, the last write saw every row.
+  let registeredFiles: FileRow[] = files;
+  if (registrationChanged || !created) {
+    await catalog.updateSnapshot(kind, snapshotId, async (cur) => {
+      if (registrationChanged) registeredFiles = await catalog.listFiles(snapshotId);
       const patch: Partial<SnapshotRow> = {};
-      if (cur.FileCount !== registeredCount) patch.FileCount = registeredCount;
+      if (cur.FileCount !== registeredFiles.length) patch.FileCount = registeredFiles.length;
       // a complete snapshot with a file to do (a late file) is ingesting again; a failed one with files re-queued too
+      const unfinished = registeredFiles.some((f) => f.Status !== 'complete');
       const reopen = orphans.length === 0 && (cur.Status === 'complete' ? unfinished : cur.Status === 'failed' && toQueue.length > 0);
       if (reopen) Object.assign(patch, { Status: 'ingesting', Error: '' } satisfies Partial<SnapshotRow>);
       return Object.keys(patch).length > 0 ? patch : undefined;
     });
   }
+  const registeredCount = registeredFiles.length;
 
   // equal to registeredCount unless an older version of this code left a hole in the indices
   const messageFileCount = Math.max(registeredCount, registeredFiles.reduce((m, f) => Math.max(m, Number(f.rowKey) + 1), 0));
@@ -328,8 +330,9 @@ function leftAlone(s: SnapshotRow): TimerOutcome {
 /**
  * SNAPSHOT_INTERVAL_HOURS: returns the newest complete snapshot when it was generated within the interval
  * before now, so no new snapshot may start (logged, saying when the next one may); undefined when one may.
- * An unfinished snapshot newer than it does not hold a new one back: Defender no longer serves its export
- * (this run would otherwise repair it), so it can never finish and the newer export takes its place.
+ * An unfinished snapshot newer than it, whose export Defender no longer serves (this run would otherwise
+ * repair it), makes way for the newer export once nothing works on it any more: it can never finish.
+ * While its workers still run it may yet complete, so it holds the newer export back like a complete one.
  */
 async function intervalHoldsBack(deps: TimerDeps, kind: string, whatNot: string): Promise<WithEtag<SnapshotRow> | undefined> {
   const hours = deps.snapshotIntervalHours ?? 0;
@@ -342,8 +345,12 @@ async function intervalHoldsBack(deps: TimerDeps, kind: string, whatNot: string)
   if (!Number.isFinite(generated) || nowMs - generated >= hours * HOUR_MS) return undefined;
   const stranded = snaps.find((s) => s.rowKey > newest.rowKey && (s.Status === 'ingesting' || (s.Status === 'failed' && !(s.Error ?? '').startsWith(SUPERSEDED))));
   if (stranded) {
-    deps.log.info(`snapshot ${stranded.rowKey} is ${stranded.Status} and its export is no longer served: a new snapshot starts although ${newest.rowKey} is within SNAPSHOT_INTERVAL_HOURS=${hours}`);
-    return undefined;
+    const files = await deps.catalog.listFiles(stranded.rowKey);
+    if (!files.some((f) => isActive(f, nowMs, deps.staleAfterMs ?? DEFAULT_STALE_AFTER_MS))) {
+      deps.log.info(`snapshot ${stranded.rowKey} is ${stranded.Status}, nothing works on it and Defender no longer serves its export: the newer export replaces it`);
+      return undefined;
+    }
+    deps.log.info(`snapshot ${stranded.rowKey} is ${stranded.Status} and its export is no longer served, but files are still being worked on; it may yet complete`);
   }
   deps.log.info(
     `newest complete snapshot ${newest.rowKey} was generated ${((nowMs - generated) / HOUR_MS).toFixed(1)} h ago (SNAPSHOT_INTERVAL_HOURS=${hours}): ${whatNot}; ` +

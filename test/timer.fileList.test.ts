@@ -93,6 +93,30 @@ describe('Defender lists other files for the same generatedTime', () => {
     expect((await services.catalog.getSnapshot(SOFTWARE_INVENTORY, id))!).toMatchObject({ Status: 'complete', FileCount: 4, FilesCompleted: 4, RowCount: 90 });
     expect(await tableRows(second.table)).toBe(90);
   }, 60_000);
+
+  it('two timer runs at once on a complete snapshot whose list grew by two files: each new file is registered and queued exactly once, FileCount 4', async () => {
+    const config = testConfig(azurite());
+    const services = createServices(config);
+    const fx = exportFixture(azurite());
+    await fx.upload([gz(jsonl(records(30, 3, 'ta'))), gz(jsonl(records(20, 2, 'tb')))]);
+    const defender = fakeDefender(nextGeneratedTime(), () => fx.urls());
+    const first = await runIngestCycle({ config, log: silentLog, services, timer: { defender } });
+    expect(first).toMatchObject({ status: 'complete', files: 2 });
+
+    await fx.append([gz(jsonl(records(25, 5, 'tc'))), gz(jsonl(records(15, 3, 'td')))]);
+    const runs = await Promise.all([0, 1].map(() => runExportTimer(timerDeps(services, memoryLog(), { defender }))));
+    expect(runs.reduce((n, r) => n + r.filesQueued, 0)).toBe(2);
+    const urls = fx.urls();
+    expect((await queued(services)).map((m) => [m.fileIndex, m.fileCount, stripQuery(m.url)])).toEqual([
+      [2, 4, stripQuery(urls[2])],
+      [3, 4, stripQuery(urls[3])],
+    ]);
+    expect((await services.catalog.getSnapshot(SOFTWARE_INVENTORY, first.snapshotId))!).toMatchObject({ Status: 'ingesting', FileCount: 4 });
+
+    const second = await runIngestCycle({ config, log: silentLog, services, timer: { defender } });
+    expect(second).toMatchObject({ snapshotId: first.snapshotId, status: 'complete', files: 4, rows: 90 });
+    expect((await services.catalog.listFiles(first.snapshotId)).map((f) => f.BlobPath)).toEqual(urls.map(stripQuery));
+  }, 60_000);
 });
 
 describe('superseding an older snapshot whose files all completed', () => {

@@ -130,6 +130,29 @@ describe('SNAPSHOT_INTERVAL_HOURS', () => {
     expect(done).toMatchObject({ snapshotId: snapshotIdFor(newer), status: 'complete', rows: 30 });
   }, 60_000);
 
+  it('within the interval, an unfinished snapshot whose export is gone but whose files are still being worked on holds the newer export back until nothing works on it', async () => {
+    const { services, fx } = setup();
+    await fx.upload([gz(jsonl(records(20, 2, 'ih')))]);
+    const base = era();
+    await runIngestCycle({ config: testConfig(azurite(), { SNAPSHOT_INTERVAL_HOURS: '0' }), log: silentLog, services, timer: { defender: fakeDefender(new Date(base), () => fx.urls()), now: at(base + 600_000) } });
+    // registered and queued an hour later (interval 0 then); no worker has touched it yet
+    const unfinished = new Date(base + HOUR);
+    const s1 = await runExportTimer(timerDeps(services, silentLog, { defender: fakeDefender(unfinished, () => fx.urls()), now: at(base + HOUR), snapshotIntervalHours: 0 }));
+    expect(s1).toMatchObject({ action: 'created', status: 'ingesting' });
+    await services.queue.clearMessages();
+
+    const newer = new Date(base + HOUR + 5 * 60_000);
+    const held = await runExportTimer(timerDeps(services, silentLog, { defender: fakeDefender(newer, () => fx.urls()), now: at(base + HOUR + 10 * 60_000) }));
+    expect(held).toMatchObject({ action: 'none', snapshotId: snapshotIdFor(new Date(base)), status: 'complete' });
+    expect(await services.catalog.getSnapshot(SOFTWARE_INVENTORY, snapshotIdFor(newer))).toBeUndefined();
+    expect((await services.catalog.getSnapshot(SOFTWARE_INVENTORY, s1.snapshotId))!.Status).toBe('ingesting');
+
+    // an hour later its queued file has been idle past the stale bound: nothing works on it, the newer export replaces it
+    const replaced = await runExportTimer(timerDeps(services, silentLog, { defender: fakeDefender(newer, () => fx.urls()), now: at(base + 2 * HOUR + 10 * 60_000) }));
+    expect(replaced).toMatchObject({ action: 'created', snapshotId: snapshotIdFor(newer) });
+    expect((await services.catalog.getSnapshot(SOFTWARE_INVENTORY, s1.snapshotId))!.Status).toBe('failed');
+  }, 60_000);
+
   it('EXPORT_METHOD=json: within the interval a run pages nothing and describes the newest complete snapshot; past it, it pages a new one', async () => {
     const sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, devices: 20, seed: 9 });
     try {
