@@ -133,7 +133,7 @@ param deployAlerts bool = true
 @description('E-mail address the alerts are sent to, through an action group created for it. Empty: the alerts only show in the portal.')
 param alertEmail string = ''
 
-@description('Alert when no snapshot has completed for this many hours (the daily schedule plus slack; lower it with an hourly schedule).')
+@description('Alert when no snapshot has completed for this many hours (snapshotIntervalHours plus slack; keep it above the interval).')
 @minValue(2)
 @maxValue(48)
 param alertNoSnapshotHours int = 26
@@ -174,8 +174,13 @@ param defenderTokenScope string = 'https://api.securitycenter.microsoft.com/.def
 ])
 param defenderAllowCustomEndpoint string = 'false'
 
-@description('EXPORT_SCHEDULE: NCRONTAB (6 fields, UTC) of the export timer.')
-param exportSchedule string = '0 30 5 * * *'
+@description('EXPORT_SCHEDULE: NCRONTAB (6 fields, UTC) of the export timer. Hourly: runs between snapshots only repair an unfinished one.')
+param exportSchedule string = '0 17 * * * *'
+
+@description('SNAPSHOT_INTERVAL_HOURS: a new snapshot of a kind starts only when none of its complete snapshots was generated within this many hours before now; runs in between only repair. 0 = every new export.')
+@minValue(0)
+@maxValue(8760)
+param snapshotIntervalHours int = 24
 
 @description('SAS_VALID_HOURS: sasValidHours asked of the export API.')
 @minValue(1)
@@ -757,6 +762,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
 
     // Export and ingest
     EXPORT_SCHEDULE: exportSchedule
+    SNAPSHOT_INTERVAL_HOURS: string(snapshotIntervalHours)
     SAS_VALID_HOURS: string(sasValidHours)
     DOWNLOAD_HOST_ALLOWLIST: downloadHostAllowlist
     INGEST_QUEUE: ingestQueue

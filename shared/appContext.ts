@@ -55,6 +55,7 @@ export function timerDeps(s: AppServices, log: Log, overrides: Partial<TimerDeps
     queue: s.queue,
     defender: DefenderClient.fromConfig(s.config, log),
     sasValidHours: s.config.sasValidHours,
+    snapshotIntervalHours: s.config.snapshotIntervalHours,
     log,
     method: s.config.exportMethod,
     json: {

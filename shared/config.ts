@@ -30,6 +30,8 @@ export interface Config {
   clientSecret?: string;
   authorityHost?: string;
   exportSchedule: string;
+  /** a new snapshot of a kind starts only when none of its complete snapshots was generated within this many hours (0: every new export) */
+  snapshotIntervalHours: number;
   sasValidHours: number;
   downloadHostAllowlist: string[];
   /** Functions storage: queues (and tables unless inventoryStorage is set). */
@@ -65,7 +67,9 @@ export const DEFAULTS = {
   DEFENDER_TOKEN_SCOPE: 'https://api.securitycenter.microsoft.com/.default',
   DEFENDER_AUTH: 'default',
   DEFENDER_ALLOW_CUSTOM_ENDPOINT: 'false',
-  EXPORT_SCHEDULE: '0 30 5 * * *',
+  // hourly: Defender regenerates exports every few hours; SNAPSHOT_INTERVAL_HOURS decides when a new snapshot starts
+  EXPORT_SCHEDULE: '0 17 * * * *',
+  SNAPSHOT_INTERVAL_HOURS: 24,
   SAS_VALID_HOURS: 6,
   DOWNLOAD_HOST_ALLOWLIST: '*.blob.core.windows.net,*.blob.core.usgovcloudapi.net',
   INGEST_QUEUE: 'inventory-export-files',
@@ -91,6 +95,7 @@ export const SETTING_NAMES = [
   'AZURE_CLIENT_SECRET',
   'AZURE_AUTHORITY_HOST',
   'EXPORT_SCHEDULE',
+  'SNAPSHOT_INTERVAL_HOURS',
   'SAS_VALID_HOURS',
   'DOWNLOAD_HOST_ALLOWLIST',
   'AzureWebJobsStorage',
@@ -354,6 +359,7 @@ export function loadConfig(env: Env = process.env): Config {
     clientSecret,
     authorityHost,
     exportSchedule: validateNcrontab('EXPORT_SCHEDULE', raw(env, 'EXPORT_SCHEDULE') ?? DEFAULTS.EXPORT_SCHEDULE),
+    snapshotIntervalHours: intSetting(env, 'SNAPSHOT_INTERVAL_HOURS', DEFAULTS.SNAPSHOT_INTERVAL_HOURS, 0, 8760),
     sasValidHours: intSetting(env, 'SAS_VALID_HOURS', DEFAULTS.SAS_VALID_HOURS, 1, 6),
     downloadHostAllowlist: allowlist(env),
     jobsStorage,

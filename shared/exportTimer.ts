@@ -1,6 +1,8 @@
 // The timer: ask Defender for the current export, register it as a snapshot and fan out one queue
 // message per file. Re-running it is always safe: a complete snapshot is left alone, an incomplete
 // one is re-armed (only its unfinished files are re-queued, with fresh URLs, resuming from checkpoints).
+// It runs often (hourly) but starts a new snapshot only when SNAPSHOT_INTERVAL_HOURS allows; the runs in
+// between only repair.
 import { QueueClient } from '@azure/storage-queue';
 import { mapBounded } from './concurrency';
 import {
@@ -33,6 +35,8 @@ export interface TimerDeps {
     getSoftwareInventoryPages?(pageSize: number): AsyncIterable<InventoryPage>;
   };
   sasValidHours: number;
+  /** SNAPSHOT_INTERVAL_HOURS: no new snapshot while a complete one was generated within this many hours; absent or 0: every new export */
+  snapshotIntervalHours?: number;
   log: Log;
   now?: () => Date;
   /** a queued/ingesting file untouched for this long, with no live lease, is re-queued */
@@ -59,6 +63,7 @@ export interface TimerOutcome {
 }
 
 export const DEFAULT_STALE_AFTER_MS = 30 * 60 * 1000;
+const HOUR_MS = 3_600_000;
 
 function lastActivity(f: WithEtag<FileRow>): number {
   const t = f.UpdatedAt ?? f.timestamp;
@@ -101,6 +106,13 @@ export async function runExportTimer(deps: TimerDeps): Promise<TimerOutcome> {
 
 async function runJsonMethod(deps: TimerDeps): Promise<TimerOutcome> {
   if (!deps.json || !deps.defender.getSoftwareInventoryPages) throw new Error('EXPORT_METHOD=json needs the paged API client and table access');
+  const staleAfterMs = deps.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+  await deps.catalog.ensureTables();
+  const held = await intervalHoldsBack(deps, SOFTWARE_INVENTORY, 'no paged snapshot starts');
+  if (held) {
+    await supersedeOlder(deps, SOFTWARE_INVENTORY, held.rowKey, staleAfterMs);
+    return leftAlone(held);
+  }
   const r = await runJsonInventory({
     catalog: deps.catalog,
     ensureTable: deps.ensureTable,
@@ -113,7 +125,7 @@ async function runJsonMethod(deps: TimerDeps): Promise<TimerOutcome> {
     now: deps.now,
     telemetry: deps.telemetry,
   });
-  await supersedeOlder(deps, SOFTWARE_INVENTORY, r.snapshotId, deps.staleAfterMs ?? DEFAULT_STALE_AFTER_MS);
+  await supersedeOlder(deps, SOFTWARE_INVENTORY, r.snapshotId, staleAfterMs);
   return { action: r.created ? 'created' : 'none', snapshotId: r.snapshotId, tableName: r.tableName, status: r.status, fileCount: 1, filesQueued: 0 };
 }
 
@@ -129,19 +141,37 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
   log.info(`Defender export generated ${exp.generatedTimeText}: ${exp.exportFiles.length} file(s) → snapshot ${snapshotId} (${tableName})`);
 
   await catalog.ensureTables();
-  /** An existing snapshot that this run must leave alone: another export's (same minute), or complete. */
-  const leaveAlone = async (snap: WithEtag<SnapshotRow>): Promise<TimerOutcome | undefined> => {
-    if (snap.GeneratedTime && new Date(snap.GeneratedTime).getTime() !== exp.generatedTime.getTime()) {
-      return sameMinuteCollision(deps, snap, exp.generatedTimeText, tableName);
-    }
+  /** false: the snapshot registered under this id came from another export generated in the same minute */
+  const sameExport = (snap: SnapshotRow) => !snap.GeneratedTime || new Date(snap.GeneratedTime).getTime() === exp.generatedTime.getTime();
+  /** A complete snapshot whose export lists nothing unregistered and whose registered files are all complete: nothing to do. */
+  const settled = async (snap: WithEtag<SnapshotRow>, files: FileRow[]): Promise<TimerOutcome | undefined> => {
     if (snap.Status !== 'complete') return undefined;
-    log.info(`snapshot ${snapshotId} is already complete (${snap.RowCount} rows); nothing to do`);
-    await supersedeOlder(deps, kind, snapshotId, staleAfterMs);
-    return { action: 'none', snapshotId, tableName, status: 'complete', fileCount: snap.FileCount, filesQueued: 0 };
+    const registered = new Set(files.map((f) => f.BlobPath));
+    const late = exp.exportFiles.map(stripQuery).filter((p) => !registered.has(p));
+    if (late.length === 0 && files.length === snap.FileCount && files.every((f) => f.Status === 'complete')) {
+      log.info(`snapshot ${snapshotId} is already complete (${snap.RowCount} rows); nothing to do`);
+      await supersedeOlder(deps, kind, snapshotId, staleAfterMs);
+      return { action: 'none', snapshotId, tableName, status: 'complete', fileCount: snap.FileCount, filesQueued: 0 };
+    }
+    if (late.length > 0) {
+      log.warn(`snapshot ${snapshotId} is complete, but Defender's export for it now lists ${late.length} file(s) it does not hold (first: ${late[0]}); registering them and reopening the snapshot`);
+    }
+    return undefined;
   };
+
   let existing = await catalog.getSnapshot(kind, snapshotId);
-  const settled = existing && (await leaveAlone(existing));
-  if (settled) return settled;
+  if (!existing || !sameExport(existing)) {
+    // this export would be a new snapshot: only when the interval allows
+    const held = await intervalHoldsBack(deps, kind, `export ${exp.generatedTimeText} starts no snapshot`);
+    if (held) {
+      await supersedeOlder(deps, kind, held.rowKey, staleAfterMs);
+      return leftAlone(held);
+    }
+  }
+  if (existing && !sameExport(existing)) return sameMinuteCollision(deps, existing, exp.generatedTimeText, tableName);
+  let files = existing ? await catalog.listFiles(snapshotId) : [];
+  const done = existing && (await settled(existing, files));
+  if (done) return done;
 
   // The table exists before any message does; workers never have to create it.
   await deps.ensureTable(tableName);
@@ -173,7 +203,9 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
       log.info(`snapshot ${snapshotId} was registered by another timer run at the same moment; queuing only what it has not`);
       existing = await catalog.getSnapshot(kind, snapshotId);
       if (!existing) throw new Error(`snapshot ${snapshotId} was registered by another run, then vanished from the catalog`);
-      const theirs = await leaveAlone(existing);
+      if (!sameExport(existing)) return sameMinuteCollision(deps, existing, exp.generatedTimeText, tableName);
+      files = await catalog.listFiles(snapshotId);
+      const theirs = await settled(existing, files);
       if (theirs) return theirs;
     } else if (fileCount === 0) {
       log.info(`snapshot ${snapshotId}: the export has no files; complete with 0 rows`);
@@ -187,37 +219,48 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
   }
 
   // Match the export's URLs to file rows by blob path (the URLs' SAS part changes on every call).
-  const files = existing ? await catalog.listFiles(snapshotId) : [];
   const byPath = new Map(files.map((f) => [f.BlobPath, f]));
-  const byIndex = new Map(files.map((f) => [Number(f.rowKey), f]));
+  // A file not registered yet takes the next index after every registered one, whatever its position in
+  // the list: indices stay 0..n-1 (no holes, no clash) however Defender reorders or replaces its list.
+  let nextIndex = files.reduce((m, f) => Math.max(m, Number(f.rowKey) + 1), 0);
   const nowMs = now().getTime();
   const toQueue: { index: number; url: string }[] = [];
   const matched = new Set<string>();
+  let registrationChanged = false;
 
-  for (let i = 0; i < fileCount; i++) {
-    const url = exp.exportFiles[i];
+  for (const url of exp.exportFiles) {
     const path = stripQuery(url);
+    if (matched.has(path)) continue;
     matched.add(path);
     const row = byPath.get(path);
     if (!row) {
-      const clash = byIndex.get(i);
-      const index = clash ? Math.max(fileCount, ...byIndex.keys()) + toQueue.length + 1 : i;
-      if (clash) log.warn(`snapshot ${snapshotId}: file index ${i} already holds ${clash.BlobPath}; registering ${path} as file ${index}`);
-      const registered = await catalog.createFile({
-        partitionKey: snapshotId,
-        rowKey: fileRowKey(index),
-        BlobPath: path,
-        Status: 'queued',
-        LinesCommitted: 0,
-        RowsWritten: 0,
-        Rejected: 0,
-        Duplicates: 0,
-        Attempts: 0,
-        Error: '',
-        UpdatedAt: now(),
-      });
-      if (registered) toQueue.push({ index, url });
-      else log.info(`snapshot ${snapshotId}: file ${index} was registered by another timer run at the same moment; it queues it`);
+      registrationChanged = true;
+      for (;;) {
+        const index = nextIndex++;
+        const registered = await catalog.createFile({
+          partitionKey: snapshotId,
+          rowKey: fileRowKey(index),
+          BlobPath: path,
+          Status: 'queued',
+          LinesCommitted: 0,
+          RowsWritten: 0,
+          Rejected: 0,
+          Duplicates: 0,
+          Attempts: 0,
+          Error: '',
+          UpdatedAt: now(),
+        });
+        if (registered) {
+          toQueue.push({ index, url });
+          break;
+        }
+        // another timer run registered a file under this index at the same moment: the same file (it queues
+        // it), or another one (this file takes the next index)
+        if ((await catalog.getFile(snapshotId, index))?.BlobPath === path) {
+          log.info(`snapshot ${snapshotId}: file ${index} was registered by another timer run at the same moment; it queues it`);
+          break;
+        }
+      }
     } else if (row.Status === 'complete' || isActive(row, nowMs, staleAfterMs)) {
       continue;
     } else {
@@ -243,13 +286,27 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
     reportSnapshotFailed(deps.telemetry, { kind, snapshotId, cause: 'export', reason });
   }
 
-  if (existing && toQueue.length > 0 && orphans.length === 0) {
-    await catalog.updateSnapshot(kind, snapshotId, (cur) => (cur.Status === 'failed' ? { Status: 'ingesting', Error: '' } : undefined));
+  // FileCount is the number of registered files, so the snapshot completes only when every one of them has.
+  // Listed inside the conditional update: of two runs registering at once, the last write saw every row.
+  let registeredFiles: FileRow[] = files;
+  if (registrationChanged || !created) {
+    await catalog.updateSnapshot(kind, snapshotId, async (cur) => {
+      if (registrationChanged) registeredFiles = await catalog.listFiles(snapshotId);
+      const patch: Partial<SnapshotRow> = {};
+      if (cur.FileCount !== registeredFiles.length) patch.FileCount = registeredFiles.length;
+      // a complete snapshot with a file to do (a late file) is ingesting again; a failed one with files re-queued too
+      const unfinished = registeredFiles.some((f) => f.Status !== 'complete');
+      const reopen = orphans.length === 0 && (cur.Status === 'complete' ? unfinished : cur.Status === 'failed' && toQueue.length > 0);
+      if (reopen) Object.assign(patch, { Status: 'ingesting', Error: '' } satisfies Partial<SnapshotRow>);
+      return Object.keys(patch).length > 0 ? patch : undefined;
+    });
   }
+  const registeredCount = registeredFiles.length;
 
-  const total = Math.max(fileCount, ...[...byIndex.keys()].map((k) => k + 1), ...toQueue.map((q) => q.index + 1));
+  // equal to registeredCount unless an older version of this code left a hole in the indices
+  const messageFileCount = Math.max(registeredCount, registeredFiles.reduce((m, f) => Math.max(m, Number(f.rowKey) + 1), 0));
   await mapBounded(toQueue, 16, async ({ index, url }) => {
-    const msg: IngestMessage = { snapshotId, kind, fileIndex: index, fileCount: total, url, generatedTime: exp.generatedTime.toISOString() };
+    const msg: IngestMessage = { snapshotId, kind, fileIndex: index, fileCount: messageFileCount, url, generatedTime: exp.generatedTime.toISOString() };
     await deps.queue.sendMessage(encodeMessage(msg));
   });
 
@@ -262,7 +319,44 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
   if (action === 'rearmed') log.info(`snapshot ${snapshotId}: re-queued ${toQueue.length} file(s)`);
   if (action === 'none') log.info(`snapshot ${snapshotId} is ${after?.Status ?? 'ingesting'}; all unfinished files are being worked on`);
   if (action === 'created') log.info(`snapshot ${snapshotId}: queued ${toQueue.length} file(s)`);
-  return { action, snapshotId, tableName, status: after?.Status ?? 'ingesting', fileCount: after?.FileCount ?? fileCount, filesQueued: toQueue.length };
+  return { action, snapshotId, tableName, status: after?.Status ?? 'ingesting', fileCount: after?.FileCount ?? registeredCount, filesQueued: toQueue.length };
+}
+
+/** The outcome of a run that leaves this snapshot as it is (npm run ingest's summary then describes it). */
+function leftAlone(s: SnapshotRow): TimerOutcome {
+  return { action: 'none', snapshotId: s.rowKey, tableName: s.TableName, status: s.Status, fileCount: s.FileCount, filesQueued: 0 };
+}
+
+/**
+ * SNAPSHOT_INTERVAL_HOURS: returns the newest complete snapshot when it was generated within the interval
+ * before now, so no new snapshot may start (logged, saying when the next one may); undefined when one may.
+ * An unfinished snapshot newer than it, whose export Defender no longer serves (this run would otherwise
+ * repair it), makes way for the newer export once nothing works on it any more: it can never finish.
+ * While its workers still run it may yet complete, so it holds the newer export back like a complete one.
+ */
+async function intervalHoldsBack(deps: TimerDeps, kind: string, whatNot: string): Promise<WithEtag<SnapshotRow> | undefined> {
+  const hours = deps.snapshotIntervalHours ?? 0;
+  if (hours <= 0) return undefined;
+  const nowMs = (deps.now ?? (() => new Date()))().getTime();
+  const snaps = await deps.catalog.listSnapshots(kind); // newest first
+  const newest = snaps.find((s) => s.Status === 'complete');
+  if (!newest) return undefined;
+  const generated = new Date(newest.GeneratedTime).getTime();
+  if (!Number.isFinite(generated) || nowMs - generated >= hours * HOUR_MS) return undefined;
+  const stranded = snaps.find((s) => s.rowKey > newest.rowKey && (s.Status === 'ingesting' || (s.Status === 'failed' && !(s.Error ?? '').startsWith(SUPERSEDED))));
+  if (stranded) {
+    const files = await deps.catalog.listFiles(stranded.rowKey);
+    if (!files.some((f) => isActive(f, nowMs, deps.staleAfterMs ?? DEFAULT_STALE_AFTER_MS))) {
+      deps.log.info(`snapshot ${stranded.rowKey} is ${stranded.Status}, nothing works on it and Defender no longer serves its export: the newer export replaces it`);
+      return undefined;
+    }
+    deps.log.info(`snapshot ${stranded.rowKey} is ${stranded.Status} and its export is no longer served, but files are still being worked on; it may yet complete`);
+  }
+  deps.log.info(
+    `newest complete snapshot ${newest.rowKey} was generated ${((nowMs - generated) / HOUR_MS).toFixed(1)} h ago (SNAPSHOT_INTERVAL_HOURS=${hours}): ${whatNot}; ` +
+      `the next one starts at the first run after ${new Date(generated + hours * HOUR_MS).toISOString()}`,
+  );
+  return newest;
 }
 
 /**
@@ -292,8 +386,9 @@ async function sameMinuteCollision(deps: TimerDeps, existing: WithEtag<SnapshotR
 
 /**
  * Mark a snapshot failed as superseded, but only once nothing is working on it any more (a live worker
- * may still finish its file). An earlier failure's reason (e.g. a poison message) is kept after the
- * notice. Returns the status afterwards and the reason, or undefined when a file is still active.
+ * may still finish its file), and never one whose files all completed (it is refreshed to complete first).
+ * An earlier failure's reason (e.g. a poison message) is kept after the notice. Returns the status
+ * afterwards and the reason, or undefined when a file is still active.
  */
 async function markSuperseded(
   deps: TimerDeps,
@@ -301,8 +396,15 @@ async function markSuperseded(
   snapshotId: string,
   reasonFor: (files: FileRow[]) => string,
   staleAfterMs: number,
-): Promise<{ status?: SnapshotRow['Status']; reason: string; changed: boolean } | undefined> {
-  const nowMs = (deps.now ?? (() => new Date()))().getTime();
+): Promise<{ status?: SnapshotRow['Status']; reason: string; changed: boolean; completed?: true } | undefined> {
+  const now = deps.now ?? (() => new Date());
+  // every file may have completed with the flip to complete lost (a crash, a lost answer): then it is whole, not superseded
+  const refreshed = await deps.catalog.refreshSnapshot(kind, snapshotId, now);
+  if (refreshed?.completedNow) reportSnapshotCompleted(deps.telemetry, refreshed);
+  if (refreshed?.Status === 'complete') {
+    return { status: 'complete', reason: `every file is complete: complete with ${refreshed.RowCount} rows, not superseded`, changed: false, completed: true };
+  }
+  const nowMs = now().getTime();
   const files = await deps.catalog.listFiles(snapshotId);
   if (files.some((f) => isActive(f, nowMs, staleAfterMs))) return undefined;
   const reason = reasonFor(files);
@@ -331,7 +433,8 @@ async function supersedeOlder(deps: TimerDeps, kind: string, currentId: string, 
         `${SUPERSEDED} by export ${currentId}: ${files.filter((f) => f.Status !== 'complete').length} of ${snap.FileCount} file(s) were not complete and can no longer be downloaded`,
       staleAfterMs,
     );
-    if (marked) deps.log.warn(`snapshot ${snap.rowKey}: ${marked.reason}`);
+    if (marked?.completed) deps.log.info(`snapshot ${snap.rowKey}: ${marked.reason}`);
+    else if (marked) deps.log.warn(`snapshot ${snap.rowKey}: ${marked.reason}`);
     if (marked?.changed) reportSnapshotFailed(deps.telemetry, { kind, snapshotId: snap.rowKey, cause: 'superseded', reason: marked.reason });
   }
 }

@@ -1,8 +1,9 @@
-// RETENTION_DAYS: drop snapshot tables older than the limit, never the newest complete one. The
-// snapshot's catalog, file-progress and reject rows go with it (catalog row last, so a run that
-// dies half-way simply finishes the job next time).
+// RETENTION_DAYS: drop snapshot tables older than the limit, never the newest complete one, never one
+// still ingesting, and never on a catalog row that cannot be trusted (a table name other than its kind +
+// stamp, an unreadable date). The snapshot's catalog, file-progress and reject rows go with it (catalog
+// row last, so a run that dies half-way simply finishes the job next time).
 import { odata, TableClient, TableTransaction } from '@azure/data-tables';
-import { SOFTWARE_INVENTORY } from './contracts';
+import { SnapshotRow, snapshotTableName, SOFTWARE_INVENTORY } from './contracts';
 import { Log } from './log';
 import { isNotFound, SnapshotCatalog } from './snapshotCatalog';
 
@@ -25,6 +26,19 @@ async function deletePartition(table: TableClient, partitionKey: string): Promis
   return keys.length;
 }
 
+/** Why this catalog row must not lead to a deletion, or undefined when it is safe to judge by its date. */
+function untrusted(s: SnapshotRow): string | undefined {
+  const expected = snapshotTableName(s.partitionKey, s.rowKey);
+  if (s.TableName !== expected) return `its catalog row names table ${s.TableName}, not ${expected}`;
+  if (!Number.isFinite(generatedMs(s))) return 'GeneratedTime is missing or not a date';
+  return undefined;
+}
+
+function generatedMs(s: SnapshotRow): number {
+  const v: unknown = s.GeneratedTime;
+  return v instanceof Date || typeof v === 'string' ? new Date(v).getTime() : NaN;
+}
+
 /** Returns the snapshot ids dropped. */
 export async function applyRetention(deps: RetentionDeps): Promise<string[]> {
   if (deps.retentionDays <= 0) return [];
@@ -34,7 +48,14 @@ export async function applyRetention(deps: RetentionDeps): Promise<string[]> {
   const newestComplete = snaps.find((s) => s.Status === 'complete')?.rowKey;
   const dropped: string[] = [];
   for (const s of snaps) {
-    if (s.rowKey === newestComplete || new Date(s.GeneratedTime).getTime() >= cutoff) continue;
+    // a worker may still be writing it; the timer supersedes it first if it can never finish
+    if (s.rowKey === newestComplete || s.Status === 'ingesting') continue;
+    const problem = untrusted(s);
+    if (problem) {
+      deps.log.warn(`retention: skipped snapshot ${s.rowKey}: ${problem}; nothing deleted`);
+      continue;
+    }
+    if (generatedMs(s) >= cutoff) continue;
     try {
       await deps.deleteTable(s.TableName);
     } catch (err) {

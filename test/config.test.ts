@@ -52,7 +52,8 @@ describe('defaults', () => {
       clientId: undefined,
       clientSecret: undefined,
       authorityHost: undefined,
-      exportSchedule: '0 30 5 * * *',
+      exportSchedule: '0 17 * * * *',
+      snapshotIntervalHours: 24,
       sasValidHours: 6,
       downloadHostAllowlist: ['*.blob.core.windows.net', '*.blob.core.usgovcloudapi.net'],
       jobsStorage: { kind: 'connectionString', setting: 'AzureWebJobsStorage', connectionString: DEV },
@@ -99,6 +100,7 @@ describe('whole-number settings', () => {
     ['JSON_PAGE_SIZE', 'jsonPageSize', 1, 200000],
     ['WRITE_CONCURRENCY', 'writeConcurrency', 1, 64],
     ['RETENTION_DAYS', 'retentionDays', 0, 36500],
+    ['SNAPSHOT_INTERVAL_HOURS', 'snapshotIntervalHours', 0, 8760],
     ['WORKER_TIME_BUDGET_SECONDS', 'workerTimeBudgetSeconds', 10, 86400],
     ['INGEST_FILE_CONCURRENCY', 'ingestFileConcurrency', 1, 64],
     ['INGEST_VISIBILITY_TIMEOUT_SECONDS', 'ingestVisibilityTimeoutSeconds', 5, 604800],
@@ -131,6 +133,9 @@ describe('whole-number settings', () => {
     expectRefused({ RETENTION_DAYS: '-1' }, 'RETENTION_DAYS', /from 0 to 36500, got -1/);
     expect(load({ RETENTION_DAYS: '0' }).retentionDays).toBe(0);
     expect(load({ RETENTION_DAYS: '30' }).retentionDays).toBe(30);
+    expectRefused({ SNAPSHOT_INTERVAL_HOURS: '8761' }, 'SNAPSHOT_INTERVAL_HOURS', /from 0 to 8760, got 8761/);
+    expectRefused({ SNAPSHOT_INTERVAL_HOURS: '1.5' }, 'SNAPSHOT_INTERVAL_HOURS', /whole number from 0 to 8760, got "1\.5"/);
+    expect(load({ SNAPSHOT_INTERVAL_HOURS: '0' }).snapshotIntervalHours).toBe(0);
   });
 });
 
@@ -166,6 +171,11 @@ describe('enumerations', () => {
 });
 
 describe('EXPORT_SCHEDULE', () => {
+  test('defaults to hourly at minute 17: SNAPSHOT_INTERVAL_HOURS, not the schedule, decides when a new snapshot starts', () => {
+    expect(load().exportSchedule).toBe('0 17 * * * *');
+    expect(DEFAULTS.EXPORT_SCHEDULE).toBe('0 17 * * * *');
+  });
+
   test('accepts 6-field NCRONTAB expressions', () => {
     for (const ok of ['0 30 5 * * *', '0 */5 * * * *', '0 0 1,13 * * 1-5', '0 0 6 * * Mon-Fri', '0 0 0 1 Jan,Jul *']) {
       expect(load({ EXPORT_SCHEDULE: ok }).exportSchedule).toBe(ok);

@@ -343,6 +343,15 @@ describe('infra/main.bicep app settings', () => {
     expect(appSettings.get('APPLICATIONINSIGHTS_AUTHENTICATION_STRING')).toBe("'ClientId=${identity.properties.clientId};Authorization=AAD'");
   });
 
+  test('the timer runs hourly and SNAPSHOT_INTERVAL_HOURS (0-8760, default 24) decides when a snapshot starts; the no-snapshot alert waits longer than that', () => {
+    expect(appSettings.get('EXPORT_SCHEDULE')).toBe('exportSchedule');
+    expect(params.get('exportSchedule')!.default).toBe('0 17 * * * *');
+    expect(appSettings.get('SNAPSHOT_INTERVAL_HOURS')).toBe('string(snapshotIntervalHours)');
+    const p = params.get('snapshotIntervalHours')!;
+    expect([p.type, p.default, p.minValue, p.maxValue]).toEqual(['int', 24, 0, 8760]);
+    expect(params.get('alertNoSnapshotHours')!.default as number).toBeGreaterThan(p.default as number);
+  });
+
   test('settings fixed in the template (not parameters) have the intended values', () => {
     for (const [name, value] of Object.entries(FIXED_IN_BICEP)) expect([name, appSettings.get(name)]).toEqual([name, value]);
   });

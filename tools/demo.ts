@@ -192,6 +192,8 @@ async function main(): Promise<number> {
       AzureWebJobsStorage: azurite.connectionString,
       DEFENDER_API_BASE_URL: simulator.baseUrl,
       DEFENDER_AUTH: 'none',
+      // every demo run publishes a new export minutes after the last one and should add it to the history
+      SNAPSHOT_INTERVAL_HOURS: '0',
       INGEST_FILE_CONCURRENCY: process.env.INGEST_FILE_CONCURRENCY,
       WRITE_CONCURRENCY: process.env.WRITE_CONCURRENCY,
     });

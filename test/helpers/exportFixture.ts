@@ -53,6 +53,8 @@ export interface ExportFixture {
   container: string;
   /** upload files; returns fresh SAS URLs in the same order */
   upload(files: Buffer[], opts?: { expiresInMinutes?: number }): Promise<string[]>;
+  /** add files to the export (Defender listing more files for the same generatedTime); returns every URL */
+  append(files: Buffer[], opts?: { expiresInMinutes?: number }): Promise<string[]>;
   /** fresh SAS URLs for the files uploaded last (what Defender does on every call) */
   urls(opts?: { expiresInMinutes?: number }): string[];
   /** delete an uploaded file (its SAS URL then answers 404) */
@@ -81,10 +83,15 @@ export function exportFixture(azurite: Azurite): ExportFixture {
   const fixture: ExportFixture = {
     container,
     async upload(files, opts) {
+      names = [];
+      return fixture.append(files, opts);
+    },
+    async append(files, opts) {
       const c = service.getContainerClient(container);
       await c.createIfNotExists();
-      names = files.map((_, i) => `2024-03-01/1101/SoftwareInventory/json/part-${String(i).padStart(5, '0')}-${randomUUID()}.c000.json.gz`);
-      for (let i = 0; i < files.length; i++) await c.getBlockBlobClient(names[i]).uploadData(files[i]);
+      const added = files.map((_, i) => `2024-03-01/1101/SoftwareInventory/json/part-${String(names.length + i).padStart(5, '0')}-${randomUUID()}.c000.json.gz`);
+      for (let i = 0; i < files.length; i++) await c.getBlockBlobClient(added[i]).uploadData(files[i]);
+      names = [...names, ...added];
       return fixture.urls(opts);
     },
     urls(opts) {
@@ -123,6 +130,8 @@ export function testConfig(azurite: Azurite, env: Record<string, string> = {}): 
     INGEST_QUEUE: `q-${randomUUID().slice(0, 8)}`,
     INGEST_VISIBILITY_TIMEOUT_SECONDS: '5',
     INGEST_FILE_CONCURRENCY: '2',
+    // tests publish several exports minutes apart and expect each to be a snapshot; interval tests set it
+    SNAPSHOT_INTERVAL_HOURS: '0',
     ...env,
   });
 }

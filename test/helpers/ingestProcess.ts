@@ -8,8 +8,9 @@ export type IngestProcess = ToolProcess;
 
 /**
  * Settings of a local `npm run ingest` against a Defender API on loopback: a queue of its own (so tests
- * sharing one Azurite never share messages) and a 5 s visibility timeout (a dead worker's file comes back
- * soon); `extra` adds or overrides settings.
+ * sharing one Azurite never share messages), a 5 s visibility timeout (a dead worker's file comes back
+ * soon) and SNAPSHOT_INTERVAL_HOURS=0 (each newer export is a new snapshot, as tests that publish several
+ * exports minutes apart expect); `extra` adds or overrides settings.
  */
 export function localIngestEnv(storage: string, apiBaseUrl: string, queuePrefix: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -18,6 +19,7 @@ export function localIngestEnv(storage: string, apiBaseUrl: string, queuePrefix:
     DEFENDER_AUTH: 'none',
     INGEST_QUEUE: `${queuePrefix}-${randomUUID().slice(0, 8)}`,
     INGEST_VISIBILITY_TIMEOUT_SECONDS: '5',
+    SNAPSHOT_INTERVAL_HOURS: '0',
     ...extra,
   };
 }
