@@ -29,6 +29,38 @@ function decode(buf: Buffer, start: number, end: number, first: boolean): string
   return buf.toString('utf8', start, end);
 }
 
+/**
+ * The unfinished line's bytes, in one buffer that is reused from line to line and grows (up to the line
+ * cap) only when a line needs it. Per-chunk copies joined at the line's end would allocate the line twice
+ * more off-heap on every long line; a crafted file of multi-megabyte lines then holds tens of MB of dead
+ * buffers until the next major GC.
+ */
+class Carry {
+  bytes = Buffer.allocUnsafe(64 * 1024);
+  length = 0;
+
+  append(src: Buffer, start: number, end: number): void {
+    const need = this.length + (end - start);
+    if (need > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, this.bytes.length * 2));
+      this.bytes.copy(grown, 0, 0, this.length);
+      this.bytes = grown;
+    }
+    src.copy(this.bytes, this.length, start, end);
+    this.length = need;
+  }
+
+  /** The first `max` bytes of the carried bytes followed by src[start, end), as text. */
+  excerpt(src: Buffer, start: number, end: number, max: number): string {
+    this.append(src, start, Math.min(end, start + Math.max(0, max - this.length)));
+    return this.bytes.toString('utf8', 0, Math.min(this.length, max));
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
+}
+
 function isBlank(text: string): boolean {
   return text.length === 0 || text.trim().length === 0;
 }
@@ -36,8 +68,7 @@ function isBlank(text: string): boolean {
 /** Yields non-blank lines. Blank lines are skipped but still advance the line number. */
 export async function* readLines(source: AsyncIterable<Buffer>, opts: LineReaderOptions): AsyncGenerator<Line> {
   const excerptBytes = opts.excerptBytes ?? 4096;
-  let pending: Buffer[] = []; // pieces of the current, unfinished line
-  let pendingBytes = 0;
+  const pending = new Carry(); // the bytes of the current, unfinished line
   let over = false; // the current line exceeded the cap
   let overBytes = 0; // its bytes seen so far (before the chunk that ends it)
   let overLongExcerpt = '';
@@ -54,12 +85,10 @@ export async function* readLines(source: AsyncIterable<Buffer>, opts: LineReader
       return line;
     }
     let text: string;
-    if (pendingBytes > 0) {
-      pending.push(tail.subarray(start, end));
-      const joined = Buffer.concat(pending, pendingBytes + end - start);
-      pending = [];
-      pendingBytes = 0;
-      text = decode(joined, 0, joined.length, first);
+    if (pending.length > 0) {
+      pending.append(tail, start, end);
+      text = decode(pending.bytes, 0, pending.length, first);
+      pending.clear();
     } else {
       text = decode(tail, start, end, first);
     }
@@ -76,14 +105,13 @@ export async function* readLines(source: AsyncIterable<Buffer>, opts: LineReader
     let pos = 0;
     // 1. the line that started in an earlier chunk (or any line over the cap): byte by byte, as it came
     let nl = chunk.indexOf(LF, pos);
-    while (nl >= 0 && (pendingBytes > 0 || over || nl - pos > opts.maxLineBytes)) {
-      if (!over && pendingBytes + (nl - pos) > opts.maxLineBytes) {
+    while (nl >= 0 && (pending.length > 0 || over || nl - pos > opts.maxLineBytes)) {
+      if (!over && pending.length + (nl - pos) > opts.maxLineBytes) {
         // the line ends in this chunk but is over the cap: report it like any other over-long line
-        overLongExcerpt = Buffer.concat([...pending, chunk.subarray(pos, nl)]).toString('utf8', 0, excerptBytes);
+        overBytes = pending.length;
+        overLongExcerpt = pending.excerpt(chunk, pos, nl, excerptBytes);
         over = true;
-        overBytes = pendingBytes;
-        pending = [];
-        pendingBytes = 0;
+        pending.clear();
       }
       const line = finish(chunk, pos, nl);
       if (line) ready.push(line);
@@ -120,17 +148,15 @@ export async function* readLines(source: AsyncIterable<Buffer>, opts: LineReader
       const rest = chunk.length - pos;
       if (over) {
         overBytes += rest;
-      } else if (pendingBytes + rest > opts.maxLineBytes) {
+      } else if (pending.length + rest > opts.maxLineBytes) {
         // over the cap: keep an excerpt, drop the rest as it streams by
-        overLongExcerpt = Buffer.concat([...pending, chunk.subarray(pos)]).toString('utf8', 0, excerptBytes);
+        overBytes = pending.length + rest;
+        overLongExcerpt = pending.excerpt(chunk, pos, chunk.length, excerptBytes);
         over = true;
-        overBytes = pendingBytes + rest;
-        pending = [];
-        pendingBytes = 0;
+        pending.clear();
       } else {
-        // copy: the source may reuse its buffer
-        pending.push(Buffer.from(chunk.subarray(pos)));
-        pendingBytes += rest;
+        // copied: the source may reuse its buffer
+        pending.append(chunk, pos, chunk.length);
       }
     }
     // the chunk is not needed while its lines are consumed (which may take a while: writes apply
@@ -139,7 +165,7 @@ export async function* readLines(source: AsyncIterable<Buffer>, opts: LineReader
     for (let i = 0; i < ready.length; i++) yield ready[i];
     ready.length = 0;
   }
-  if (pendingBytes > 0 || over) {
+  if (pending.length > 0 || over) {
     const line = finish(Buffer.alloc(0), 0, 0);
     if (line) yield line;
   }
