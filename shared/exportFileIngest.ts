@@ -14,6 +14,7 @@ import { describeError, stripQuery } from './redact';
 import { isConditionFailed, shortError, SnapshotCatalog, WithEtag } from './snapshotCatalog';
 import { Counters, SnapshotWriter } from './snapshotWriter';
 import { FileLease, LeaseLostError } from './fileLease';
+import { shorten } from './text';
 import { noTelemetry, reportSnapshotCompleted, reportSnapshotFailed, Telemetry } from './telemetry';
 import { checkDownloadUrl, UrlRefusedError } from './urlPolicy';
 
@@ -123,6 +124,22 @@ async function* decompressed(url: string, deps: IngestDeps, limits: IngestLimits
   }
 }
 
+/** A URL reduced to what names the blob (scheme, host, path), parsed as the SDK parses it; undefined if unparseable or carrying userinfo. */
+function blobIdentity(url: string): string | undefined {
+  try {
+    const u = new URL(stripQuery(url));
+    if (u.username || u.password) return undefined;
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A URL safe for logs: scheme, host and path only, short. */
+function shownUrl(url: string): string {
+  return shorten(blobIdentity(url) ?? 'an unusable URL', 200);
+}
+
 /** Re-deliver this message later without spending a dequeue count. */
 async function requeue(deps: IngestDeps, msg: IngestMessage, delaySeconds: number): Promise<void> {
   await deps.queue.sendMessage(encodeMessage(msg), { visibilityTimeout: Math.max(0, Math.ceil(delaySeconds)) });
@@ -198,6 +215,13 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
   if (!file) {
     log.error(`${label}: no progress row in InventoryExportFiles; message dropped`);
     return { status: 'skipped', snapshotId, fileIndex, detail: 'file row missing' };
+  }
+  // Only the blob the timer registered for this file: a message naming any other blob (forged or corrupted)
+  // is refused before it can claim, fail or download anything.
+  if (blobIdentity(msg.url) === undefined || blobIdentity(msg.url) !== blobIdentity(file.BlobPath)) {
+    const detail = `message refused: its URL ${shownUrl(msg.url)} is not the blob registered for this file (${shownUrl(file.BlobPath)})`;
+    log.error(`${label}: ${detail}`);
+    return { status: 'skipped', snapshotId, fileIndex, detail };
   }
   if (file.Status === 'complete') {
     log.info(`${label}: already complete (${file.RowsWritten} rows); duplicate delivery ignored`);
