@@ -17,7 +17,7 @@ export class BlobGoneError extends Error {
 
 export interface DownloadOptions {
   log: Log;
-  /** resumes allowed after drops, per download */
+  /** resumes allowed in a row after drops that received no byte; a drop after progress starts the count again */
   maxResumes?: number;
   sleep?: (ms: number) => Promise<void>;
   /** aborts the whole download (e.g. the worker is shutting down) */
@@ -27,8 +27,10 @@ export interface DownloadOptions {
 export interface DownloadProgress {
   /** compressed bytes received so far */
   bytes: number;
-  /** blob size once known */
+  /** blob size and ETag once known (the first response): the blob's identity */
   size?: number;
+  etag?: string;
+  /** all resumes of this download */
   resumes: number;
 }
 
@@ -92,8 +94,11 @@ export function downloadBlob(url: string, opts: DownloadOptions): { chunks: Asyn
 
   async function* chunks(): AsyncGenerator<Buffer> {
     let etag: string | undefined;
+    // drops in a row that received nothing: a stream that keeps making progress is never given up
+    let stalls = 0;
     for (;;) {
       let response: BlobDownloadResponseParsed | undefined;
+      const bytesBefore = progress.bytes;
       try {
         response = await client.download(progress.bytes, undefined, {
           maxRetryRequests: 0,
@@ -103,6 +108,7 @@ export function downloadBlob(url: string, opts: DownloadOptions): { chunks: Asyn
         if (progress.size === undefined) {
           progress.size = progress.bytes + (response.contentLength ?? 0);
           etag = response.etag;
+          progress.etag = etag;
         }
         const body = response.readableStreamBody;
         if (body) {
@@ -119,11 +125,12 @@ export function downloadBlob(url: string, opts: DownloadOptions): { chunks: Asyn
         if (statusOf(err) === 416 && progress.bytes === 0 && progress.size === undefined) return;
         const fatal = classify(err, url);
         if (fatal) throw fatal;
-        if (progress.resumes >= maxResumes) {
-          throw new Error(`download of ${stripQuery(url)} dropped ${progress.resumes + 1} times; last: ${describeError(err)}`);
+        stalls = progress.bytes > bytesBefore ? 0 : stalls + 1;
+        if (stalls > maxResumes) {
+          throw new Error(`download of ${stripQuery(url)} dropped ${stalls} times in a row without receiving a byte (${progress.resumes + 1} drops in all); last: ${describeError(err)}`);
         }
         progress.resumes++;
-        const wait = Math.min(8000, 250 * 2 ** progress.resumes) * (0.5 + Math.random() / 2);
+        const wait = Math.min(8000, 250 * 2 ** Math.max(1, stalls)) * (0.5 + Math.random() / 2);
         opts.log.warn(`download of ${stripQuery(url)} dropped at byte ${progress.bytes}${progress.size !== undefined ? ` of ${progress.size}` : ''} (${describeError(err, 160)}); resuming in ${Math.round(wait)} ms`);
         await sleep(wait);
       }

@@ -74,6 +74,10 @@ export interface FileRow {
   LeaseExpiresAt?: Date;
   /** beyond the contract: when a worker or the timer last touched the row (stuck-file detection) */
   UpdatedAt?: Date;
+  /** beyond the contract: the blob's identity (ETag, byte length) at the file's first download; a later download
+   *  that finds another blob at BlobPath starts the file again instead of splicing two blobs' lines */
+  BlobEtag?: string;
+  BlobLength?: number;
 }
 
 /** Reject row, table InventoryRejects. */

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { QueueClient } from '@azure/storage-queue';
 import { TableClient } from '@azure/data-tables';
-import { BlobGoneError, downloadBlob, ExpiredUrlError } from './blobDownload';
+import { BlobGoneError, downloadBlob, DownloadProgress, ExpiredUrlError } from './blobDownload';
 import { BadMessageError, encodeMessage, FileRow, IngestMessage, parseMessage, snapshotTableName, SnapshotRow } from './contracts';
 import { readLines } from './lineReader';
 import { Log } from './log';
@@ -86,10 +86,20 @@ interface InvocationReport {
 
 class FileContentError extends Error {}
 
-/** Decompressed bytes of the blob, with gzip-bomb guards; a zero-byte blob is an empty file. */
-async function* decompressed(url: string, deps: IngestDeps, limits: IngestLimits): AsyncGenerator<Buffer> {
+/** A download whose first response has arrived: the blob's identity is known before any line is read. */
+interface OpenedBlob {
+  chunks: AsyncGenerator<Buffer>;
+  progress: DownloadProgress;
+  first: IteratorResult<Buffer>;
+}
+
+async function openBlob(url: string, deps: IngestDeps): Promise<OpenedBlob> {
   const { chunks, progress } = downloadBlob(url, { log: deps.log });
-  const first = await chunks.next();
+  return { chunks, progress, first: await chunks.next() };
+}
+
+/** Decompressed bytes of the blob, with gzip-bomb guards; a zero-byte blob is an empty file. */
+async function* decompressed({ chunks, progress, first }: OpenedBlob, limits: IngestLimits): AsyncGenerator<Buffer> {
   if (first.done) return;
   const gunzip = createGunzip({ chunkSize: 64 * 1024 });
   const source = Readable.from(
@@ -299,49 +309,67 @@ interface Claimed {
 async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, startedMs, label, now, report }: Claimed): Promise<IngestOutcome> {
   const { log, catalog } = deps;
   const { snapshotId, fileIndex } = msg;
-  const resumeFrom = file.LinesCommitted ?? 0;
-  const start: Counters = { lines: resumeFrom, rows: file.RowsWritten ?? 0, rejected: file.Rejected ?? 0, duplicates: file.Duplicates ?? 0 };
+  let resumeFrom = file.LinesCommitted ?? 0;
+  let start: Counters = { lines: resumeFrom, rows: file.RowsWritten ?? 0, rejected: file.Rejected ?? 0, duplicates: file.Duplicates ?? 0 };
   report.start = start;
-  log.info(
-    resumeFrom > 0
-      ? `${label}: resuming after line ${resumeFrom} (${start.rows} rows already written), attempt ${(file.Attempts ?? 0) + 1}`
-      : `${label}: ingesting ${stripQuery(msg.url)}`,
-  );
 
   const extras = new ExtraColumns();
-  const writer = new SnapshotWriter({
-    table: deps.table(snapshotTableName(msg.kind, snapshotId)),
-    rejectsTable: catalog.rejects,
-    snapshotId,
-    fileIndex,
-    writeConcurrency: deps.writeConcurrency,
-    segmentRows: limits.segmentRows,
-    // transient Table Storage faults are retried by the writer; say so, so a throttled account shows in the logs
-    write: {
-      onRetry: (r) => {
-        report.tableRetries++;
-        log.warn(`${label}: table transaction retry ${r.attempt} in ${r.delayMs} ms after ${r.error}`);
-      },
-    },
-    start,
-    checkpoint: async (c, final) => {
-      await lease.update({
-        LinesCommitted: c.lines,
-        RowsWritten: c.rows,
-        Rejected: c.rejected,
-        Duplicates: c.duplicates,
-        ...(final ? { Status: 'complete', LeaseOwner: '', Error: '' } : {}),
-      });
-      await deps.onProgress?.({ fileIndex, linesCommitted: c.lines, rowsWritten: c.rows });
-    },
-  });
-  const counters = writer.counters;
-  // the writer updates this object at each commit, so the report sees committed counts however the invocation ends
-  report.end = counters;
-
+  let writer: SnapshotWriter | undefined;
   let outOfTime = false;
   try {
-    for await (const line of readLines(decompressed(msg.url, deps, limits), { maxLineBytes: limits.maxLineBytes })) {
+    const blob = await openBlob(msg.url, deps);
+    // The checkpoint counts lines of one particular blob: if the blob at BlobPath is another one now (a retry,
+    // continuation or re-arm after Defender rewrote it), resuming would splice two blobs' lines; start over.
+    const identity = { BlobEtag: blob.progress.etag ?? '', BlobLength: blob.progress.size ?? 0 };
+    const known = file.BlobEtag !== undefined && file.BlobLength !== undefined;
+    if (known && (file.BlobEtag !== identity.BlobEtag || file.BlobLength !== identity.BlobLength)) {
+      log.warn(
+        `${label}: the blob changed since this file was started (ETag ${file.BlobEtag} → ${identity.BlobEtag}, ${file.BlobLength} → ${identity.BlobLength} bytes); ` +
+          `starting it again from line 0 (${start.lines} lines and ${start.rows} rows counted from the old blob are discarded)`,
+      );
+      resumeFrom = 0;
+      start = { lines: 0, rows: 0, rejected: 0, duplicates: 0 };
+      report.start = start;
+      await lease.update({ LinesCommitted: 0, RowsWritten: 0, Rejected: 0, Duplicates: 0, ...storedIdentity(identity) });
+    } else if (!known) {
+      await lease.update(storedIdentity(identity));
+    }
+    log.info(
+      resumeFrom > 0
+        ? `${label}: resuming after line ${resumeFrom} (${start.rows} rows already written), attempt ${(file.Attempts ?? 0) + 1}`
+        : `${label}: ingesting ${stripQuery(msg.url)}`,
+    );
+
+    writer = new SnapshotWriter({
+      table: deps.table(snapshotTableName(msg.kind, snapshotId)),
+      rejectsTable: catalog.rejects,
+      snapshotId,
+      fileIndex,
+      writeConcurrency: deps.writeConcurrency,
+      segmentRows: limits.segmentRows,
+      // transient Table Storage faults are retried by the writer; say so, so a throttled account shows in the logs
+      write: {
+        onRetry: (r) => {
+          report.tableRetries++;
+          log.warn(`${label}: table transaction retry ${r.attempt} in ${r.delayMs} ms after ${r.error}`);
+        },
+      },
+      start,
+      checkpoint: async (c, final) => {
+        await lease.update({
+          LinesCommitted: c.lines,
+          RowsWritten: c.rows,
+          Rejected: c.rejected,
+          Duplicates: c.duplicates,
+          ...(final ? { Status: 'complete', LeaseOwner: '', Error: '' } : {}),
+        });
+        await deps.onProgress?.({ fileIndex, linesCommitted: c.lines, rowsWritten: c.rows });
+      },
+    });
+    // the writer updates this object at each commit, so the report sees committed counts however the invocation ends
+    report.end = writer.counters;
+
+    for await (const line of readLines(decompressed(blob, limits), { maxLineBytes: limits.maxLineBytes })) {
       // the heartbeat found another worker on this file: stop now, not at the next checkpoint
       if (lease.lost) throw lease.lost;
       if (line.number <= resumeFrom) {
@@ -363,13 +391,14 @@ async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, sta
       // checkpointed; hand the rest of the file to a fresh invocation before the host's timeout
       await requeue(deps, msg, 0);
       await lease.update({ Status: 'queued', LeaseOwner: '', LeaseExpiresAt: now() });
-      log.info(`${label}: time budget of ${Math.round(deps.timeBudgetMs / 1000)} s used after line ${counters.lines}; continuation queued`);
-      return { status: 'continued', snapshotId, fileIndex, rowsWritten: counters.rows };
+      log.info(`${label}: time budget of ${Math.round(deps.timeBudgetMs / 1000)} s used after line ${writer.counters.lines}; continuation queued`);
+      return { status: 'continued', snapshotId, fileIndex, rowsWritten: writer.counters.rows };
     }
     await writer.finish();
   } catch (err) {
-    await writer.drain().catch(() => undefined);
-    writer.dispose();
+    await writer?.drain().catch(() => undefined);
+    writer?.dispose();
+    const linesCommitted = writer?.counters.lines ?? resumeFrom;
     if (err instanceof LeaseLostError) {
       log.warn(`${label}: ${err.message}; stopping without further writes`);
       return { status: 'busy', snapshotId, fileIndex };
@@ -380,7 +409,7 @@ async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, sta
         (e) => (e instanceof LeaseLostError ? true : Promise.reject(e)),
       );
       if (lost) return { status: 'busy', snapshotId, fileIndex };
-      log.warn(`${label}: ${describeError(err)}. The file is marked expired; the next timer run re-arms it with a fresh URL and resumes after line ${counters.lines}.`);
+      log.warn(`${label}: ${describeError(err)}. The file is marked expired; the next timer run re-arms it with a fresh URL and resumes after line ${linesCommitted}.`);
       return { status: 'expired', snapshotId, fileIndex, detail: describeError(err) };
     }
     if (err instanceof BlobGoneError || err instanceof FileContentError) {
@@ -392,6 +421,7 @@ async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, sta
     throw err;
   }
 
+  const counters = writer.counters;
   if (extras.names.size > 0) {
     log.info(`${label}: ignored ${extras.names.size} undocumented column(s): ${[...extras.names].sort().join(', ')}`);
   }
@@ -404,6 +434,11 @@ async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, sta
     log.info(`snapshot ${snapshotId} complete: ${after.RowCount} rows in ${after.TableName} (${after.FileCount} files, ${after.RejectedCount} rejected, ${after.DuplicateCount} duplicates)`);
   }
   return { status: 'complete', snapshotId, fileIndex, rowsWritten: counters.rows };
+}
+
+/** The blob identity as stored: the length typed Edm.Double, since an untyped integer is Int32 and a file may pass 2 GiB. */
+function storedIdentity(id: { BlobEtag: string; BlobLength: number }): Partial<FileRow> {
+  return { BlobEtag: id.BlobEtag, BlobLength: { value: id.BlobLength, type: 'Double' } as unknown as number };
 }
 
 async function failFile(deps: IngestDeps, snapshot: WithEtag<SnapshotRow>, fileIndex: number, reason: string): Promise<void> {
