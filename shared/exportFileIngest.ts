@@ -470,7 +470,10 @@ async function markPoisoned(rawMessage: unknown, deps: Pick<IngestDeps, 'catalog
   const now = deps.now ?? (() => new Date());
   const file = await deps.catalog.getFile(msg.snapshotId, msg.fileIndex);
   if (file?.Status === 'complete') {
-    deps.log.info(`poison queue: snapshot ${msg.snapshotId} file ${msg.fileIndex} is already complete; nothing to mark`);
+    // its last delivery may have failed after the file's final checkpoint, before the snapshot's flip: settle it
+    deps.log.info(`poison queue: snapshot ${msg.snapshotId} file ${msg.fileIndex} is already complete; refreshing the snapshot`);
+    const settled = await deps.catalog.refreshSnapshot(msg.kind, msg.snapshotId, now);
+    if (settled?.completedNow) reportSnapshotCompleted(telemetry, settled);
     return;
   }
   const reason = `gave up after ${dequeueCount ?? 'the maximum number of'} deliveries (poison queue)${file?.Error ? `; last error: ${file.Error}` : ''}`;
