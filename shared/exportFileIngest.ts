@@ -267,9 +267,16 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
     );
   } catch (err) {
     if (!isConditionFailed(err)) throw err;
-    log.info(`${label}: another worker claimed it at the same moment; retrying later`);
-    await requeue(deps, msg, limits.leaseMs / 1000);
-    return { status: 'busy', snapshotId, fileIndex };
+    // the claim may have landed with its answer lost (the SDK's retry then meets our own ETag change)
+    const row = await catalog.getFile(snapshotId, fileIndex);
+    if (row?.LeaseOwner === workerId && row.Status === 'ingesting') {
+      log.warn(`${label}: the claim's answer was lost, but the row shows it applied; carrying on`);
+      claimEtag = row.etag;
+    } else {
+      log.info(`${label}: another worker claimed it at the same moment; retrying later`);
+      await requeue(deps, msg, limits.leaseMs / 1000);
+      return { status: 'busy', snapshotId, fileIndex };
+    }
   }
 
   const lease = new FileLease({
@@ -277,6 +284,7 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
     snapshotId,
     fileIndex,
     etag: claimEtag,
+    owner: workerId,
     leaseMs: limits.leaseMs,
     maxHoldMs: deps.timeBudgetMs + 2 * limits.leaseMs,
     now,
@@ -316,6 +324,7 @@ async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, sta
   const extras = new ExtraColumns();
   let writer: SnapshotWriter | undefined;
   let outOfTime = false;
+  let continued = false;
   try {
     const blob = await openBlob(msg.url, deps);
     // The checkpoint counts lines of one particular blob: if the blob at BlobPath is another one now (a retry,
@@ -390,6 +399,7 @@ async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, sta
       writer.dispose();
       // checkpointed; hand the rest of the file to a fresh invocation before the host's timeout
       await requeue(deps, msg, 0);
+      continued = true;
       await lease.update({ Status: 'queued', LeaseOwner: '', LeaseExpiresAt: now() });
       log.info(`${label}: time budget of ${Math.round(deps.timeBudgetMs / 1000)} s used after line ${writer.counters.lines}; continuation queued`);
       return { status: 'continued', snapshotId, fileIndex, rowsWritten: writer.counters.rows };
@@ -399,16 +409,19 @@ async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, sta
     await writer?.drain().catch(() => undefined);
     writer?.dispose();
     const linesCommitted = writer?.counters.lines ?? resumeFrom;
-    if (err instanceof LeaseLostError) {
-      log.warn(`${label}: ${err.message}; stopping without further writes`);
+    // another worker holds the file now; if it dies, this message must still exist: hand it back, never drop it
+    const handBack = async (e: LeaseLostError): Promise<IngestOutcome> => {
+      if (!continued) await requeue(deps, msg, limits.leaseMs / 1000);
+      log.warn(`${label}: ${e.message}; stopping without further writes, message handed back${continued ? ' (its continuation is queued)' : ` for ${Math.ceil(limits.leaseMs / 1000)} s from now`}`);
       return { status: 'busy', snapshotId, fileIndex };
-    }
+    };
+    if (err instanceof LeaseLostError) return handBack(err);
     if (err instanceof ExpiredUrlError) {
       const lost = await lease.update({ Status: 'expired', Error: shortError(describeError(err)), LeaseOwner: '', LeaseExpiresAt: now() }).then(
-        () => false,
-        (e) => (e instanceof LeaseLostError ? true : Promise.reject(e)),
+        () => undefined,
+        (e) => (e instanceof LeaseLostError ? e : Promise.reject(e)),
       );
-      if (lost) return { status: 'busy', snapshotId, fileIndex };
+      if (lost) return handBack(lost);
       log.warn(`${label}: ${describeError(err)}. The file is marked expired; the next timer run re-arms it with a fresh URL and resumes after line ${linesCommitted}.`);
       return { status: 'expired', snapshotId, fileIndex, detail: describeError(err) };
     }
