@@ -145,6 +145,12 @@ function blobIdentity(url: string): string | undefined {
   }
 }
 
+/** The message's URL names the blob the timer registered for its file (any SAS query). */
+function namesRegisteredBlob(msg: IngestMessage, file: FileRow): boolean {
+  const named = blobIdentity(msg.url);
+  return named !== undefined && named === blobIdentity(file.BlobPath);
+}
+
 /** A URL safe for logs: scheme, host and path only, short. */
 function shownUrl(url: string): string {
   return shorten(blobIdentity(url) ?? 'an unusable URL', 200);
@@ -228,7 +234,7 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
   }
   // Only the blob the timer registered for this file: a message naming any other blob (forged or corrupted)
   // is refused before it can claim, fail or download anything.
-  if (blobIdentity(msg.url) === undefined || blobIdentity(msg.url) !== blobIdentity(file.BlobPath)) {
+  if (!namesRegisteredBlob(msg, file)) {
     const detail = `message refused: its URL ${shownUrl(msg.url)} is not the blob registered for this file (${shownUrl(file.BlobPath)})`;
     log.error(`${label}: ${detail}`);
     return { status: 'skipped', snapshotId, fileIndex, detail };
@@ -482,6 +488,10 @@ async function markPoisoned(rawMessage: unknown, deps: Pick<IngestDeps, 'catalog
   }
   const now = deps.now ?? (() => new Date());
   const file = await deps.catalog.getFile(msg.snapshotId, msg.fileIndex);
+  if (file && !namesRegisteredBlob(msg, file)) {
+    deps.log.error(`poison queue: snapshot ${msg.snapshotId} file ${msg.fileIndex}: message refused, its URL ${shownUrl(msg.url)} is not the blob registered for this file; nothing marked`);
+    return;
+  }
   if (file?.Status === 'complete') {
     // its last delivery may have failed after the file's final checkpoint, before the snapshot's flip: settle it
     deps.log.info(`poison queue: snapshot ${msg.snapshotId} file ${msg.fileIndex} is already complete; refreshing the snapshot`);

@@ -1,6 +1,6 @@
 // A conditional write whose answer was lost: the file-row write (claim, checkpoint, completion) reaches
-// Table Storage and is applied, then the connection is cut before the answer (a proxy in front of
-// Azurite's table endpoint). The SDK retries with the old ETag and meets 412 — our own write. The worker
+// Table Storage and is applied, then the connection is cut before the answer, or a gateway answers 503
+// in its place (a proxy in front of Azurite's table endpoint). The SDK retries with the old ETag and meets 412 — our own write. The worker
 // must see that the row is in the state it wrote (or still names it) and carry on in the same invocation;
 // only a row that another worker really took over is handed back, by re-queueing the message.
 import { createServices, ingestDeps, timerDeps } from '../shared/appContext';
@@ -11,7 +11,7 @@ import { memoryLog, silentLog } from '../shared/log';
 import { useAzurite } from './helpers/azurite';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';
 import { tables } from './helpers/inventoryTables';
-import { startTableFaultProxy, TableFaultProxy } from './helpers/tableFaultProxy';
+import { startTableFaultProxy, TableFault, TableFaultProxy } from './helpers/tableFaultProxy';
 
 const azurite = useAzurite();
 const ROWS = 250;
@@ -32,10 +32,13 @@ function isFileWrite(method: string, url: string, body: Buffer, pick: (body: str
   return method === 'PATCH' && url.includes(`/${FILES_TABLE}(`) && pick(body.toString('utf8'));
 }
 
-const cases: { name: string; pick: (body: string) => boolean }[] = [
-  { name: 'the claim', pick: (b) => b.includes('"Attempts"') },
-  { name: 'a checkpoint', pick: (b) => b.includes('"LinesCommitted":100') && !b.includes('"Status"') },
-  { name: 'the completion', pick: (b) => b.includes('"Status":"complete"') },
+const cut: TableFault = { kind: 'resetAfterForward' };
+const gateway503: TableFault = { kind: 'statusAfterForward', status: 503, code: 'ServerBusy' };
+const cases: { name: string; fault: TableFault; pick: (body: string) => boolean }[] = [
+  { name: 'the claim', fault: cut, pick: (b) => b.includes('"Attempts"') },
+  { name: 'a checkpoint', fault: cut, pick: (b) => b.includes('"LinesCommitted":100') && !b.includes('"Status"') },
+  { name: 'the completion', fault: cut, pick: (b) => b.includes('"Status":"complete"') },
+  { name: 'a checkpoint answered 503 by a gateway after it was applied', fault: gateway503, pick: (b) => b.includes('"LinesCommitted":100') && !b.includes('"Status"') },
 ];
 
 describe('a conditional write whose answer was lost', () => {
@@ -48,24 +51,24 @@ describe('a conditional write whose answer was lost', () => {
   });
 
   for (const c of cases) {
-    it(`${c.name}: applied, answer cut, the SDK's retry meets 412; the worker carries on and the file and snapshot complete in one invocation`, async () => {
+    it(`${c.name}: applied, answer lost, the SDK's retry meets 412; the worker carries on and the file and snapshot complete in one invocation`, async () => {
       const { services, id, message } = await armed(proxy);
       let armedFault = true;
       proxy.setRule(({ method, url, body }) => {
         if (armedFault && isFileWrite(method, url, body, c.pick)) {
           armedFault = false;
-          return { kind: 'resetAfterForward' };
+          return c.fault;
         }
         return undefined;
       });
       const log = memoryLog();
       const out = await ingestExportFile(message, ingestDeps(services, log, { limits: { segmentRows: 100 } }));
 
-      // the fault happened as intended: applied (204), cut, then retried against our own new ETag (412)
-      const cut = proxy.requests.findIndex((r) => r.fault === 'resetAfterForward');
-      expect(cut).toBeGreaterThanOrEqual(0);
-      expect(proxy.requests[cut].status).toBe(204);
-      expect(proxy.requests.slice(cut + 1).some((r) => r.url === proxy.requests[cut].url && r.method === 'PATCH' && r.status === 412)).toBe(true);
+      // the fault happened as intended: applied (204), answer lost, then retried against our own new ETag (412)
+      const at = proxy.requests.findIndex((r) => r.fault === c.fault.kind);
+      expect(at).toBeGreaterThanOrEqual(0);
+      expect(proxy.requests[at].status).toBe(204);
+      expect(proxy.requests.slice(at + 1).some((r) => r.url === proxy.requests[at].url && r.method === 'PATCH' && r.status === 412)).toBe(true);
 
       expect(out).toMatchObject({ status: 'complete', rowsWritten: ROWS });
       expect(log.lines.join('\n')).toMatch(/answer was lost/);

@@ -4,7 +4,7 @@ import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { createServices, ingestDeps, timerDeps } from '../shared/appContext';
 import { encodeMessage, IngestMessage, snapshotTableName } from '../shared/contracts';
-import { ingestExportFile } from '../shared/exportFileIngest';
+import { handlePoisonMessage, ingestExportFile } from '../shared/exportFileIngest';
 import { runExportTimer } from '../shared/exportTimer';
 import { memoryLog, silentLog } from '../shared/log';
 import { useAzurite } from './helpers/azurite';
@@ -34,7 +34,7 @@ async function arm(urls: () => string[]) {
 }
 
 describe('a worker ingests only what the timer registered', () => {
-  it('refuses a message whose URL names another blob on an allowed host: file row untouched, nothing downloaded, no secret logged', async () => {
+  it('refuses a message whose URL names another blob on an allowed host (also in the poison queue): file row untouched, nothing downloaded, no secret logged', async () => {
     const fx = exportFixture(azurite());
     await fx.upload([gz(jsonl(records(20, 2)))]);
     const { services, timer, messages } = await arm(() => fx.urls());
@@ -54,6 +54,12 @@ describe('a worker ingests only what the timer registered', () => {
     expect(await tables(azurite().connectionString).all(snapshotTableName('SoftwareInventory', timer.snapshotId))).toHaveLength(0);
     expect(log.lines.join('\n')).toMatch(/error .*message refused: its URL .* is not the blob registered/);
     expect(log.lines.join('\n')).not.toMatch(/sig=/);
+
+    // nor does it reach the file through the poison queue
+    await handlePoisonMessage(encodeMessage(forged), { catalog: services.catalog, log }, 5);
+    expect((await services.catalog.getFile(timer.snapshotId, 0))!.etag).toBe(before.etag);
+    expect((await services.catalog.getSnapshot('SoftwareInventory', timer.snapshotId))!.Status).toBe('ingesting');
+    expect(log.lines.join('\n')).toMatch(/poison queue: .*message refused/);
 
     // the genuine message still works
     expect(await ingestExportFile(encodeMessage(messages[0]), ingestDeps(services, silentLog))).toMatchObject({ status: 'complete', rowsWritten: 20 });
