@@ -346,6 +346,9 @@ async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, sta
       start = { lines: 0, rows: 0, rejected: 0, duplicates: 0 };
       report.start = start;
       await lease.update({ LinesCommitted: 0, RowsWritten: 0, Rejected: 0, Duplicates: 0, ...storedIdentity(identity) });
+      // the old blob's rejects name lines of a blob that is gone; the new blob's own rejects replace them
+      const dropped = await catalog.deleteFileRejects(snapshotId, fileIndex);
+      if (dropped > 0) log.warn(`${label}: dropped ${dropped} reject row(s) of the old blob`);
     } else if (!known) {
       await lease.update(storedIdentity(identity));
     }

@@ -102,6 +102,23 @@ export class SnapshotCatalog {
     return requireEtag(res.etag);
   }
 
+  /** Drop one file's reject rows (its blob was replaced: they describe lines that no longer exist). Returns how many. */
+  async deleteFileRejects(snapshotId: string, fileIndex: number): Promise<number> {
+    const prefix = `${fileRowKey(fileIndex)}-`;
+    const upper = `${fileRowKey(fileIndex)}.`; // '.' sorts right after '-'
+    let n = 0;
+    const rows = this.rejects.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${snapshotId} and RowKey ge ${prefix} and RowKey lt ${upper}`, select: ['RowKey'] } });
+    for await (const r of rows) {
+      try {
+        await this.rejects.deleteEntity(snapshotId, r.rowKey as string);
+        n++;
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    return n;
+  }
+
   async upsertFile(row: FileRow): Promise<void> {
     await this.files.upsertEntity(row, 'Replace');
   }

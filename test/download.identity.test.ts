@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { BlockBlobClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { createServices, ingestDeps, timerDeps } from '../shared/appContext';
 import { downloadBlob } from '../shared/blobDownload';
-import { IngestMessage, snapshotTableName } from '../shared/contracts';
+import { odata } from '@azure/data-tables';
+import { IngestMessage, REJECTS_TABLE, snapshotTableName } from '../shared/contracts';
 import { ingestExportFile } from '../shared/exportFileIngest';
 import { runExportTimer } from '../shared/exportTimer';
 import { stripQuery } from '../shared/redact';
@@ -57,12 +58,16 @@ describe('download resume budget', () => {
   });
 });
 
+const rejectsOf = (snapshotId: string) => tables(azurite().connectionString).all(REJECTS_TABLE, odata`PartitionKey eq ${snapshotId}`);
+
 describe('blob identity', () => {
   it('a continuation that finds a different blob at the same path restarts the file from zero: exact rows and counters', async () => {
     const services = createServices(testConfig(azurite()));
     const fx = exportFixture(azurite());
     const old = records(300, 10).map((r) => ({ ...r, deviceName: 'old' }));
-    const [url] = await fx.upload([gz(jsonl(old))]);
+    // the old blob also has two bad lines among its first 100 (rejects of lines the new blob does not have)
+    const oldText = jsonl(old.slice(0, 30)) + '{"broken\n' + jsonl(old.slice(30, 60)) + '{"deviceId":1}\n' + jsonl(old.slice(60));
+    const [url] = await fx.upload([gz(oldText)]);
     const timer = await runExportTimer(timerDeps(services, silentLog, { defender: fakeDefender(nextGeneratedTime(), () => fx.urls()) }));
     const [first] = (await services.queue.receiveMessages({ numberOfMessages: 1 })).receivedMessageItems;
     await services.queue.deleteMessage(first.messageId, first.popReceipt);
@@ -71,7 +76,8 @@ describe('blob identity', () => {
     const part = await ingestExportFile(first.messageText, ingestDeps(services, silentLog, { timeBudgetMs: 0, limits: { segmentRows: 100 } }));
     expect(part.status).toBe('continued');
     const partial = (await services.catalog.getFile(timer.snapshotId, 0))!;
-    expect(partial).toMatchObject({ LinesCommitted: 100, RowsWritten: 100, BlobLength: gz(jsonl(old)).length });
+    expect(partial).toMatchObject({ LinesCommitted: 100, RowsWritten: 98, Rejected: 2, BlobLength: gz(oldText).length });
+    expect(await rejectsOf(timer.snapshotId)).toHaveLength(2);
     expect(partial.BlobEtag).toMatch(/./);
 
     // the export is regenerated in place: same path, other content (same keys, other order and values)
@@ -90,6 +96,7 @@ describe('blob identity', () => {
     const rows = await tables(azurite().connectionString).all<{ DeviceName: string }>(snapshotTableName('SoftwareInventory', timer.snapshotId));
     expect(rows).toHaveLength(300);
     expect(rows.every((r) => r.DeviceName === 'new')).toBe(true);
+    expect(await rejectsOf(timer.snapshotId)).toHaveLength(0);
     expect(await services.catalog.getSnapshot('SoftwareInventory', timer.snapshotId)).toMatchObject({ Status: 'complete', RowCount: 300, FilesCompleted: 1 });
   });
 
