@@ -264,18 +264,20 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
     return { status: 'busy', snapshotId, fileIndex };
   }
   let claimEtag: string;
+  // the owner may be shared by two deliveries of one message; the token is this invocation's alone
+  const leaseToken = randomUUID();
   try {
     claimEtag = await catalog.updateFile(
       snapshotId,
       fileIndex,
-      { Status: 'ingesting', LeaseOwner: workerId, LeaseExpiresAt: new Date(now().getTime() + limits.leaseMs), Attempts: (file.Attempts ?? 0) + 1, Error: '', UpdatedAt: now() },
+      { Status: 'ingesting', LeaseOwner: workerId, LeaseToken: leaseToken, LeaseExpiresAt: new Date(now().getTime() + limits.leaseMs), Attempts: (file.Attempts ?? 0) + 1, Error: '', UpdatedAt: now() },
       file.etag,
     );
   } catch (err) {
     if (!isConditionFailed(err)) throw err;
     // the claim may have landed with its answer lost (the SDK's retry then meets our own ETag change)
     const row = await catalog.getFile(snapshotId, fileIndex);
-    if (row?.LeaseOwner === workerId && row.Status === 'ingesting') {
+    if (row?.LeaseToken === leaseToken && row.LeaseOwner === workerId && row.Status === 'ingesting') {
       log.warn(`${label}: the claim's answer was lost, but the row shows it applied; carrying on`);
       claimEtag = row.etag;
     } else {
@@ -290,6 +292,7 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
     snapshotId,
     fileIndex,
     etag: claimEtag,
+    token: leaseToken,
     owner: workerId,
     leaseMs: limits.leaseMs,
     maxHoldMs: deps.timeBudgetMs + 2 * limits.leaseMs,

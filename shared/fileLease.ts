@@ -17,7 +17,10 @@ export interface FileLeaseOptions {
   fileIndex: number;
   /** ETag of the claim's own write */
   etag: string;
-  /** the LeaseOwner our claim wrote (without it, a 412 that is not our own landed write counts as a takeover) */
+  /** the LeaseToken our claim wrote: the row still holds our claim while it has this token (without it, only a
+   *  row already in the exact state we wrote counts as ours after a 412) */
+  token?: string;
+  /** the LeaseOwner our claim wrote (a claim by a worker that writes no token still changes the owner) */
   owner?: string;
   leaseMs: number;
   /** the heartbeat stops renewing after this long: an invocation that overran it is presumed hung, and
@@ -57,7 +60,7 @@ export class FileLease {
     if (patch.LeaseOwner === '') this.stop();
     const run = async () => {
       if (this.lostError) throw this.lostError;
-      const { catalog, snapshotId, fileIndex, leaseMs, now, owner } = this.o;
+      const { catalog, snapshotId, fileIndex, leaseMs, now, token, owner } = this.o;
       const full: Partial<FileRow> = { LeaseExpiresAt: new Date(now().getTime() + leaseMs), UpdatedAt: now(), ...patch };
       for (let attempt = 0; ; attempt++) {
         try {
@@ -68,14 +71,16 @@ export class FileLease {
           if (!isConditionFailed(err)) throw err;
         }
         const row = await catalog.getFile(snapshotId, fileIndex);
-        if (row && holds(row, full)) {
+        // every claim writes its own token, so a row with ours has not been claimed since
+        const ours = row !== undefined && (token === undefined || row.LeaseToken === token);
+        if (row && ours && holds(row, full)) {
           // our write landed; only its answer was lost
           this.o.log.warn(`${this.o.label}: a file-row write's answer was lost, but the row shows it applied; carrying on`);
           this.etag = row.etag;
           this.lastRenewMs = Date.now();
           return;
         }
-        if (row && owner !== undefined && row.LeaseOwner === owner && attempt < 3) {
+        if (row && token !== undefined && ours && row.LeaseOwner === owner && attempt < 3) {
           // still ours, our patch not in it (an earlier write of ours landed unanswered): write it again
           this.o.log.warn(`${this.o.label}: a file-row write's answer was lost; the row is still ours, writing again`);
           this.etag = row.etag;

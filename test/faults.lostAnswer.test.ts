@@ -110,4 +110,36 @@ describe('a conditional write whose answer was lost', () => {
     }
     expect(back).toMatchObject({ snapshotId: id, fileIndex: 0 });
   });
+
+  it('two live invocations of the same message (same lease owner): the one taken over stops and hands back; the other completes the file exactly', async () => {
+    const { services, id, message } = await armed(proxy);
+    const gate = () => {
+      let open!: () => void;
+      let reached!: () => void;
+      const opened = new Promise<void>((r) => (open = r));
+      const arrived = new Promise<void>((r) => (reached = r));
+      return { open, arrived, hold: async () => (reached(), opened) };
+    };
+    const a = gate();
+    const b = gate();
+    // the lease owner comes from the message id (Functions host, local runner), so both invocations share it
+    // each invocation is held at its own first checkpoint until the test opens its gate
+    const run = (g: ReturnType<typeof gate>, log = silentLog) => {
+      let held = false;
+      const onProgress = async () => (held ? undefined : ((held = true), g.hold()));
+      return ingestExportFile(message, ingestDeps(services, log, { workerId: 'msg-same', limits: { segmentRows: 100 }, onProgress }));
+    };
+    const aLog = memoryLog();
+    const first = run(a, aLog);
+    await a.arrived;
+    const second = run(b);
+    await b.arrived; // the second invocation has taken the file over (resuming after line 100) and checkpointed once
+    a.open();
+    expect(await first).toMatchObject({ status: 'busy' });
+    expect(aLog.lines.join('\n')).toMatch(/another worker took over this file/);
+    b.open();
+    expect(await second).toMatchObject({ status: 'complete', rowsWritten: ROWS });
+    expect((await services.catalog.getFile(id, 0))!).toMatchObject({ Status: 'complete', LinesCommitted: ROWS, RowsWritten: ROWS, Attempts: 2, LeaseOwner: '' });
+    expect(await tables(azurite().connectionString).all(`SoftwareInventory${id}`)).toHaveLength(ROWS);
+  });
 });
