@@ -2,7 +2,7 @@
 // the byte offset already received (pinned to the blob's ETag), so no byte is lost or read twice.
 // The blob SDK's own resume is off (maxRetryRequests: 0): on Node 20 a server-side drop surfaces
 // there as an AbortError (azure-sdk-for-js#32268) instead of a resume.
-import { BlobClient, BlobDownloadResponseParsed } from '@azure/storage-blob';
+import { AnonymousCredential, BlobClient, BlobDownloadResponseParsed, newPipeline, StoragePipelineOptions } from '@azure/storage-blob';
 import { Log } from './log';
 import { describeError, stripQuery } from './redact';
 
@@ -17,7 +17,7 @@ export class BlobGoneError extends Error {
 
 export interface DownloadOptions {
   log: Log;
-  /** resumes allowed after drops, per download */
+  /** resumes allowed in a row after drops that received no byte; a drop after progress starts the count again */
   maxResumes?: number;
   sleep?: (ms: number) => Promise<void>;
   /** aborts the whole download (e.g. the worker is shutting down) */
@@ -27,8 +27,10 @@ export interface DownloadOptions {
 export interface DownloadProgress {
   /** compressed bytes received so far */
   bytes: number;
-  /** blob size once known */
+  /** blob size and ETag once known (the first response): the blob's identity */
   size?: number;
+  etag?: string;
+  /** all resumes of this download */
   resumes: number;
 }
 
@@ -45,6 +47,11 @@ function classify(err: unknown, url: string): Error | undefined {
   if (status === 403) {
     return new ExpiredUrlError(`download refused (403 ${describeError(err, 160)}): the SAS URL of ${where} is no longer valid`);
   }
+  // Blob Storage never redirects; a 3xx comes from something else in the path, and where it points is not ours to trust
+  if (status !== undefined && status >= 300 && status < 400) {
+    const location = (err as { response?: { headers?: { get?(n: string): string | undefined } } }).response?.headers?.get?.('location');
+    return new BlobGoneError(`download of ${where} refused: the server answered a redirect (${status})${location ? ` to ${redirectTarget(location, url)}` : ''}, which is never followed`);
+  }
   if (status === 404) return new BlobGoneError(`export file not found (404): ${where}`);
   if (status === 412) return new BlobGoneError(`export file changed while it was being downloaded (412): ${where}`);
   // any other 4xx (e.g. 409 BlobArchived, 400): retrying the same request cannot help, so fail the file now
@@ -55,17 +62,43 @@ function classify(err: unknown, url: string): Error | undefined {
   return undefined; // network error, timeout, 408/429/5xx: worth resuming
 }
 
+/** Scheme, host and path of a redirect's target (never its query, which may carry a signature). */
+function redirectTarget(location: string, base: string): string {
+  try {
+    const u = new URL(location, base);
+    return `${u.protocol}//${u.host}${u.pathname}`.slice(0, 200);
+  } catch {
+    return 'an unparseable location';
+  }
+}
+
+/**
+ * A blob client whose pipeline never follows a redirect. The SDK's default pipeline has core-rest-pipeline's
+ * redirectPolicy (20 hops, same origin); `redirectOptions` is passed through to it by newPipeline though the
+ * storage options type does not declare it, so test/worker.trust.test.ts pins the behaviour.
+ */
+function blobClient(url: string): BlobClient {
+  const options: StoragePipelineOptions & { redirectOptions: { maxRetries: number } } = {
+    retryOptions: { maxTries: 3, retryDelayInMs: 500 },
+    redirectOptions: { maxRetries: 0 },
+  };
+  return new BlobClient(url, newPipeline(new AnonymousCredential(), options));
+}
+
 /** The blob's bytes as an async iterator of chunks, resuming after drops. */
 export function downloadBlob(url: string, opts: DownloadOptions): { chunks: AsyncGenerator<Buffer>; progress: DownloadProgress } {
   const progress: DownloadProgress = { bytes: 0, resumes: 0 };
   const maxResumes = opts.maxResumes ?? 8;
   const sleep = opts.sleep ?? defaultSleep;
-  const client = new BlobClient(url, undefined, { retryOptions: { maxTries: 3, retryDelayInMs: 500 } });
+  const client = blobClient(url);
 
   async function* chunks(): AsyncGenerator<Buffer> {
     let etag: string | undefined;
+    // drops in a row that received nothing: a stream that keeps making progress is never given up
+    let stalls = 0;
     for (;;) {
       let response: BlobDownloadResponseParsed | undefined;
+      const bytesBefore = progress.bytes;
       try {
         response = await client.download(progress.bytes, undefined, {
           maxRetryRequests: 0,
@@ -75,6 +108,7 @@ export function downloadBlob(url: string, opts: DownloadOptions): { chunks: Asyn
         if (progress.size === undefined) {
           progress.size = progress.bytes + (response.contentLength ?? 0);
           etag = response.etag;
+          progress.etag = etag;
         }
         const body = response.readableStreamBody;
         if (body) {
@@ -91,11 +125,12 @@ export function downloadBlob(url: string, opts: DownloadOptions): { chunks: Asyn
         if (statusOf(err) === 416 && progress.bytes === 0 && progress.size === undefined) return;
         const fatal = classify(err, url);
         if (fatal) throw fatal;
-        if (progress.resumes >= maxResumes) {
-          throw new Error(`download of ${stripQuery(url)} dropped ${progress.resumes + 1} times; last: ${describeError(err)}`);
+        stalls = progress.bytes > bytesBefore ? 0 : stalls + 1;
+        if (stalls > maxResumes) {
+          throw new Error(`download of ${stripQuery(url)} dropped ${stalls} times in a row without receiving a byte (${progress.resumes + 1} drops in all); last: ${describeError(err)}`);
         }
         progress.resumes++;
-        const wait = Math.min(8000, 250 * 2 ** progress.resumes) * (0.5 + Math.random() / 2);
+        const wait = Math.min(8000, 250 * 2 ** Math.max(1, stalls)) * (0.5 + Math.random() / 2);
         opts.log.warn(`download of ${stripQuery(url)} dropped at byte ${progress.bytes}${progress.size !== undefined ? ` of ${progress.size}` : ''} (${describeError(err, 160)}); resuming in ${Math.round(wait)} ms`);
         await sleep(wait);
       }

@@ -72,8 +72,15 @@ export interface FileRow {
   /** beyond the contract: which worker holds the file, and until when (two deliveries never write at once) */
   LeaseOwner?: string;
   LeaseExpiresAt?: Date;
+  /** beyond the contract: a fresh id per claim (per invocation). LeaseOwner is the message id, shared by two
+   *  deliveries of one message; this tells whose claim the row holds when a write's answer was lost */
+  LeaseToken?: string;
   /** beyond the contract: when a worker or the timer last touched the row (stuck-file detection) */
   UpdatedAt?: Date;
+  /** beyond the contract: the blob's identity (ETag, byte length) at the file's first download; a later download
+   *  that finds another blob at BlobPath starts the file again instead of splicing two blobs' lines */
+  BlobEtag?: string;
+  BlobLength?: number;
 }
 
 /** Reject row, table InventoryRejects. */

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { QueueClient } from '@azure/storage-queue';
 import { TableClient } from '@azure/data-tables';
-import { BlobGoneError, downloadBlob, ExpiredUrlError } from './blobDownload';
+import { BlobGoneError, downloadBlob, DownloadProgress, ExpiredUrlError } from './blobDownload';
 import { BadMessageError, encodeMessage, FileRow, IngestMessage, parseMessage, snapshotTableName, SnapshotRow } from './contracts';
 import { readLines } from './lineReader';
 import { Log } from './log';
@@ -14,6 +14,7 @@ import { describeError, stripQuery } from './redact';
 import { isConditionFailed, shortError, SnapshotCatalog, WithEtag } from './snapshotCatalog';
 import { Counters, SnapshotWriter } from './snapshotWriter';
 import { FileLease, LeaseLostError } from './fileLease';
+import { shorten } from './text';
 import { noTelemetry, reportSnapshotCompleted, reportSnapshotFailed, Telemetry } from './telemetry';
 import { checkDownloadUrl, UrlRefusedError } from './urlPolicy';
 
@@ -85,10 +86,20 @@ interface InvocationReport {
 
 class FileContentError extends Error {}
 
-/** Decompressed bytes of the blob, with gzip-bomb guards; a zero-byte blob is an empty file. */
-async function* decompressed(url: string, deps: IngestDeps, limits: IngestLimits): AsyncGenerator<Buffer> {
+/** A download whose first response has arrived: the blob's identity is known before any line is read. */
+interface OpenedBlob {
+  chunks: AsyncGenerator<Buffer>;
+  progress: DownloadProgress;
+  first: IteratorResult<Buffer>;
+}
+
+async function openBlob(url: string, deps: IngestDeps): Promise<OpenedBlob> {
   const { chunks, progress } = downloadBlob(url, { log: deps.log });
-  const first = await chunks.next();
+  return { chunks, progress, first: await chunks.next() };
+}
+
+/** Decompressed bytes of the blob, with gzip-bomb guards; a zero-byte blob is an empty file. */
+async function* decompressed({ chunks, progress, first }: OpenedBlob, limits: IngestLimits): AsyncGenerator<Buffer> {
   if (first.done) return;
   const gunzip = createGunzip({ chunkSize: 64 * 1024 });
   const source = Readable.from(
@@ -121,6 +132,28 @@ async function* decompressed(url: string, deps: IngestDeps, limits: IngestLimits
     source.destroy();
     gunzip.destroy();
   }
+}
+
+/** A URL reduced to what names the blob (scheme, host, path), parsed as the SDK parses it; undefined if unparseable or carrying userinfo. */
+function blobIdentity(url: string): string | undefined {
+  try {
+    const u = new URL(stripQuery(url));
+    if (u.username || u.password) return undefined;
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The message's URL names the blob the timer registered for its file (any SAS query). */
+function namesRegisteredBlob(msg: IngestMessage, file: FileRow): boolean {
+  const named = blobIdentity(msg.url);
+  return named !== undefined && named === blobIdentity(file.BlobPath);
+}
+
+/** A URL safe for logs: scheme, host and path only, short. */
+function shownUrl(url: string): string {
+  return shorten(blobIdentity(url) ?? 'an unusable URL', 200);
 }
 
 /** Re-deliver this message later without spending a dequeue count. */
@@ -199,6 +232,13 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
     log.error(`${label}: no progress row in InventoryExportFiles; message dropped`);
     return { status: 'skipped', snapshotId, fileIndex, detail: 'file row missing' };
   }
+  // Only the blob the timer registered for this file: a message naming any other blob (forged or corrupted)
+  // is refused before it can claim, fail or download anything.
+  if (!namesRegisteredBlob(msg, file)) {
+    const detail = `message refused: its URL ${shownUrl(msg.url)} is not the blob registered for this file (${shownUrl(file.BlobPath)})`;
+    log.error(`${label}: ${detail}`);
+    return { status: 'skipped', snapshotId, fileIndex, detail };
+  }
   if (file.Status === 'complete') {
     log.info(`${label}: already complete (${file.RowsWritten} rows); duplicate delivery ignored`);
     // a retried delivery after the flip failed (the file's final checkpoint landed, the catalog update did not): settle it
@@ -224,18 +264,27 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
     return { status: 'busy', snapshotId, fileIndex };
   }
   let claimEtag: string;
+  // the owner may be shared by two deliveries of one message; the token is this invocation's alone
+  const leaseToken = randomUUID();
   try {
     claimEtag = await catalog.updateFile(
       snapshotId,
       fileIndex,
-      { Status: 'ingesting', LeaseOwner: workerId, LeaseExpiresAt: new Date(now().getTime() + limits.leaseMs), Attempts: (file.Attempts ?? 0) + 1, Error: '', UpdatedAt: now() },
+      { Status: 'ingesting', LeaseOwner: workerId, LeaseToken: leaseToken, LeaseExpiresAt: new Date(now().getTime() + limits.leaseMs), Attempts: (file.Attempts ?? 0) + 1, Error: '', UpdatedAt: now() },
       file.etag,
     );
   } catch (err) {
     if (!isConditionFailed(err)) throw err;
-    log.info(`${label}: another worker claimed it at the same moment; retrying later`);
-    await requeue(deps, msg, limits.leaseMs / 1000);
-    return { status: 'busy', snapshotId, fileIndex };
+    // the claim may have landed with its answer lost (the SDK's retry then meets our own ETag change)
+    const row = await catalog.getFile(snapshotId, fileIndex);
+    if (row?.LeaseToken === leaseToken && row.LeaseOwner === workerId && row.Status === 'ingesting') {
+      log.warn(`${label}: the claim's answer was lost, but the row shows it applied; carrying on`);
+      claimEtag = row.etag;
+    } else {
+      log.info(`${label}: another worker claimed it at the same moment; retrying later`);
+      await requeue(deps, msg, limits.leaseMs / 1000);
+      return { status: 'busy', snapshotId, fileIndex };
+    }
   }
 
   const lease = new FileLease({
@@ -243,6 +292,8 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
     snapshotId,
     fileIndex,
     etag: claimEtag,
+    token: leaseToken,
+    owner: workerId,
     leaseMs: limits.leaseMs,
     maxHoldMs: deps.timeBudgetMs + 2 * limits.leaseMs,
     now,
@@ -275,49 +326,71 @@ interface Claimed {
 async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, startedMs, label, now, report }: Claimed): Promise<IngestOutcome> {
   const { log, catalog } = deps;
   const { snapshotId, fileIndex } = msg;
-  const resumeFrom = file.LinesCommitted ?? 0;
-  const start: Counters = { lines: resumeFrom, rows: file.RowsWritten ?? 0, rejected: file.Rejected ?? 0, duplicates: file.Duplicates ?? 0 };
+  let resumeFrom = file.LinesCommitted ?? 0;
+  let start: Counters = { lines: resumeFrom, rows: file.RowsWritten ?? 0, rejected: file.Rejected ?? 0, duplicates: file.Duplicates ?? 0 };
   report.start = start;
-  log.info(
-    resumeFrom > 0
-      ? `${label}: resuming after line ${resumeFrom} (${start.rows} rows already written), attempt ${(file.Attempts ?? 0) + 1}`
-      : `${label}: ingesting ${stripQuery(msg.url)}`,
-  );
 
   const extras = new ExtraColumns();
-  const writer = new SnapshotWriter({
-    table: deps.table(snapshotTableName(msg.kind, snapshotId)),
-    rejectsTable: catalog.rejects,
-    snapshotId,
-    fileIndex,
-    writeConcurrency: deps.writeConcurrency,
-    segmentRows: limits.segmentRows,
-    // transient Table Storage faults are retried by the writer; say so, so a throttled account shows in the logs
-    write: {
-      onRetry: (r) => {
-        report.tableRetries++;
-        log.warn(`${label}: table transaction retry ${r.attempt} in ${r.delayMs} ms after ${r.error}`);
-      },
-    },
-    start,
-    checkpoint: async (c, final) => {
-      await lease.update({
-        LinesCommitted: c.lines,
-        RowsWritten: c.rows,
-        Rejected: c.rejected,
-        Duplicates: c.duplicates,
-        ...(final ? { Status: 'complete', LeaseOwner: '', Error: '' } : {}),
-      });
-      await deps.onProgress?.({ fileIndex, linesCommitted: c.lines, rowsWritten: c.rows });
-    },
-  });
-  const counters = writer.counters;
-  // the writer updates this object at each commit, so the report sees committed counts however the invocation ends
-  report.end = counters;
-
+  let writer: SnapshotWriter | undefined;
   let outOfTime = false;
+  let continued = false;
   try {
-    for await (const line of readLines(decompressed(msg.url, deps, limits), { maxLineBytes: limits.maxLineBytes })) {
+    const blob = await openBlob(msg.url, deps);
+    // The checkpoint counts lines of one particular blob: if the blob at BlobPath is another one now (a retry,
+    // continuation or re-arm after Defender rewrote it), resuming would splice two blobs' lines; start over.
+    const identity = { BlobEtag: blob.progress.etag ?? '', BlobLength: blob.progress.size ?? 0 };
+    const known = file.BlobEtag !== undefined && file.BlobLength !== undefined;
+    if (known && (file.BlobEtag !== identity.BlobEtag || file.BlobLength !== identity.BlobLength)) {
+      log.warn(
+        `${label}: the blob changed since this file was started (ETag ${file.BlobEtag} → ${identity.BlobEtag}, ${file.BlobLength} → ${identity.BlobLength} bytes); ` +
+          `starting it again from line 0 (${start.lines} lines and ${start.rows} rows counted from the old blob are discarded)`,
+      );
+      resumeFrom = 0;
+      start = { lines: 0, rows: 0, rejected: 0, duplicates: 0 };
+      report.start = start;
+      await lease.update({ LinesCommitted: 0, RowsWritten: 0, Rejected: 0, Duplicates: 0, ...storedIdentity(identity) });
+      // the old blob's rejects name lines of a blob that is gone; the new blob's own rejects replace them
+      const dropped = await catalog.deleteFileRejects(snapshotId, fileIndex);
+      if (dropped > 0) log.warn(`${label}: dropped ${dropped} reject row(s) of the old blob`);
+    } else if (!known) {
+      await lease.update(storedIdentity(identity));
+    }
+    log.info(
+      resumeFrom > 0
+        ? `${label}: resuming after line ${resumeFrom} (${start.rows} rows already written), attempt ${(file.Attempts ?? 0) + 1}`
+        : `${label}: ingesting ${stripQuery(msg.url)}`,
+    );
+
+    writer = new SnapshotWriter({
+      table: deps.table(snapshotTableName(msg.kind, snapshotId)),
+      rejectsTable: catalog.rejects,
+      snapshotId,
+      fileIndex,
+      writeConcurrency: deps.writeConcurrency,
+      segmentRows: limits.segmentRows,
+      // transient Table Storage faults are retried by the writer; say so, so a throttled account shows in the logs
+      write: {
+        onRetry: (r) => {
+          report.tableRetries++;
+          log.warn(`${label}: table transaction retry ${r.attempt} in ${r.delayMs} ms after ${r.error}`);
+        },
+      },
+      start,
+      checkpoint: async (c, final) => {
+        await lease.update({
+          LinesCommitted: c.lines,
+          RowsWritten: c.rows,
+          Rejected: c.rejected,
+          Duplicates: c.duplicates,
+          ...(final ? { Status: 'complete', LeaseOwner: '', Error: '' } : {}),
+        });
+        await deps.onProgress?.({ fileIndex, linesCommitted: c.lines, rowsWritten: c.rows });
+      },
+    });
+    // the writer updates this object at each commit, so the report sees committed counts however the invocation ends
+    report.end = writer.counters;
+
+    for await (const line of readLines(decompressed(blob, limits), { maxLineBytes: limits.maxLineBytes })) {
       // the heartbeat found another worker on this file: stop now, not at the next checkpoint
       if (lease.lost) throw lease.lost;
       if (line.number <= resumeFrom) {
@@ -338,25 +411,30 @@ async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, sta
       writer.dispose();
       // checkpointed; hand the rest of the file to a fresh invocation before the host's timeout
       await requeue(deps, msg, 0);
+      continued = true;
       await lease.update({ Status: 'queued', LeaseOwner: '', LeaseExpiresAt: now() });
-      log.info(`${label}: time budget of ${Math.round(deps.timeBudgetMs / 1000)} s used after line ${counters.lines}; continuation queued`);
-      return { status: 'continued', snapshotId, fileIndex, rowsWritten: counters.rows };
+      log.info(`${label}: time budget of ${Math.round(deps.timeBudgetMs / 1000)} s used after line ${writer.counters.lines}; continuation queued`);
+      return { status: 'continued', snapshotId, fileIndex, rowsWritten: writer.counters.rows };
     }
     await writer.finish();
   } catch (err) {
-    await writer.drain().catch(() => undefined);
-    writer.dispose();
-    if (err instanceof LeaseLostError) {
-      log.warn(`${label}: ${err.message}; stopping without further writes`);
+    await writer?.drain().catch(() => undefined);
+    writer?.dispose();
+    const linesCommitted = writer?.counters.lines ?? resumeFrom;
+    // another worker holds the file now; if it dies, this message must still exist: hand it back, never drop it
+    const handBack = async (e: LeaseLostError): Promise<IngestOutcome> => {
+      if (!continued) await requeue(deps, msg, limits.leaseMs / 1000);
+      log.warn(`${label}: ${e.message}; stopping without further writes, message handed back${continued ? ' (its continuation is queued)' : ` for ${Math.ceil(limits.leaseMs / 1000)} s from now`}`);
       return { status: 'busy', snapshotId, fileIndex };
-    }
+    };
+    if (err instanceof LeaseLostError) return handBack(err);
     if (err instanceof ExpiredUrlError) {
       const lost = await lease.update({ Status: 'expired', Error: shortError(describeError(err)), LeaseOwner: '', LeaseExpiresAt: now() }).then(
-        () => false,
-        (e) => (e instanceof LeaseLostError ? true : Promise.reject(e)),
+        () => undefined,
+        (e) => (e instanceof LeaseLostError ? e : Promise.reject(e)),
       );
-      if (lost) return { status: 'busy', snapshotId, fileIndex };
-      log.warn(`${label}: ${describeError(err)}. The file is marked expired; the next timer run re-arms it with a fresh URL and resumes after line ${counters.lines}.`);
+      if (lost) return handBack(lost);
+      log.warn(`${label}: ${describeError(err)}. The file is marked expired; the next timer run re-arms it with a fresh URL and resumes after line ${linesCommitted}.`);
       return { status: 'expired', snapshotId, fileIndex, detail: describeError(err) };
     }
     if (err instanceof BlobGoneError || err instanceof FileContentError) {
@@ -368,6 +446,7 @@ async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, sta
     throw err;
   }
 
+  const counters = writer.counters;
   // once per file: undocumented columns (names cut and escaped), lone surrogates replaced, out-of-range dates dropped
   for (const note of extras.messages()) log.info(`${label}: ${note}`);
   log.info(
@@ -379,6 +458,11 @@ async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, sta
     log.info(`snapshot ${snapshotId} complete: ${after.RowCount} rows in ${after.TableName} (${after.FileCount} files, ${after.RejectedCount} rejected, ${after.DuplicateCount} duplicates)`);
   }
   return { status: 'complete', snapshotId, fileIndex, rowsWritten: counters.rows };
+}
+
+/** The blob identity as stored: the length typed Edm.Double, since an untyped integer is Int32 and a file may pass 2 GiB. */
+function storedIdentity(id: { BlobEtag: string; BlobLength: number }): Partial<FileRow> {
+  return { BlobEtag: id.BlobEtag, BlobLength: { value: id.BlobLength, type: 'Double' } as unknown as number };
 }
 
 async function failFile(deps: IngestDeps, snapshot: WithEtag<SnapshotRow>, fileIndex: number, reason: string): Promise<void> {
@@ -409,8 +493,15 @@ async function markPoisoned(rawMessage: unknown, deps: Pick<IngestDeps, 'catalog
   }
   const now = deps.now ?? (() => new Date());
   const file = await deps.catalog.getFile(msg.snapshotId, msg.fileIndex);
+  if (file && !namesRegisteredBlob(msg, file)) {
+    deps.log.error(`poison queue: snapshot ${msg.snapshotId} file ${msg.fileIndex}: message refused, its URL ${shownUrl(msg.url)} is not the blob registered for this file; nothing marked`);
+    return;
+  }
   if (file?.Status === 'complete') {
-    deps.log.info(`poison queue: snapshot ${msg.snapshotId} file ${msg.fileIndex} is already complete; nothing to mark`);
+    // its last delivery may have failed after the file's final checkpoint, before the snapshot's flip: settle it
+    deps.log.info(`poison queue: snapshot ${msg.snapshotId} file ${msg.fileIndex} is already complete; refreshing the snapshot`);
+    const settled = await deps.catalog.refreshSnapshot(msg.kind, msg.snapshotId, now);
+    if (settled?.completedNow) reportSnapshotCompleted(telemetry, settled);
     return;
   }
   const reason = `gave up after ${dequeueCount ?? 'the maximum number of'} deliveries (poison queue)${file?.Error ? `; last error: ${file.Error}` : ''}`;

@@ -2,6 +2,8 @@
 // write, so a worker that lost the file (its lease lapsed and another worker claimed it) finds out at
 // once and stops. Checkpoints renew the lease; a heartbeat renews it in between, so a slow segment
 // (throttled storage, a slow download) never lets the claim lapse while the worker is alive.
+// A 412 is not proof of a takeover: a write applied whose answer was lost (reset, gateway 5xx, timeout)
+// is retried by the SDK with the old ETag and meets our own change. So on 412 the row is read again.
 import { FileRow } from './contracts';
 import { Log } from './log';
 import { describeError } from './redact';
@@ -15,6 +17,11 @@ export interface FileLeaseOptions {
   fileIndex: number;
   /** ETag of the claim's own write */
   etag: string;
+  /** the LeaseToken our claim wrote: the row still holds our claim while it has this token (without it, only a
+   *  row already in the exact state we wrote counts as ours after a 412) */
+  token?: string;
+  /** the LeaseOwner our claim wrote (a claim by a worker that writes no token still changes the owner) */
+  owner?: string;
   leaseMs: number;
   /** the heartbeat stops renewing after this long: an invocation that overran it is presumed hung, and
    *  letting the lease lapse hands the file to the next delivery */
@@ -53,12 +60,32 @@ export class FileLease {
     if (patch.LeaseOwner === '') this.stop();
     const run = async () => {
       if (this.lostError) throw this.lostError;
-      const { catalog, snapshotId, fileIndex, leaseMs, now } = this.o;
-      try {
-        this.etag = await catalog.updateFile(snapshotId, fileIndex, { LeaseExpiresAt: new Date(now().getTime() + leaseMs), UpdatedAt: now(), ...patch }, this.etag);
-        this.lastRenewMs = Date.now();
-      } catch (err) {
-        if (!isConditionFailed(err)) throw err;
+      const { catalog, snapshotId, fileIndex, leaseMs, now, token, owner } = this.o;
+      const full: Partial<FileRow> = { LeaseExpiresAt: new Date(now().getTime() + leaseMs), UpdatedAt: now(), ...patch };
+      for (let attempt = 0; ; attempt++) {
+        try {
+          this.etag = await catalog.updateFile(snapshotId, fileIndex, full, this.etag);
+          this.lastRenewMs = Date.now();
+          return;
+        } catch (err) {
+          if (!isConditionFailed(err)) throw err;
+        }
+        const row = await catalog.getFile(snapshotId, fileIndex);
+        // every claim writes its own token, so a row with ours has not been claimed since
+        const ours = row !== undefined && (token === undefined || row.LeaseToken === token);
+        if (row && ours && holds(row, full)) {
+          // our write landed; only its answer was lost
+          this.o.log.warn(`${this.o.label}: a file-row write's answer was lost, but the row shows it applied; carrying on`);
+          this.etag = row.etag;
+          this.lastRenewMs = Date.now();
+          return;
+        }
+        if (row && token !== undefined && ours && row.LeaseOwner === owner && attempt < 3) {
+          // still ours, our patch not in it (an earlier write of ours landed unanswered): write it again
+          this.o.log.warn(`${this.o.label}: a file-row write's answer was lost; the row is still ours, writing again`);
+          this.etag = row.etag;
+          continue;
+        }
         this.lostError = new LeaseLostError('another worker took over this file');
         throw this.lostError;
       }
@@ -101,4 +128,14 @@ export class FileLease {
     this.stop();
     await this.chain;
   }
+}
+
+/** True when every property of `patch` has the same value in `row` (dates by instant; typed values by value). */
+function holds(row: Partial<FileRow>, patch: Partial<FileRow>): boolean {
+  const plain = (v: unknown): unknown => {
+    if (v instanceof Date) return v.getTime();
+    if (v && typeof v === 'object' && 'value' in v) return plain((v as { value: unknown }).value);
+    return v;
+  };
+  return Object.entries(patch).every(([k, v]) => plain(row[k as keyof FileRow]) === plain(v));
 }

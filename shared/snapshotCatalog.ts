@@ -102,6 +102,23 @@ export class SnapshotCatalog {
     return requireEtag(res.etag);
   }
 
+  /** Drop one file's reject rows (its blob was replaced: they describe lines that no longer exist). Returns how many. */
+  async deleteFileRejects(snapshotId: string, fileIndex: number): Promise<number> {
+    const prefix = `${fileRowKey(fileIndex)}-`;
+    const upper = `${fileRowKey(fileIndex)}.`; // '.' sorts right after '-'
+    let n = 0;
+    const rows = this.rejects.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${snapshotId} and RowKey ge ${prefix} and RowKey lt ${upper}`, select: ['RowKey'] } });
+    for await (const r of rows) {
+      try {
+        await this.rejects.deleteEntity(snapshotId, r.rowKey as string);
+        n++;
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    return n;
+  }
+
   async upsertFile(row: FileRow): Promise<void> {
     await this.files.upsertEntity(row, 'Replace');
   }
@@ -137,24 +154,28 @@ export class SnapshotCatalog {
 
   /**
    * Recompute the snapshot's progress from its file rows (so totals are exact sums, never increments)
-   * and flip it to complete when every file is. Safe to call from any number of workers at once.
+   * and flip it to complete when every registered file is, whatever it was before: a `failed` snapshot
+   * (poisoned, superseded) whose files all completed after all is complete; one that is not keeps `failed`
+   * with refreshed totals. Safe to call from any number of workers at once.
    */
   async refreshSnapshot(kind: string, snapshotId: string, now: () => Date): Promise<(WithEtag<SnapshotRow> & { completedNow: boolean }) | undefined> {
     // true when this call's write flipped the snapshot to complete (exactly one caller sees it)
     let completedNow = false;
     const row = await this.updateSnapshot(kind, snapshotId, async (current) => {
       completedNow = false;
-      if (current.Status !== 'ingesting') return undefined;
+      if (current.Status === 'complete') return undefined;
       const files = await this.listFiles(snapshotId);
-      const totals = totalsOf(files, current.FileCount);
+      // more rows than FileCount when Defender's list for this export grew: every registered file counts
+      const totals = totalsOf(files, Math.max(current.FileCount ?? 0, files.length));
       const patch: Partial<SnapshotRow> = { ...totals };
-      if (totals.FilesCompleted === current.FileCount && files.length >= current.FileCount) {
+      if (files.length >= (current.FileCount ?? 0) && files.every((f) => f.Status === 'complete')) {
         patch.Status = 'complete' satisfies SnapshotStatus;
         patch.CompletedAt = now();
         patch.Error = '';
       }
       const same =
         patch.Status === undefined &&
+        current.FileCount === totals.FileCount &&
         current.FilesCompleted === totals.FilesCompleted &&
         current.RowCount === totals.RowCount &&
         current.RejectedCount === totals.RejectedCount &&

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { createServices, ingestDeps, timerDeps } from '../shared/appContext';
-import { encodeMessage, IngestMessage } from '../shared/contracts';
+import { IngestMessage } from '../shared/contracts';
 import { ingestExportFile, IngestLimits } from '../shared/exportFileIngest';
 import { runExportTimer } from '../shared/exportTimer';
 import { memoryLog, silentLog } from '../shared/log';
@@ -100,11 +100,14 @@ describe('download and file-content faults', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      const { services, timer, messages } = await armed([gz(jsonl(records(3, 1)))]);
-      const evil: IngestMessage = { ...messages[0], url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/latest/meta-data?sig=SECRETSIG` };
+      // registered by the timer as Defender's (a fake Defender skips the client's own check), so the worker's guard decides
+      const evilUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/latest/meta-data?sig=SECRETSIG`;
+      const services = createServices(testConfig(azurite()));
+      const timer = await runExportTimer(timerDeps(services, silentLog, { defender: fakeDefender(nextGeneratedTime(), () => [evilUrl]) }));
+      const [item] = (await services.queue.receiveMessages({ numberOfMessages: 1 })).receivedMessageItems;
       const log = memoryLog();
       const deps = ingestDeps(services, log, { downloadPolicy: { allowlist: ['*.blob.core.windows.net'], allowLoopback: false } });
-      expect(await ingestExportFile(encodeMessage(evil), deps)).toMatchObject({ status: 'failed' });
+      expect(await ingestExportFile(item.messageText, deps)).toMatchObject({ status: 'failed' });
       expect(hits).toBe(0);
       const [f] = await services.catalog.listFiles(timer.snapshotId);
       expect(f.Error).toMatch(/download URL refused/);

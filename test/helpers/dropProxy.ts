@@ -9,10 +9,20 @@ export interface DropProxy {
   close(): Promise<void>;
 }
 
-export async function startDropProxy(targetPort: number, opts: { dropAfterBytes: number; dropTimes: number; onlyGet?: boolean }): Promise<DropProxy> {
+export interface DropOptions {
+  dropAfterBytes: number;
+  dropTimes: number;
+  onlyGet?: boolean;
+  /** per connection (0-based, in accept order): response bytes to let through before the cut, or undefined
+   *  for no cut; overrides dropAfterBytes (dropTimes still caps the cuts) */
+  cutAt?: (connection: number) => number | undefined;
+}
+
+export async function startDropProxy(targetPort: number, opts: DropOptions): Promise<DropProxy> {
   const sockets = new Set<net.Socket>();
-  const state = { drops: 0 };
+  const state = { drops: 0, connections: 0 };
   const server = net.createServer((client) => {
+    const cut = opts.cutAt ? opts.cutAt(state.connections++) : opts.dropAfterBytes;
     const upstream = net.connect(targetPort, '127.0.0.1');
     sockets.add(client);
     sockets.add(upstream);
@@ -23,8 +33,8 @@ export async function startDropProxy(targetPort: number, opts: { dropAfterBytes:
       upstream.write(d);
     });
     upstream.on('data', (d) => {
-      if (isGet && state.drops < opts.dropTimes && sent + d.length > opts.dropAfterBytes) {
-        client.write(d.subarray(0, Math.max(0, opts.dropAfterBytes - sent)));
+      if (isGet && cut !== undefined && state.drops < opts.dropTimes && sent + d.length > cut) {
+        client.write(d.subarray(0, Math.max(0, cut - sent)));
         state.drops++;
         client.destroy();
         upstream.destroy();

@@ -1,7 +1,7 @@
 // An HTTP proxy in front of Azurite's table port that injects Table Storage faults on chosen requests:
 // 503 ServerBusy, 500, 409 TableBeingDeleted, a request that is never answered (client timeout), a
-// request that is executed but whose answer is withheld (committed, yet the client times out), and a
-// reset connection. Everything else is forwarded untouched, so clients sign and talk as they would to
+// request that is executed but whose answer is withheld (committed, yet the client times out), a
+// reset connection, and one reset only after the service applied the request (its answer lost). Everything else is forwarded untouched, so clients sign and talk as they would to
 // the real service.
 import * as http from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
@@ -15,7 +15,9 @@ export type TableFault =
   /** forward it, then answer with this status instead of the real one */
   | { kind: 'statusAfterForward'; status: number; code: string }
   /** destroy the connection without an answer */
-  | { kind: 'reset' };
+  | { kind: 'reset' }
+  /** forward it, wait for the service's answer (it is applied), then destroy the connection instead of answering */
+  | { kind: 'resetAfterForward' };
 
 export type StatusFault = Extract<TableFault, { kind: 'status' }>;
 export const serverBusy: StatusFault = { kind: 'status', status: 503, code: 'ServerBusy', message: 'The server is busy.' };
@@ -28,6 +30,8 @@ export interface ProxiedRequest {
   /** 1-based count of batch ($batch) requests since the rule was set */
   batchNumber?: number;
   fault?: TableFault['kind'];
+  /** the service's status for a forwarded request, once it answered */
+  status?: number;
 }
 
 export interface TableFaultProxy {
@@ -66,7 +70,8 @@ export async function startTableFaultProxy(targetPort: number, connectionString:
       const isBatch = req.method === 'POST' && /\/\$batch(\?|$)/.test(url);
       const batchNumber = isBatch ? ++batches : undefined;
       const fault = current({ method: req.method ?? 'GET', url, isBatch, batchNumber, body });
-      requests.push({ method: req.method ?? 'GET', url, batchNumber, fault: fault?.kind });
+      const record: ProxiedRequest = { method: req.method ?? 'GET', url, batchNumber, fault: fault?.kind };
+      requests.push(record);
 
       if (fault?.kind === 'status') {
         const headers: Record<string, string> = { 'content-type': 'application/json;odata=minimalmetadata;streaming=true;charset=utf-8', 'x-ms-error-code': fault.code };
@@ -83,6 +88,12 @@ export async function startTableFaultProxy(targetPort: number, connectionString:
         return;
       }
       const upstream = http.request({ host: '127.0.0.1', port: targetPort, method: req.method, path: url, headers: req.headers }, (up) => {
+        record.status = up.statusCode;
+        if (fault?.kind === 'resetAfterForward') {
+          up.resume();
+          up.on('end', () => req.socket.destroy());
+          return;
+        }
         if (fault?.kind === 'swallowResponse') {
           up.resume();
           held.add(res);
