@@ -79,7 +79,7 @@ describe('superseded snapshots', () => {
   }, 150_000);
 
   it('a newer export generated in the same minute (same snapshot id) never writes into the older snapshot\'s table', async () => {
-    const minute = new Date(Date.UTC(2031, 0, 2, 3, 4, 0));
+    const minute = new Date(Date.UTC(2025, 0, 2, 3, 4, 0));
     sim = await startSim(azurite(), 24, minute);
     const old = await sim.publish();
     const id = snapshotIdFor(old.generatedTime);
@@ -93,18 +93,18 @@ describe('superseded snapshots', () => {
 
     const { outcome, log } = await nextScheduledRun(env);
     expect(outcome).toMatchObject({ action: 'none', snapshotId: id, status: 'failed', filesQueued: 0 });
-    expect(log.lines.some((l) => l.startsWith(`error snapshot ${id}: Defender now serves export 2031-01-02T03:04:30Z, generated in the same minute`))).toBe(true);
+    expect(log.lines.some((l) => l.startsWith(`error snapshot ${id}: Defender now serves export 2025-01-02T03:04:30Z, generated in the same minute`))).toBe(true);
     expect(await tableState(`SoftwareInventory${id}`)).toEqual(oldRows);
 
     // npm run ingest sees the same: nothing to ingest, the snapshot failed, exit 1 — and still not one row written
     const run = await runIngest(env, 60_000);
     expect(run.code).toBe(1);
     expect(run.summary).toMatchObject({ snapshotId: id, status: 'failed' });
-    expect(run.output).toContain(`snapshot ${id}: Defender now serves export 2031-01-02T03:04:30Z, generated in the same minute`);
+    expect(run.output).toContain(`snapshot ${id}: Defender now serves export 2025-01-02T03:04:30Z, generated in the same minute`);
     expect(await tableState(`SoftwareInventory${id}`)).toEqual(oldRows);
     const snap = (await t.snapshot(id))!;
     expect(snap.Status).toBe('failed');
-    expect(snap.Error).toMatch(/^superseded by export 2031-01-02T03:04:30Z/);
+    expect(snap.Error).toMatch(/^superseded by export 2025-01-02T03:04:30Z/);
     expect(snap.GeneratedTime).toEqual(old.generatedTime);
     expect((await t.files(id)).map((f) => f.BlobPath)).toEqual(old.files.map((f) => f.blobUrl));
   }, 150_000);

@@ -53,22 +53,22 @@ function json<T = Record<string, unknown>[]>(r: Run): T {
 // Fixture: snapshots A (fleet generation 0) and B (generation 1) through the real pipeline, then a failed
 // snapshot F later on B's day and one still ingesting (I) the next day, which date/latest must never pick.
 
-const A = '203103100800';
-const B = '203103110800';
-const F = '203103112000';
-const I = '203103120900';
-const X = '203103091200'; // failed, and its table is gone
+const A = '202503100800';
+const B = '202503110800';
+const F = '202503112000';
+const I = '202503120900';
+const X = '202503091200'; // failed, and its table is gone
 let sim: DefenderSimulator;
 let gen0: PublishedExport;
 let gen1: PublishedExport;
 
 beforeAll(async () => {
-  sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, devices: 50, seed: 11, generatedTime: new Date(Date.UTC(2031, 2, 10, 8, 0)) });
+  sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, devices: 50, seed: 11, generatedTime: new Date(Date.UTC(2025, 2, 10, 8, 0)) });
   const config = testConfig(azurite(), { DEFENDER_API_BASE_URL: sim.baseUrl });
   const services = createServices(config);
   gen0 = await sim.publish();
   expect(await runIngestCycle({ config, log: silentLog, services })).toMatchObject({ snapshotId: A, status: 'complete' });
-  gen1 = await sim.publish({ generatedTime: new Date(Date.UTC(2031, 2, 11, 8, 0)) });
+  gen1 = await sim.publish({ generatedTime: new Date(Date.UTC(2025, 2, 11, 8, 0)) });
   expect(await runIngestCycle({ config, log: silentLog, services })).toMatchObject({ snapshotId: B, status: 'complete' });
 
   const stub = (id: string, Status: SnapshotRow['Status'], generated: Date): SnapshotRow => ({
@@ -86,9 +86,9 @@ beforeAll(async () => {
     StartedAt: generated,
     ...(Status === 'failed' ? { Error: 'superseded by a newer export' } : {}),
   });
-  await services.catalog.createSnapshot(stub(F, 'failed', new Date(Date.UTC(2031, 2, 11, 20, 0))));
-  await services.catalog.createSnapshot(stub(I, 'ingesting', new Date(Date.UTC(2031, 2, 12, 9, 0))));
-  await services.catalog.createSnapshot(stub(X, 'failed', new Date(Date.UTC(2031, 2, 9, 12, 0))));
+  await services.catalog.createSnapshot(stub(F, 'failed', new Date(Date.UTC(2025, 2, 11, 20, 0))));
+  await services.catalog.createSnapshot(stub(I, 'ingesting', new Date(Date.UTC(2025, 2, 12, 9, 0))));
+  await services.catalog.createSnapshot(stub(X, 'failed', new Date(Date.UTC(2025, 2, 9, 12, 0))));
   // their tables hold a row that must never show up through a date or latest
   const device = [...gen1.records()][0];
   for (const id of [F, I]) {
@@ -164,14 +164,14 @@ describe('query CLI (process)', () => {
       expect(Object.keys(s)).toEqual(['SnapshotId', 'Kind', 'Status', 'GeneratedTime', 'TableName', 'Method', 'FileCount', 'FilesCompleted', 'RowCount', 'RejectedCount', 'DuplicateCount', 'StartedAt', 'CompletedAt']);
     }
     const b = rows[2];
-    expect(b).toMatchObject({ Kind: 'SoftwareInventory', Status: 'complete', GeneratedTime: '2031-03-11T08:00:00.000Z', TableName: `SoftwareInventory${B}`, Method: 'files', RowCount: gen1.totalRows, FileCount: gen1.files.length, FilesCompleted: gen1.files.length, RejectedCount: 0, DuplicateCount: 0 });
+    expect(b).toMatchObject({ Kind: 'SoftwareInventory', Status: 'complete', GeneratedTime: '2025-03-11T08:00:00.000Z', TableName: `SoftwareInventory${B}`, Method: 'files', RowCount: gen1.totalRows, FileCount: gen1.files.length, FilesCompleted: gen1.files.length, RejectedCount: 0, DuplicateCount: 0 });
     expect(String(b.StartedAt)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(String(b.CompletedAt)).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(rows[0]).toMatchObject({ Status: 'ingesting', CompletedAt: null });
     expect(rows[1]).toMatchObject({ Status: 'failed' });
 
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(new RegExp(`${B}\\s+complete\\s+2031-03-11 08:00`));
+    expect(human.stdout).toMatch(new RegExp(`${B}\\s+complete\\s+2025-03-11 08:00`));
     expect(human.stdout).toContain(`Latest complete: ${B}`);
     expect(human.stdout).toContain(`${F} failed: superseded by a newer export`);
   });
@@ -267,7 +267,7 @@ describe('query CLI (process)', () => {
   });
 
   it('diff --json: one line per changed (device, vendor, name), then totals, equal to a brute-force diff of both exports', async () => {
-    const [r, human] = await Promise.all([query(['diff', A, B, '--json']), inproc(['diff', '2031-03-10', 'latest'])]);
+    const [r, human] = await Promise.all([query(['diff', A, B, '--json']), inproc(['diff', '2025-03-10', 'latest'])]);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     const last = JSON.parse(lines.pop()!);
@@ -307,12 +307,12 @@ describe('query CLI (process)', () => {
     const at = (s: string) => inproc(['device', deviceId, '--json', '--at', s]);
     const [latest, day11, day12, day10, table, failed, before, unknownId] = await Promise.all([
       at('latest'),
-      at('2031-03-11'),
-      at('2031-03-12'),
-      at('2031-03-10'),
+      at('2025-03-11'),
+      at('2025-03-12'),
+      at('2025-03-10'),
       at(`SoftwareInventory${A}`),
       at(F),
-      at('2031-03-09'),
+      at('2025-03-09'),
       at('203001010000'),
     ]);
     const snapshotOf = (r: Run) => [...new Set(json(r).map((x) => x.SnapshotId))];
@@ -326,8 +326,8 @@ describe('query CLI (process)', () => {
     expect(failed.stderr).toContain(`snapshot ${F} is failed`);
 
     expect(before.code).toBe(3);
-    expect(before.stderr).toContain('no complete snapshot generated on or before 2031-03-09');
-    expect(before.stderr).toContain(`nearby: ${B} (2031-03-11 08:00 UTC), ${A} (2031-03-10 08:00 UTC)`);
+    expect(before.stderr).toContain('no complete snapshot generated on or before 2025-03-09');
+    expect(before.stderr).toContain(`nearby: ${B} (2025-03-11 08:00 UTC), ${A} (2025-03-10 08:00 UTC)`);
     expect(unknownId.code).toBe(3);
     expect(unknownId.stderr).toContain('unknown snapshot 203001010000');
     expect(unknownId.stderr).toContain(A);
@@ -354,7 +354,7 @@ describe('query CLI (process)', () => {
   });
 
   it('usage errors exit 2 with the usage on stderr; --help exits 0', async () => {
-    const cases = [[], ['nonsense'], ['snapshots', '--json=yes'], ['device'], ['diff', A], ['diff', A, B, 'extra-argument'], ['device', 'x', '--at'], ['device', 'x', '--vendor', 'v'], ['device', 'x', '--at', '2031-02-30'], ['diff', `${A},${B}`, B]];
+    const cases = [[], ['nonsense'], ['snapshots', '--json=yes'], ['device'], ['diff', A], ['diff', A, B, 'extra-argument'], ['device', 'x', '--at'], ['device', 'x', '--vendor', 'v'], ['device', 'x', '--at', '2025-02-30'], ['diff', `${A},${B}`, B]];
     const [process2, ...runs] = await Promise.all([query(['snapshots', '--bogus']), ...cases.map((c) => inproc(c)), inproc(['--help'])]);
     const help = runs.pop()!;
     runs.unshift(process2);

@@ -104,6 +104,8 @@ function appConfig(connectionString: string, queue: string, writeConcurrency: nu
     INGEST_FILE_CONCURRENCY: String(fileConcurrency),
     WRITE_CONCURRENCY: String(writeConcurrency),
     WORKER_TIME_BUDGET_SECONDS: '86400',
+    // every run of the benchmark ingests its own export, minutes apart
+    SNAPSHOT_INTERVAL_HOURS: '0',
   });
 }
 
