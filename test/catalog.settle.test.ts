@@ -1,11 +1,11 @@
 // Every registered file complete ⇒ the snapshot is complete, with exact totals, whatever happened before:
 // a failure (poison, superseded) that its files outlived, a lost flip, a file list that grew.
-import { createServices, ingestDeps, timerDeps } from '../shared/appContext';
-import { encodeMessage, fileRowKey, IngestMessage } from '../shared/contracts';
-import { handlePoisonMessage, ingestExportFile } from '../shared/exportFileIngest';
-import { runExportTimer } from '../shared/exportTimer';
-import { silentLog } from '../shared/log';
-import { stripQuery } from '../shared/redact';
+import { createServices, ingestDeps, timerDeps } from '../shared/app/appContext';
+import { encodeMessage, fileRowKey, IngestMessage } from '../shared/core/contracts';
+import { handlePoisonMessage, ingestExportFile } from '../shared/ingest/fileWorker';
+import { runExportTimer } from '../shared/timer/exportCollector';
+import { silentLog } from '../shared/core/log';
+import { stripQuery } from '../shared/core/redact';
 import { useAzurite } from './helpers/azurite';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';
 

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { ConfigError, DEFAULTS, SETTING_NAMES, loadConfig, storageTarget, type Config } from '../shared/config';
-import { DEFENDER_HOSTS } from '../shared/defenderHosts';
+import { ConfigError, DEFAULTS, SETTING_NAMES, loadConfig, storageTarget, type Config } from '../shared/core/config';
+import { DEFENDER_HOSTS } from '../shared/defender/defenderHosts';
 
 type Env = Record<string, string | undefined>;
 

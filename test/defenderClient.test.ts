@@ -1,9 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
-import { loadConfig } from '../shared/config';
-import { createDefenderCredential, DefenderApiError, DefenderClient, parseUtcTimestamp, type DefenderClientDeps } from '../shared/defenderClient';
-import { memoryLog } from '../shared/log';
+import { loadConfig } from '../shared/core/config';
+import { createDefenderCredential, DefenderApiError, DefenderClient, parseUtcTimestamp, type DefenderClientDeps } from '../shared/defender/defenderClient';
+import { memoryLog } from '../shared/core/log';
 
 // A real HTTP server on 127.0.0.1 plays Defender; each test sets `handler`.
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void;

@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import { memoryLog } from '../shared/log';
+import { memoryLog } from '../shared/core/log';
 import { DefenderSimulator, ServedRecord, startDefenderSimulator } from '../tools/defenderSimulator';
 import { fleetRowCount, recordKey } from '../tools/fleet';
 import { useAzurite } from './helpers/azurite';

@@ -2,14 +2,14 @@
 // the lines of one blob: a later download that finds a different blob at the same path starts over.
 import { randomBytes } from 'node:crypto';
 import { BlockBlobClient, StorageSharedKeyCredential } from '@azure/storage-blob';
-import { createServices, ingestDeps, timerDeps } from '../shared/appContext';
-import { downloadBlob } from '../shared/blobDownload';
+import { createServices, ingestDeps, timerDeps } from '../shared/app/appContext';
+import { downloadBlob } from '../shared/ingest/blobDownload';
 import { odata } from '@azure/data-tables';
-import { IngestMessage, REJECTS_TABLE, snapshotTableName } from '../shared/contracts';
-import { ingestExportFile } from '../shared/exportFileIngest';
-import { runExportTimer } from '../shared/exportTimer';
-import { stripQuery } from '../shared/redact';
-import { memoryLog, silentLog } from '../shared/log';
+import { IngestMessage, REJECTS_TABLE, snapshotTableName } from '../shared/core/contracts';
+import { ingestExportFile } from '../shared/ingest/fileWorker';
+import { runExportTimer } from '../shared/timer/exportCollector';
+import { stripQuery } from '../shared/core/redact';
+import { memoryLog, silentLog } from '../shared/core/log';
 import { AZURITE_ACCOUNT, AZURITE_KEY } from '../tools/azurite';
 import { useAzurite } from './helpers/azurite';
 import { startDropProxy } from './helpers/dropProxy';

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createServices, ingestDeps, timerDeps } from '../shared/appContext';
-import { BlobGoneError, downloadBlob, ExpiredUrlError } from '../shared/blobDownload';
-import { ingestExportFile } from '../shared/exportFileIngest';
-import { runExportTimer } from '../shared/exportTimer';
-import { memoryLog, silentLog } from '../shared/log';
+import { createServices, ingestDeps, timerDeps } from '../shared/app/appContext';
+import { BlobGoneError, downloadBlob, ExpiredUrlError } from '../shared/ingest/blobDownload';
+import { ingestExportFile } from '../shared/ingest/fileWorker';
+import { runExportTimer } from '../shared/timer/exportCollector';
+import { memoryLog, silentLog } from '../shared/core/log';
 import { useAzurite } from './helpers/azurite';
 import { startDropProxy } from './helpers/dropProxy';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';

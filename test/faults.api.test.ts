@@ -1,10 +1,10 @@
 // Defender API faults at the level the user sees: either the export lands row-for-row after the
 // client rides out the faults, or the timer stops with a clear error and registers nothing.
 import { odata } from '@azure/data-tables';
-import { createServices, timerDeps } from '../shared/appContext';
-import { DefenderClient } from '../shared/defenderClient';
-import { runExportTimer } from '../shared/exportTimer';
-import { memoryLog, silentLog } from '../shared/log';
+import { createServices, timerDeps } from '../shared/app/appContext';
+import { DefenderClient } from '../shared/defender/defenderClient';
+import { runExportTimer } from '../shared/timer/exportCollector';
+import { memoryLog, silentLog } from '../shared/core/log';
 import { startDefenderSimulator, DefenderSimulator } from '../tools/defenderSimulator';
 import { runIngestCycle } from '../tools/localRunner';
 import { useAzurite } from './helpers/azurite';

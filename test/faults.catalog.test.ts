@@ -4,11 +4,11 @@
 // the host retries the message; the redelivery must settle the flip instead of leaving a snapshot whose rows
 // have all landed `ingesting` until the next scheduled timer run.
 import { randomUUID } from 'node:crypto';
-import { createServices, ingestDeps, timerDeps } from '../shared/appContext';
-import { CATALOG_TABLE, snapshotIdFor } from '../shared/contracts';
-import { ingestExportFile } from '../shared/exportFileIngest';
-import { runExportTimer } from '../shared/exportTimer';
-import { memoryLog, silentLog } from '../shared/log';
+import { createServices, ingestDeps, timerDeps } from '../shared/app/appContext';
+import { CATALOG_TABLE, snapshotIdFor } from '../shared/core/contracts';
+import { ingestExportFile } from '../shared/ingest/fileWorker';
+import { runExportTimer } from '../shared/timer/exportCollector';
+import { memoryLog, silentLog } from '../shared/core/log';
 import { azuriteConnectionString } from '../tools/azurite';
 import { startDefenderSimulator } from '../tools/defenderSimulator';
 import { useAzurite } from './helpers/azurite';

@@ -7,12 +7,12 @@
 //   registration makes exactly one of them the creator, and every file is queued exactly once;
 // - two timer runs re-arming the same failed files at once: ETag-conditional re-arming queues each once.
 import { randomUUID } from 'node:crypto';
-import { createServices, ingestDeps, timerDeps } from '../shared/appContext';
-import { CATALOG_TABLE, FILES_TABLE, snapshotIdFor } from '../shared/contracts';
-import { ingestExportFile } from '../shared/exportFileIngest';
-import { runExportTimer } from '../shared/exportTimer';
-import { FileLease } from '../shared/fileLease';
-import { Log, memoryLog, silentLog } from '../shared/log';
+import { createServices, ingestDeps, timerDeps } from '../shared/app/appContext';
+import { CATALOG_TABLE, FILES_TABLE, snapshotIdFor } from '../shared/core/contracts';
+import { ingestExportFile } from '../shared/ingest/fileWorker';
+import { runExportTimer } from '../shared/timer/exportCollector';
+import { FileLease } from '../shared/storage/fileLease';
+import { Log, memoryLog, silentLog } from '../shared/core/log';
 import { azuriteConnectionString } from '../tools/azurite';
 import { startDefenderSimulator } from '../tools/defenderSimulator';
 import { useAzurite } from './helpers/azurite';

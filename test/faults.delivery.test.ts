@@ -10,14 +10,14 @@
 // - The runner's own supervision: a long file is progress, not a stall.
 import { randomUUID } from 'node:crypto';
 import { QueueClient } from '@azure/storage-queue';
-import { snapshotIdFor } from '../shared/contracts';
+import { snapshotIdFor } from '../shared/core/contracts';
 import { azuriteConnectionString } from '../tools/azurite';
 import { startDefenderSimulator } from '../tools/defenderSimulator';
 import { hostQueueSettings } from '../tools/localRunner';
 import { useAzurite } from './helpers/azurite';
 import { startFaultProxy } from './helpers/faultProxy';
-import { createServices } from '../shared/appContext';
-import { memoryLog } from '../shared/log';
+import { createServices } from '../shared/app/appContext';
+import { memoryLog } from '../shared/core/log';
 import { runIngestCycle } from '../tools/localRunner';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';
 import { localIngestEnv, runIngest } from './helpers/ingestProcess';

@@ -3,11 +3,11 @@
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { createServices, ingestDeps, timerDeps } from '../shared/appContext';
-import { IngestMessage } from '../shared/contracts';
-import { ingestExportFile, IngestLimits } from '../shared/exportFileIngest';
-import { runExportTimer } from '../shared/exportTimer';
-import { memoryLog, silentLog } from '../shared/log';
+import { createServices, ingestDeps, timerDeps } from '../shared/app/appContext';
+import { IngestMessage } from '../shared/core/contracts';
+import { ingestExportFile, IngestLimits } from '../shared/ingest/fileWorker';
+import { runExportTimer } from '../shared/timer/exportCollector';
+import { memoryLog, silentLog } from '../shared/core/log';
 import { useAzurite } from './helpers/azurite';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';
 

@@ -3,11 +3,11 @@
 // in its place (a proxy in front of Azurite's table endpoint). The SDK retries with the old ETag and meets 412 — our own write. The worker
 // must see that the row is in the state it wrote (or still names it) and carry on in the same invocation;
 // only a row that another worker really took over is handed back, by re-queueing the message.
-import { createServices, ingestDeps, timerDeps } from '../shared/appContext';
-import { FILES_TABLE, IngestMessage } from '../shared/contracts';
-import { ingestExportFile } from '../shared/exportFileIngest';
-import { runExportTimer } from '../shared/exportTimer';
-import { memoryLog, silentLog } from '../shared/log';
+import { createServices, ingestDeps, timerDeps } from '../shared/app/appContext';
+import { FILES_TABLE, IngestMessage } from '../shared/core/contracts';
+import { ingestExportFile } from '../shared/ingest/fileWorker';
+import { runExportTimer } from '../shared/timer/exportCollector';
+import { memoryLog, silentLog } from '../shared/core/log';
 import { useAzurite } from './helpers/azurite';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';
 import { tables } from './helpers/inventoryTables';

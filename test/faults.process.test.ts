@@ -3,7 +3,7 @@
 // SIGKILLed mid-file and mid-transaction, and restarted. Outcomes are checked row for row.
 import { randomUUID } from 'node:crypto';
 import { odata } from '@azure/data-tables';
-import { REJECTS_TABLE, rejectRowKey, snapshotIdFor } from '../shared/contracts';
+import { REJECTS_TABLE, rejectRowKey, snapshotIdFor } from '../shared/core/contracts';
 import { DefenderSimulator, startDefenderSimulator } from '../tools/defenderSimulator';
 import { useAzurite } from './helpers/azurite';
 import { startExportApi } from './helpers/exportApi';

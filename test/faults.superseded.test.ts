@@ -10,11 +10,11 @@ async function nextScheduledRun(env: Record<string, string>) {
   return { outcome, log };
 }
 import { createHash } from 'node:crypto';
-import { createServices, timerDeps } from '../shared/appContext';
-import { loadConfig } from '../shared/config';
-import { snapshotIdFor } from '../shared/contracts';
-import { DEFAULT_STALE_AFTER_MS, runExportTimer } from '../shared/exportTimer';
-import { memoryLog } from '../shared/log';
+import { createServices, timerDeps } from '../shared/app/appContext';
+import { loadConfig } from '../shared/core/config';
+import { snapshotIdFor } from '../shared/core/contracts';
+import { DEFAULT_STALE_AFTER_MS, runExportTimer } from '../shared/timer/exportCollector';
+import { memoryLog } from '../shared/core/log';
 import { DefenderSimulator } from '../tools/defenderSimulator';
 import { ingestEnv, killPartWay, startSim } from './helpers/abandon';
 import { useAzurite } from './helpers/azurite';

@@ -6,8 +6,8 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { ConfigError, DEFAULTS, SETTING_NAMES, loadConfig } from '../shared/config';
-import { TELEMETRY_EVENTS } from '../shared/telemetry';
+import { ConfigError, DEFAULTS, SETTING_NAMES, loadConfig } from '../shared/core/config';
+import { TELEMETRY_EVENTS } from '../shared/core/telemetry';
 
 const ROOT = join(__dirname, '..');
 const BICEP_PATH = join(ROOT, 'infra', 'main.bicep');
@@ -523,7 +523,7 @@ describe('infra/main.bicep alert rules', () => {
     for (const q of queries) expect(q).toMatch(/^customEvents \|/);
     // the failure rule's action == "error" is what the timer reports when a run throws
     expect(queries.some((q) => q.includes('tostring(customDimensions.action) == "error"'))).toBe(true);
-    expect(readFileSync(join(ROOT, 'shared', 'exportTimer.ts'), 'utf8')).toMatch(/'InventoryExportChecked', \{[^}]*action: 'error'/);
+    expect(readFileSync(join(ROOT, 'shared', 'timer', 'exportCollector.ts'), 'utf8')).toMatch(/'InventoryExportChecked', \{[^}]*action: 'error'/);
   });
 });
 

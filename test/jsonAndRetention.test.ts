@@ -1,7 +1,7 @@
-import { createServices, timerDeps } from '../shared/appContext';
-import { SnapshotRow } from '../shared/contracts';
-import { runExportTimer } from '../shared/exportTimer';
-import { silentLog } from '../shared/log';
+import { createServices, timerDeps } from '../shared/app/appContext';
+import { SnapshotRow } from '../shared/core/contracts';
+import { runExportTimer } from '../shared/timer/exportCollector';
+import { silentLog } from '../shared/core/log';
 import { startDefenderSimulator } from '../tools/defenderSimulator';
 import { runIngestCycle } from '../tools/localRunner';
 import { useAzurite } from './helpers/azurite';

@@ -1,5 +1,5 @@
 import { mulberry32 } from '../tools/fleet';
-import { Line, readLines } from '../shared/lineReader';
+import { Line, readLines } from '../shared/ingest/lineReader';
 
 async function collect(chunks: (string | Buffer)[], maxLineBytes = 1 << 20): Promise<Line[]> {
   async function* src() {

@@ -3,8 +3,8 @@
 // one chosen call fails once (the stale receipt is real: the wrapper renews the message first, as a lost
 // renewal answer would, and Azurite refuses the old receipt).
 import type { QueueClient } from '@azure/storage-queue';
-import { createServices, type AppServices } from '../shared/appContext';
-import { memoryLog } from '../shared/log';
+import { createServices, type AppServices } from '../shared/app/appContext';
+import { memoryLog } from '../shared/core/log';
 import { runIngestCycle } from '../tools/localRunner';
 import { useAzurite } from './helpers/azurite';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';

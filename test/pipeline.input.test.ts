@@ -1,12 +1,12 @@
 // Hostile but legal input end to end through the real worker and a real Azurite: strings that are not
 // well-formed UTF-16, dates outside Table Storage's DateTime range, crafted column names.
 import { odata, TableClient } from '@azure/data-tables';
-import { createServices } from '../shared/appContext';
-import { runJsonInventory } from '../shared/jsonInventoryIngest';
-import { ensureTable } from '../shared/storage';
-import { FileRow, FILES_TABLE, REJECTS_TABLE } from '../shared/contracts';
-import { memoryLog } from '../shared/log';
-import { deviceIdFromPartitionKey, MAX_KEY_LENGTH, partitionKeyFor } from '../shared/tableKeys';
+import { createServices } from '../shared/app/appContext';
+import { runJsonInventory } from '../shared/ingest/jsonInventoryIngest';
+import { ensureTable } from '../shared/storage/storageClients';
+import { FileRow, FILES_TABLE, REJECTS_TABLE } from '../shared/core/contracts';
+import { memoryLog } from '../shared/core/log';
+import { deviceIdFromPartitionKey, MAX_KEY_LENGTH, partitionKeyFor } from '../shared/storage/tableKeys';
 import { runIngestCycle } from '../tools/localRunner';
 import { useAzurite } from './helpers/azurite';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';

@@ -1,10 +1,10 @@
 // The core pipeline end to end through the real handlers, the local runner and a real Azurite.
 import { odata, TableClient } from '@azure/data-tables';
-import { createServices, ingestDeps, timerDeps } from '../shared/appContext';
-import { CATALOG_TABLE, encodeMessage, FileRow, FILES_TABLE, IngestMessage, REJECTS_TABLE, SnapshotRow } from '../shared/contracts';
-import { handlePoisonMessage, ingestExportFile } from '../shared/exportFileIngest';
-import { runExportTimer } from '../shared/exportTimer';
-import { memoryLog, silentLog } from '../shared/log';
+import { createServices, ingestDeps, timerDeps } from '../shared/app/appContext';
+import { CATALOG_TABLE, encodeMessage, FileRow, FILES_TABLE, IngestMessage, REJECTS_TABLE, SnapshotRow } from '../shared/core/contracts';
+import { handlePoisonMessage, ingestExportFile } from '../shared/ingest/fileWorker';
+import { runExportTimer } from '../shared/timer/exportCollector';
+import { memoryLog, silentLog } from '../shared/core/log';
 import { runIngestCycle } from '../tools/localRunner';
 import { useAzurite } from './helpers/azurite';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';

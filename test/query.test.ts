@@ -4,12 +4,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createServices } from '../shared/appContext';
-import { SnapshotRow, SOFTWARE_INVENTORY } from '../shared/contracts';
-import { silentLog } from '../shared/log';
-import { parseDefenderDate } from '../shared/recordMapper';
-import { ensureTable } from '../shared/storage';
-import { partitionKeyFor, rowKeyFor } from '../shared/tableKeys';
+import { createServices } from '../shared/app/appContext';
+import { SnapshotRow, SOFTWARE_INVENTORY } from '../shared/core/contracts';
+import { silentLog } from '../shared/core/log';
+import { parseDefenderDate } from '../shared/ingest/recordMapper';
+import { ensureTable } from '../shared/storage/storageClients';
+import { partitionKeyFor, rowKeyFor } from '../shared/storage/tableKeys';
 import { DefenderSimulator, PublishedExport, startDefenderSimulator } from '../tools/defenderSimulator';
 import { runIngestCycle } from '../tools/localRunner';
 import { compareKeys, DiffChange, DiffRow, diffStreams, OrderError } from '../tools/query/diff';

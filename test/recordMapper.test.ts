@@ -1,6 +1,6 @@
-import { cachedColumnNames, fitJsonArray, mapLine, mapRecord, MAX_EXTRA_NAMES, MAX_STRING_LENGTH, parseDefenderDate, ExtraColumns } from '../shared/recordMapper';
-import { isWellFormed } from '../shared/text';
-import { MAX_KEY_LENGTH } from '../shared/tableKeys';
+import { cachedColumnNames, fitJsonArray, mapLine, mapRecord, MAX_EXTRA_NAMES, MAX_STRING_LENGTH, parseDefenderDate, ExtraColumns } from '../shared/ingest/recordMapper';
+import { isWellFormed } from '../shared/core/text';
+import { MAX_KEY_LENGTH } from '../shared/storage/tableKeys';
 
 const camel = {
   deviceId: '00044f68765bbaf712342dbe6db733b6a9c59ab4',

@@ -1,5 +1,5 @@
 /** shared/redact.ts: every shape a secret reaches a log or an error in is replaced, and nothing else. */
-import { redact, redactError } from '../shared/redact';
+import { redact, redactError } from '../shared/core/redact';
 
 const SIG = 'SECRETSIG%2Bxyz%3D';
 const JWT = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2FwaSJ9.c2lnbmF0dXJlLXBhcnQ_-x';

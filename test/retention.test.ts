@@ -1,11 +1,11 @@
 // RETENTION_DAYS against Azurite: what applyRetention must never delete, whatever the catalog says.
 // Catalog rows are written directly (that is the point: rows no run of this app would write as such);
 // each test lives in its own year, after every earlier test's rows.
-import { createServices } from '../shared/appContext';
-import { SnapshotRow, SOFTWARE_INVENTORY, snapshotIdFor, snapshotTableName } from '../shared/contracts';
-import { applyRetention } from '../shared/retention';
-import { memoryLog } from '../shared/log';
-import { ensureTable } from '../shared/storage';
+import { createServices } from '../shared/app/appContext';
+import { SnapshotRow, SOFTWARE_INVENTORY, snapshotIdFor, snapshotTableName } from '../shared/core/contracts';
+import { applyRetention } from '../shared/timer/retention';
+import { memoryLog } from '../shared/core/log';
+import { ensureTable } from '../shared/storage/storageClients';
 import { useAzurite } from './helpers/azurite';
 import { testConfig } from './helpers/exportFixture';
 

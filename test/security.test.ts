@@ -5,7 +5,7 @@
 // stored in the catalog, file-progress or rejects tables may hold a SAS signature, a token, a client
 // secret or the storage AccountKey.
 import * as path from 'node:path';
-import { CATALOG_TABLE, FILES_TABLE, REJECTS_TABLE, snapshotIdFor } from '../shared/contracts';
+import { CATALOG_TABLE, FILES_TABLE, REJECTS_TABLE, snapshotIdFor } from '../shared/core/contracts';
 import { AZURITE_KEY } from '../tools/azurite';
 import { DefenderSimulator, SimulatorOptions, startDefenderSimulator } from '../tools/defenderSimulator';
 import { useAzurite } from './helpers/azurite';

@@ -8,7 +8,7 @@ const ROOT = path.join(__dirname, '..');
 
 const CHILD = `
 const { TableClient } = require('@azure/data-tables');
-const { SnapshotWriter } = require('./shared/snapshotWriter');
+const { SnapshotWriter } = require('./shared/ingest/snapshotWriter');
 const nowhere = TableClient.fromConnectionString('UseDevelopmentStorage=true', 'never', { allowInsecureConnection: true });
 const writer = new SnapshotWriter({
   table: nowhere, rejectsTable: nowhere, snapshotId: 's', fileIndex: 0, writeConcurrency: 1,

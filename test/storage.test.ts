@@ -1,9 +1,9 @@
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { BlobGoneError, downloadBlob } from '../shared/blobDownload';
-import { silentLog } from '../shared/log';
-import { ensureTable, storageClients } from '../shared/storage';
+import { BlobGoneError, downloadBlob } from '../shared/ingest/blobDownload';
+import { silentLog } from '../shared/core/log';
+import { ensureTable, storageClients } from '../shared/storage/storageClients';
 import { useAzurite } from './helpers/azurite';
 import { startTableFaultProxy, tableBeingDeleted } from './helpers/tableFaultProxy';
 

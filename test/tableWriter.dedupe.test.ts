@@ -7,9 +7,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TableClient } from '@azure/data-tables';
-import { InventoryEntity } from '../shared/contracts';
-import { MapResult } from '../shared/recordMapper';
-import { Counters, DuplicateDetector, rowKeyDigest, SnapshotWriter } from '../shared/snapshotWriter';
+import { InventoryEntity } from '../shared/core/contracts';
+import { MapResult } from '../shared/ingest/recordMapper';
+import { Counters, DuplicateDetector, rowKeyDigest, SnapshotWriter } from '../shared/ingest/snapshotWriter';
 import { sinkHttpClient } from '../tools/bench/sink';
 
 const rng = mulberry32;

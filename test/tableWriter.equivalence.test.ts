@@ -2,9 +2,9 @@
 // the same entities (keys, properties, EDM types) — proven here against the SDK itself.
 import { randomUUID } from 'node:crypto';
 import { AzureNamedKeyCredential, AzureSASCredential, TableClient, TableEntityResult } from '@azure/data-tables';
-import { InventoryEntity } from '../shared/contracts';
-import { mapRecord } from '../shared/recordMapper';
-import { buildChangesetBody, entityJson, PendingEntity, planBatches, writeEntities } from '../shared/tableWriter';
+import { InventoryEntity } from '../shared/core/contracts';
+import { mapRecord } from '../shared/ingest/recordMapper';
+import { buildChangesetBody, entityJson, PendingEntity, planBatches, writeEntities } from '../shared/storage/tableWriter';
 import { CapturedRequest, sinkHttpClient } from '../tools/bench/sink';
 import { fleetRecords, generateFleet } from '../tools/fleet';
 import { AZURITE_KEY } from '../tools/azurite';

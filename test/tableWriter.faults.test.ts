@@ -4,8 +4,8 @@
 // upserts), back off, give up only after a bounded number of tries, and still isolate a refused entity.
 import { randomUUID } from 'node:crypto';
 import { TableClient } from '@azure/data-tables';
-import { mapRecord } from '../shared/recordMapper';
-import { PendingEntity, writeEntities, WriteOptions } from '../shared/tableWriter';
+import { mapRecord } from '../shared/ingest/recordMapper';
+import { PendingEntity, writeEntities, WriteOptions } from '../shared/storage/tableWriter';
 import { useAzurite } from './helpers/azurite';
 import { records } from './helpers/exportFixture';
 import { internalError, serverBusy, startTableFaultProxy, TableFault, TableFaultProxy, tableBeingDeleted } from './helpers/tableFaultProxy';

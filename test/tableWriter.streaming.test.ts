@@ -2,9 +2,9 @@
 // transactions are in flight, and every checkpoint still describes exactly the lines before it, even when
 // transactions complete out of order.
 import { TableClient } from '@azure/data-tables';
-import { InventoryEntity } from '../shared/contracts';
-import { MapResult } from '../shared/recordMapper';
-import { Counters, SnapshotWriter } from '../shared/snapshotWriter';
+import { InventoryEntity } from '../shared/core/contracts';
+import { MapResult } from '../shared/ingest/recordMapper';
+import { Counters, SnapshotWriter } from '../shared/ingest/snapshotWriter';
 import { CapturedRequest, sinkHttpClient } from '../tools/bench/sink';
 
 const CS = 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;';

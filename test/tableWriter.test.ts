@@ -1,8 +1,8 @@
 import { TableClient } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
-import { InventoryEntity } from '../shared/contracts';
-import { mapRecord } from '../shared/recordMapper';
-import { PendingEntity, planBatches, writeEntities } from '../shared/tableWriter';
+import { InventoryEntity } from '../shared/core/contracts';
+import { mapRecord } from '../shared/ingest/recordMapper';
+import { PendingEntity, planBatches, writeEntities } from '../shared/storage/tableWriter';
 import { useAzurite } from './helpers/azurite';
 import { records } from './helpers/exportFixture';
 

@@ -1,4 +1,4 @@
-import { prefixAtCodePoint, shorten } from '../shared/text';
+import { prefixAtCodePoint, shorten } from '../shared/core/text';
 
 const wellFormed = (s: string) => !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
 

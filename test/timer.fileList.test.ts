@@ -1,11 +1,11 @@
 // The timer handler against Azurite when Defender's file list for one generatedTime changes, and when it
 // supersedes a snapshot whose files all completed: FileCount and the file rows stay exact, new files get
 // indices of their own, and a snapshot is complete exactly when every registered file is.
-import { AppServices, createServices, timerDeps } from '../shared/appContext';
-import { IngestMessage, parseMessage, SOFTWARE_INVENTORY, snapshotIdFor } from '../shared/contracts';
-import { runExportTimer } from '../shared/exportTimer';
-import { memoryLog, silentLog } from '../shared/log';
-import { stripQuery } from '../shared/redact';
+import { AppServices, createServices, timerDeps } from '../shared/app/appContext';
+import { IngestMessage, parseMessage, SOFTWARE_INVENTORY, snapshotIdFor } from '../shared/core/contracts';
+import { runExportTimer } from '../shared/timer/exportCollector';
+import { memoryLog, silentLog } from '../shared/core/log';
+import { stripQuery } from '../shared/core/redact';
 import { runIngestCycle } from '../tools/localRunner';
 import { useAzurite } from './helpers/azurite';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';

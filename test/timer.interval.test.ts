@@ -2,10 +2,10 @@
 // hourly, but a new snapshot starts only when no complete snapshot was generated within the interval; the
 // runs in between repair an unfinished snapshot whose export Defender still serves, and otherwise cost
 // the one API call. Each test lives in its own year, so snapshots of earlier tests are never "recent".
-import { AppServices, createServices, timerDeps } from '../shared/appContext';
-import { SOFTWARE_INVENTORY, snapshotIdFor } from '../shared/contracts';
-import { runExportTimer } from '../shared/exportTimer';
-import { memoryLog, silentLog } from '../shared/log';
+import { AppServices, createServices, timerDeps } from '../shared/app/appContext';
+import { SOFTWARE_INVENTORY, snapshotIdFor } from '../shared/core/contracts';
+import { runExportTimer } from '../shared/timer/exportCollector';
+import { memoryLog, silentLog } from '../shared/core/log';
 import { startDefenderSimulator } from '../tools/defenderSimulator';
 import { runIngestCycle } from '../tools/localRunner';
 import { useAzurite } from './helpers/azurite';

@@ -1,5 +1,5 @@
-import { loadConfig } from '../shared/config';
-import { checkDownloadUrl, downloadPolicyFor, hostMatchesPattern, UrlRefusedError } from '../shared/urlPolicy';
+import { loadConfig } from '../shared/core/config';
+import { checkDownloadUrl, downloadPolicyFor, hostMatchesPattern, UrlRefusedError } from '../shared/defender/urlPolicy';
 
 const policy = { allowlist: ['*.blob.core.windows.net', 'files.example.com'], allowLoopback: false };
 const sas = '?sv=2020-08-04&se=2030-01-01&sr=b&sp=r&sig=TOPSECRETSIG%3D';

@@ -2,11 +2,11 @@
 // registered for its file, and a download never follows a redirect, wherever it points.
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { createServices, ingestDeps, timerDeps } from '../shared/appContext';
-import { encodeMessage, IngestMessage, snapshotTableName } from '../shared/contracts';
-import { handlePoisonMessage, ingestExportFile } from '../shared/exportFileIngest';
-import { runExportTimer } from '../shared/exportTimer';
-import { memoryLog, silentLog } from '../shared/log';
+import { createServices, ingestDeps, timerDeps } from '../shared/app/appContext';
+import { encodeMessage, IngestMessage, snapshotTableName } from '../shared/core/contracts';
+import { handlePoisonMessage, ingestExportFile } from '../shared/ingest/fileWorker';
+import { runExportTimer } from '../shared/timer/exportCollector';
+import { memoryLog, silentLog } from '../shared/core/log';
 import { useAzurite } from './helpers/azurite';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';
 import { tables } from './helpers/inventoryTables';

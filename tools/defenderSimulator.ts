@@ -13,8 +13,8 @@ import {
   generateBlobSASQueryParameters,
   StorageSharedKeyCredential,
 } from '@azure/storage-blob';
-import { Log, redactingLog, silentLog } from '../shared/log';
-import { describeError, redact } from '../shared/redact';
+import { Log, redactingLog, silentLog } from '../shared/core/log';
+import { describeError, redact } from '../shared/core/redact';
 import { Device, deviceRecords, evolveFleet, Fleet, fleetAt, fleetRowCount, guidFrom, hash32, SoftwareRecord } from './fleet';
 
 export interface SimulatorOptions {

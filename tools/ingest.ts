@@ -1,8 +1,8 @@
 // npm run ingest — one full cycle against the configured endpoints (timer once, then drain the queue).
 // Progress goes to stderr; the last stdout line is the JSON summary (DESIGN.md §7).
-import { ConfigError, loadConfig } from '../shared/config';
-import { consoleLog } from '../shared/log';
-import { describeError } from '../shared/redact';
+import { ConfigError, loadConfig } from '../shared/core/config';
+import { consoleLog } from '../shared/core/log';
+import { describeError } from '../shared/core/redact';
 import { hostQueueSettings, runIngestCycle } from './localRunner';
 import { localEnv } from './settings';
 

@@ -5,15 +5,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { QueueClient } from '@azure/storage-queue';
-import { AppServices, createServices, ingestDeps, timerDeps } from '../shared/appContext';
-import { Config } from '../shared/config';
-import { SOFTWARE_INVENTORY, SnapshotRow } from '../shared/contracts';
-import { handlePoisonMessage, ingestExportFile, IngestDeps, IngestOutcome, SUPERSEDED } from '../shared/exportFileIngest';
-import { runExportTimer, TimerDeps, TimerOutcome } from '../shared/exportTimer';
-import { reportSnapshotCompleted } from '../shared/telemetry';
-import { Log } from '../shared/log';
-import { describeError } from '../shared/redact';
-import { sleep } from '../shared/concurrency';
+import { AppServices, createServices, ingestDeps, timerDeps } from '../shared/app/appContext';
+import { Config } from '../shared/core/config';
+import { SOFTWARE_INVENTORY, SnapshotRow } from '../shared/core/contracts';
+import { handlePoisonMessage, ingestExportFile, IngestDeps, IngestOutcome, SUPERSEDED } from '../shared/ingest/fileWorker';
+import { runExportTimer, TimerDeps, TimerOutcome } from '../shared/timer/exportCollector';
+import { reportSnapshotCompleted } from '../shared/core/telemetry';
+import { Log } from '../shared/core/log';
+import { describeError } from '../shared/core/redact';
+import { sleep } from '../shared/core/concurrency';
 
 export interface HostQueueSettings {
   maxDequeueCount: number;

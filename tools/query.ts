@@ -1,6 +1,6 @@
 // npm run query -- snapshots|device|software|diff ... (DESIGN.md §8; README §5). Reads the dated
 // snapshot tables and the catalog; settings from the environment or ./local.settings.json.
-import { describeError } from '../shared/redact';
+import { describeError } from '../shared/core/redact';
 import { runQuery } from './query/main';
 import { processIo } from './query/output';
 import { localEnv } from './settings';

@@ -3,7 +3,7 @@
 // dropped too, so that nothing at all is working on the snapshot any more.
 import { randomUUID } from 'node:crypto';
 import { QueueClient } from '@azure/storage-queue';
-import { FileRow } from '../../shared/contracts';
+import { FileRow } from '../../shared/core/contracts';
 import { Azurite, azuriteConnectionString } from '../../tools/azurite';
 import { DefenderSimulator, startDefenderSimulator } from '../../tools/defenderSimulator';
 import { nextGeneratedTime } from './exportFixture';

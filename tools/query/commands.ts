@@ -1,8 +1,8 @@
 // The four commands of DESIGN.md §8: snapshots, device, software, diff.
 import { odata, TableClient } from '@azure/data-tables';
-import { StorageClients } from '../../shared/storage';
-import { SnapshotCatalog } from '../../shared/snapshotCatalog';
-import { partitionKeyFor } from '../../shared/tableKeys';
+import { StorageClients } from '../../shared/storage/storageClients';
+import { SnapshotCatalog } from '../../shared/storage/snapshotCatalog';
+import { partitionKeyFor } from '../../shared/storage/tableKeys';
 import { ParsedArgs } from './args';
 import { DiffChange, DiffRow, diffStreams, DiffTotals } from './diff';
 import { NotFoundError, UsageError } from './errors';

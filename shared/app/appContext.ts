@@ -1,15 +1,15 @@
 // Composition root: builds the handlers' dependencies from validated settings. The Functions
 // registrations and the local runner both use it, so they run the same code with the same wiring.
 import { QueueClient } from '@azure/storage-queue';
-import { Config, loadConfig } from './config';
-import { DefenderClient } from './defenderClient';
-import { IngestDeps, IngestLimits } from './exportFileIngest';
-import { TimerDeps } from './exportTimer';
-import { consoleLog, Log } from './log';
-import { SnapshotCatalog } from './snapshotCatalog';
-import { ensureTable, StorageClients, storageClients } from './storage';
-import { createTelemetry, Telemetry } from './telemetry';
-import { downloadPolicyFor } from './urlPolicy';
+import { Config, loadConfig } from '../core/config';
+import { DefenderClient } from '../defender/defenderClient';
+import { IngestDeps, IngestLimits } from '../ingest/fileWorker';
+import { TimerDeps } from '../timer/exportCollector';
+import { consoleLog, Log } from '../core/log';
+import { SnapshotCatalog } from '../storage/snapshotCatalog';
+import { ensureTable, StorageClients, storageClients } from '../storage/storageClients';
+import { createTelemetry, Telemetry } from '../core/telemetry';
+import { downloadPolicyFor } from '../defender/urlPolicy';
 
 export interface AppServices {
   config: Config;

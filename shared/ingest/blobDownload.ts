@@ -3,8 +3,8 @@
 // The blob SDK's own resume is off (maxRetryRequests: 0): on Node 20 a server-side drop surfaces
 // there as an AbortError (azure-sdk-for-js#32268) instead of a resume.
 import { AnonymousCredential, BlobClient, BlobDownloadResponseParsed, newPipeline, StoragePipelineOptions } from '@azure/storage-blob';
-import { Log } from './log';
-import { describeError, stripQuery } from './redact';
+import { Log } from '../core/log';
+import { describeError, stripQuery } from '../core/redact';
 
 /** 403: the SAS URL has lapsed (Azure: AuthenticationFailed; Azurite: AuthorizationFailure). Not retriable with this URL. */
 export class ExpiredUrlError extends Error {

@@ -1,6 +1,6 @@
 // Deterministic, reversible, collision-free Table Storage keys (DESIGN.md §4).
 import { createHash } from 'node:crypto';
-import { isWellFormed, replaceLoneSurrogates } from './text';
+import { isWellFormed, replaceLoneSurrogates } from '../core/text';
 
 /** Table Storage allows 1 KiB per key; in UTF-16 that is 512 code units. */
 export const MAX_KEY_LENGTH = 512;

@@ -1,4 +1,4 @@
-import { redactError } from './redact';
+import { redactError } from '../core/redact';
 
 /**
  * Wrap a Functions handler so an error it throws reaches the host redacted: the host logs the message and

@@ -1,5 +1,5 @@
 // Every setting of DESIGN.md §5 is read and validated here, once. Nothing else reads process.env.
-import { defenderHost, isAudienceOf } from './defenderHosts';
+import { defenderHost, isAudienceOf } from '../defender/defenderHosts';
 import { redact } from './redact';
 import type { TelemetrySettings } from './telemetry';
 

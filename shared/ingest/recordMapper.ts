@@ -1,7 +1,7 @@
 // One export record (a parsed JSON line) → a typed snapshot-table entity, or a reason to reject it.
-import { InventoryEntity } from './contracts';
-import { partitionKeyFor, rowKeyFor } from './tableKeys';
-import { isWellFormed, prefixAtCodePoint, toWellFormed } from './text';
+import { InventoryEntity } from '../core/contracts';
+import { partitionKeyFor, rowKeyFor } from '../storage/tableKeys';
+import { isWellFormed, prefixAtCodePoint, toWellFormed } from '../core/text';
 
 /** Table Storage's string property limit, in UTF-16 code units. */
 export const MAX_STRING_LENGTH = 32768;

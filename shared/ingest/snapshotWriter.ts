@@ -15,12 +15,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { TableClient, TableTransaction } from '@azure/data-tables';
-import { rejectRowKey, RejectRow } from './contracts';
+import { rejectRowKey, RejectRow } from '../core/contracts';
 import { excerpt, MapResult } from './recordMapper';
-import { shortError } from './snapshotCatalog';
-import { OpenBatch, PendingEntity, ResolvedWriteOptions, writeOptions, WriteOptions, WriteResult, writeTransaction } from './tableWriter';
-import { fmix32 } from './hash';
-import { detachedWellFormed } from './text';
+import { shortError } from '../storage/snapshotCatalog';
+import { OpenBatch, PendingEntity, ResolvedWriteOptions, writeOptions, WriteOptions, WriteResult, writeTransaction } from '../storage/tableWriter';
+import { fmix32 } from '../core/hash';
+import { detachedWellFormed } from '../core/text';
 
 export interface Counters {
   /** last line (record) committed */

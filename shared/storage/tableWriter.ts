@@ -13,9 +13,9 @@
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { TableClient, TableTransaction } from '@azure/data-tables';
-import { mapBounded, sleep as realSleep } from './concurrency';
-import { InventoryEntity } from './contracts';
-import { describeError } from './redact';
+import { mapBounded, sleep as realSleep } from '../core/concurrency';
+import { InventoryEntity } from '../core/contracts';
+import { describeError } from '../core/redact';
 
 export const MAX_BATCH_ENTITIES = 100;
 // the service limit is 4 MiB per batch request; leave room for the multipart envelope

@@ -10,9 +10,9 @@ import {
   REJECTS_TABLE,
   SnapshotRow,
   SnapshotStatus,
-} from './contracts';
-import { ensureTable, StorageClients } from './storage';
-import { shorten } from './text';
+} from '../core/contracts';
+import { ensureTable, StorageClients } from './storageClients';
+import { shorten } from '../core/text';
 
 export type WithEtag<T> = T & { etag: string; timestamp?: string };
 

@@ -4,9 +4,9 @@
 // (throttled storage, a slow download) never lets the claim lapse while the worker is alive.
 // A 412 is not proof of a takeover: a write applied whose answer was lost (reset, gateway 5xx, timeout)
 // is retried by the SDK with the old ETag and meets our own change. So on 412 the row is read again.
-import { FileRow } from './contracts';
-import { Log } from './log';
-import { describeError } from './redact';
+import { FileRow } from '../core/contracts';
+import { Log } from '../core/log';
+import { describeError } from '../core/redact';
 import { isConditionFailed, SnapshotCatalog } from './snapshotCatalog';
 
 export class LeaseLostError extends Error {}

@@ -2,7 +2,7 @@
 import { TableClient, TableServiceClient, TableServiceClientOptions } from '@azure/data-tables';
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { DefaultAzureCredential, ManagedIdentityCredential, TokenCredential } from '@azure/identity';
-import { StorageTarget } from './config';
+import { StorageTarget } from '../core/config';
 
 export interface StorageClients {
   table(name: string): TableClient;

@@ -6,17 +6,17 @@ import { createGunzip } from 'node:zlib';
 import { QueueClient } from '@azure/storage-queue';
 import { TableClient } from '@azure/data-tables';
 import { BlobGoneError, downloadBlob, DownloadProgress, ExpiredUrlError } from './blobDownload';
-import { BadMessageError, encodeMessage, FileRow, IngestMessage, parseMessage, snapshotTableName, SnapshotRow } from './contracts';
+import { BadMessageError, encodeMessage, FileRow, IngestMessage, parseMessage, snapshotTableName, SnapshotRow } from '../core/contracts';
 import { readLines } from './lineReader';
-import { Log } from './log';
+import { Log } from '../core/log';
 import { ExtraColumns, mapLine } from './recordMapper';
-import { describeError, stripQuery } from './redact';
-import { isConditionFailed, shortError, SnapshotCatalog, WithEtag } from './snapshotCatalog';
+import { describeError, stripQuery } from '../core/redact';
+import { isConditionFailed, shortError, SnapshotCatalog, WithEtag } from '../storage/snapshotCatalog';
 import { Counters, SnapshotWriter } from './snapshotWriter';
-import { FileLease, LeaseLostError } from './fileLease';
-import { shorten } from './text';
-import { noTelemetry, reportSnapshotCompleted, reportSnapshotFailed, Telemetry } from './telemetry';
-import { checkDownloadUrl, UrlRefusedError } from './urlPolicy';
+import { FileLease, LeaseLostError } from '../storage/fileLease';
+import { shorten } from '../core/text';
+import { noTelemetry, reportSnapshotCompleted, reportSnapshotFailed, Telemetry } from '../core/telemetry';
+import { checkDownloadUrl, UrlRefusedError } from '../defender/urlPolicy';
 
 export const SUPERSEDED = 'superseded';
 

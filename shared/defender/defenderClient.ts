@@ -2,10 +2,10 @@
 // Defender API itself; export file URLs are validated against the download policy, never fetched here.
 import { constants as bufferConstants } from 'node:buffer';
 import { ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
-import type { Config } from './config';
-import { redactingLog, type Log } from './log';
-import { describeError, redact, stripQuery } from './redact';
-import { shorten } from './text';
+import type { Config } from '../core/config';
+import { redactingLog, type Log } from '../core/log';
+import { describeError, redact, stripQuery } from '../core/redact';
+import { shorten } from '../core/text';
 import { checkDownloadUrl, downloadPolicyFor, UrlRefusedError, type DownloadPolicy } from './urlPolicy';
 
 export interface ExportFilesResult {

@@ -3,9 +3,9 @@
 // stamp, an unreadable date). The snapshot's catalog, file-progress and reject rows go with it (catalog
 // row last, so a run that dies half-way simply finishes the job next time).
 import { odata, TableClient, TableTransaction } from '@azure/data-tables';
-import { SnapshotRow, snapshotTableName, SOFTWARE_INVENTORY } from './contracts';
-import { Log } from './log';
-import { isNotFound, SnapshotCatalog } from './snapshotCatalog';
+import { SnapshotRow, snapshotTableName, SOFTWARE_INVENTORY } from '../core/contracts';
+import { Log } from '../core/log';
+import { isNotFound, SnapshotCatalog } from '../storage/snapshotCatalog';
 
 export interface RetentionDeps {
   catalog: SnapshotCatalog;

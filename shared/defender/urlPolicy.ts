@@ -1,8 +1,8 @@
 // SSRF guard for the export file URLs Defender hands us: only https to allow-listed hosts
 // (http only to loopback, for the local simulator). Error messages never carry a query string.
-import { isLoopbackHost, type Config } from './config';
-import { redact, stripQuery } from './redact';
-import { shorten } from './text';
+import { isLoopbackHost, type Config } from '../core/config';
+import { redact, stripQuery } from '../core/redact';
+import { shorten } from '../core/text';
 
 export interface DownloadPolicy {
   /** Lower-case host patterns: an exact host, or `*.suffix` (any subdomain of suffix, never suffix itself). */

@@ -2,13 +2,13 @@
 // devices). It runs inside the timer invocation, page by page, into the same table layout as the
 // files method; the snapshot id is the run's start time (there is no generatedTime), and the whole
 // run is recorded as a single "file" 0 whose lines are the records in page order.
-import { SnapshotRow, snapshotIdFor, snapshotTableName, SOFTWARE_INVENTORY } from './contracts';
-import type { InventoryPage } from './defenderClient';
-import { Log } from './log';
-import { reportSnapshotCompleted, reportSnapshotFailed, Telemetry } from './telemetry';
+import { SnapshotRow, snapshotIdFor, snapshotTableName, SOFTWARE_INVENTORY } from '../core/contracts';
+import type { InventoryPage } from '../defender/defenderClient';
+import { Log } from '../core/log';
+import { reportSnapshotCompleted, reportSnapshotFailed, Telemetry } from '../core/telemetry';
 import { ExtraColumns, mapRecord } from './recordMapper';
-import { describeError, stripQuery } from './redact';
-import { shortError, SnapshotCatalog } from './snapshotCatalog';
+import { describeError, stripQuery } from '../core/redact';
+import { shortError, SnapshotCatalog } from '../storage/snapshotCatalog';
 import { SnapshotWriter } from './snapshotWriter';
 import type { TableClient } from '@azure/data-tables';
 

@@ -4,7 +4,7 @@
 // It runs often (hourly) but starts a new snapshot only when SNAPSHOT_INTERVAL_HOURS allows; the runs in
 // between only repair.
 import { QueueClient } from '@azure/storage-queue';
-import { mapBounded } from './concurrency';
+import { mapBounded } from '../core/concurrency';
 import {
   encodeMessage,
   FileRow,
@@ -14,16 +14,16 @@ import {
   snapshotIdFor,
   snapshotTableName,
   SOFTWARE_INVENTORY,
-} from './contracts';
-import type { ExportFilesResult, InventoryPage } from './defenderClient';
+} from '../core/contracts';
+import type { ExportFilesResult, InventoryPage } from '../defender/defenderClient';
 import type { TableClient } from '@azure/data-tables';
-import { runJsonInventory } from './jsonInventoryIngest';
+import { runJsonInventory } from '../ingest/jsonInventoryIngest';
 import { applyRetention } from './retention';
-import { SUPERSEDED } from './exportFileIngest';
-import { Log } from './log';
-import { describeError, stripQuery } from './redact';
-import { noTelemetry, reportSnapshotCompleted, reportSnapshotFailed, Telemetry } from './telemetry';
-import { isConditionFailed, shortError, SnapshotCatalog, WithEtag } from './snapshotCatalog';
+import { SUPERSEDED } from '../ingest/fileWorker';
+import { Log } from '../core/log';
+import { describeError, stripQuery } from '../core/redact';
+import { noTelemetry, reportSnapshotCompleted, reportSnapshotFailed, Telemetry } from '../core/telemetry';
+import { isConditionFailed, shortError, SnapshotCatalog, WithEtag } from '../storage/snapshotCatalog';
 
 export interface TimerDeps {
   catalog: SnapshotCatalog;
