@@ -1,6 +1,6 @@
 import { app, InvocationContext } from '@azure/functions';
 import { appServices } from '../shared/app/appContext';
-import { handlePoisonMessage } from '../shared/ingest/fileWorker';
+import { handlePoisonMessage } from '../shared/ingest/poisonHandler';
 import { redactingHandler } from '../shared/app/hostHandler';
 import { redactingLog } from '../shared/core/log';
 

@@ -2,7 +2,8 @@
 // a failure (poison, superseded) that its files outlived, a lost flip, a file list that grew.
 import { createServices, ingestDeps, timerDeps } from '../shared/app/appContext';
 import { encodeMessage, fileRowKey, IngestMessage } from '../shared/core/contracts';
-import { handlePoisonMessage, ingestExportFile } from '../shared/ingest/fileWorker';
+import { ingestExportFile } from '../shared/ingest/fileWorker';
+import { handlePoisonMessage } from '../shared/ingest/poisonHandler';
 import { runExportTimer } from '../shared/timer/exportCollector';
 import { silentLog } from '../shared/core/log';
 import { stripQuery } from '../shared/core/redact';

@@ -2,7 +2,8 @@
 import { odata, TableClient } from '@azure/data-tables';
 import { createServices, ingestDeps, timerDeps } from '../shared/app/appContext';
 import { CATALOG_TABLE, encodeMessage, FileRow, FILES_TABLE, IngestMessage, REJECTS_TABLE, SnapshotRow } from '../shared/core/contracts';
-import { handlePoisonMessage, ingestExportFile } from '../shared/ingest/fileWorker';
+import { ingestExportFile } from '../shared/ingest/fileWorker';
+import { handlePoisonMessage } from '../shared/ingest/poisonHandler';
 import { runExportTimer } from '../shared/timer/exportCollector';
 import { memoryLog, silentLog } from '../shared/core/log';
 import { runIngestCycle } from '../tools/localRunner';
@@ -88,7 +89,7 @@ describe('core pipeline', () => {
     ]);
     expect(rejects[0].Excerpt).toBe('{"deviceId": "broken",');
 
-    // property names and EDM types exactly as DESIGN.md §4 says
+    // property names and EDM types exactly as docs/architecture.md#tables-and-keys says
     const typed = (await typedRows(summary.table)).find((r) => (r.DeviceId as unknown as { value: string }).value === 'camel0000');
     expect(typed).toBeDefined();
     const types = Object.fromEntries(Object.entries(typed!).filter(([k]) => !['partitionKey', 'rowKey', 'timestamp', 'etag'].includes(k)).map(([k, v]) => [k, v.type]));

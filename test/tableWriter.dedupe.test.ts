@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { TableClient } from '@azure/data-tables';
 import { InventoryEntity } from '../shared/core/contracts';
 import { MapResult } from '../shared/ingest/recordMapper';
-import { Counters, DuplicateDetector, rowKeyDigest, SnapshotWriter } from '../shared/ingest/snapshotWriter';
+import { Counters, SnapshotWriter } from '../shared/ingest/snapshotWriter';
+import { DuplicateDetector, rowKeyDigest } from '../shared/ingest/duplicateDetector';
 import { sinkHttpClient } from '../tools/bench/sink';
 
 const rng = mulberry32;

@@ -1,4 +1,4 @@
-// Deterministic, reversible, collision-free Table Storage keys (DESIGN.md §4).
+// Deterministic, reversible, collision-free Table Storage keys (docs/architecture.md#tables-and-keys).
 import { createHash } from 'node:crypto';
 import { isWellFormed, replaceLoneSurrogates } from '../core/text';
 
