@@ -1,5 +1,5 @@
 /**
- * shared/config.ts: every setting of DESIGN.md §5, read from a plain env object (never process.env),
+ * shared/core/config.ts: every setting of docs/settings.md, read from a plain env object (never process.env),
  * with its default, and a wrong value stopping with one ConfigError that names the setting and says
  * what was expected.
  */
@@ -42,7 +42,7 @@ function expectRefused(extra: Env, setting: string, says: RegExp, env: Env = { .
 }
 
 describe('defaults', () => {
-  test('only AzureWebJobsStorage set: every other setting takes its DESIGN.md §5 default', () => {
+  test('only AzureWebJobsStorage set: every other setting takes its documented default (docs/settings.md)', () => {
     const c = loadConfig({ AzureWebJobsStorage: DEV });
     expect(c).toEqual({
       defenderApiBaseUrl: DEFAULTS.DEFENDER_API_BASE_URL,
@@ -123,7 +123,7 @@ describe('whole-number settings', () => {
     }
   });
 
-  test('the cases DESIGN.md calls out', () => {
+  test('the cases docs/settings.md calls out', () => {
     expectRefused({ SAS_VALID_HOURS: '0' }, 'SAS_VALID_HOURS', /from 1 to 6, got 0/);
     expectRefused({ SAS_VALID_HOURS: '7' }, 'SAS_VALID_HOURS', /from 1 to 6, got 7/);
     expectRefused({ JSON_PAGE_SIZE: '0' }, 'JSON_PAGE_SIZE', /from 1 to 200000, got 0/);

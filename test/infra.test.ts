@@ -1,6 +1,6 @@
 /**
  * Keeps infra/ honest against the code, offline: the Bicep is read as text (no Bicep compiler here),
- * its app settings are compared with shared/config.ts, and the settings it would produce are fed to
+ * its app settings are compared with shared/core/config.ts, and the settings it would produce are fed to
  * loadConfig, so a renamed setting, a drifted default or a bound the code would reject fails here
  * instead of in Azure.
  */
@@ -356,7 +356,7 @@ describe('infra/main.bicep app settings', () => {
     for (const [name, value] of Object.entries(FIXED_IN_BICEP)) expect([name, appSettings.get(name)]).toEqual([name, value]);
   });
 
-  test('every other setting with a code default is a parameter whose default equals shared/config.ts DEFAULTS', () => {
+  test('every other setting with a code default is a parameter whose default equals shared/core/config.ts DEFAULTS', () => {
     const checked: string[] = [];
     for (const [name, def] of Object.entries(DEFAULTS)) {
       const value = appSettings.get(name);

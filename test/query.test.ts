@@ -1,4 +1,4 @@
-// The query CLI (DESIGN.md §8) as a real process against Azurite, over snapshots built by the real pipeline
+// The query CLI (docs/query.md) as a real process against Azurite, over snapshots built by the real pipeline
 // from the Defender simulator (two fleet generations), plus direct tests of the merge-join diff and of
 // Table Storage's (Azurite's) result order that the merge relies on.
 import * as fs from 'node:fs';

@@ -1,4 +1,4 @@
-/** shared/redact.ts: every shape a secret reaches a log or an error in is replaced, and nothing else. */
+/** shared/core/redact.ts: every shape a secret reaches a log or an error in is replaced, and nothing else. */
 import { redact, redactError } from '../shared/core/redact';
 
 const SIG = 'SECRETSIG%2Bxyz%3D';

@@ -1,5 +1,5 @@
 // npm run ingest — one full cycle against the configured endpoints (timer once, then drain the queue).
-// Progress goes to stderr; the last stdout line is the JSON summary (DESIGN.md §7).
+// Progress goes to stderr; the last stdout line is the JSON summary (docs/operations.md).
 import { ConfigError, loadConfig } from '../shared/core/config';
 import { consoleLog } from '../shared/core/log';
 import { describeError } from '../shared/core/redact';

@@ -1,4 +1,4 @@
-// npm run query -- snapshots|device|software|diff ... (DESIGN.md §8; README §5). Reads the dated
+// npm run query -- snapshots|device|software|diff ... (docs/query.md). Reads the dated
 // snapshot tables and the catalog; settings from the environment or ./local.settings.json.
 import { describeError } from '../shared/core/redact';
 import { runQuery } from './query/main';

@@ -1,4 +1,4 @@
-// Every setting of DESIGN.md §5 is read and validated here, once. Nothing else reads process.env.
+// Every setting (docs/settings.md, generated from this file) is read and validated here, once. Nothing else reads process.env.
 import { defenderHost, isAudienceOf } from '../defender/defenderHosts';
 import { redact } from './redact';
 import type { TelemetrySettings } from './telemetry';
@@ -287,7 +287,7 @@ function telemetrySettings(env: Env): TelemetrySettings | undefined {
 }
 
 /**
- * The bearer token goes only to a Defender API host (shared/defenderHosts.ts) and only for one of its
+ * The bearer token goes only to a Defender API host (shared/defender/defenderHosts.ts) and only for one of its
  * audiences, unless DEFENDER_ALLOW_CUSTOM_ENDPOINT=true; a loopback simulator is always accepted.
  */
 function checkDefenderEndpoint(env: Env, base: URL, scope: string): void {

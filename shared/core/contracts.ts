@@ -1,4 +1,4 @@
-// The storage and message shapes of DESIGN.md §4 and §6. Tests, tools and outside checks rely on these names.
+// The storage and message shapes of docs/architecture.md#tables-and-keys and #queue-message. Tests, tools and outside checks rely on these names.
 
 export const CATALOG_TABLE = 'InventorySnapshots';
 export const FILES_TABLE = 'InventoryExportFiles';

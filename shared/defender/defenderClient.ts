@@ -1,4 +1,4 @@
-// Client for the two Defender software inventory endpoints (DESIGN.md §1, §2). It only ever calls the
+// Client for the two Defender software inventory endpoints (docs/architecture.md#flow). It only ever calls the
 // Defender API itself; export file URLs are validated against the download policy, never fetched here.
 import { constants as bufferConstants } from 'node:buffer';
 import { ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
@@ -76,7 +76,7 @@ export function createDefenderCredential(config: Config): TokenCredential | unde
 
 const EXPORT_PATH = '/api/machines/SoftwareInventoryExport';
 const JSON_PATH = '/api/machines/SoftwareInventoryByMachine';
-// Defender's documented per-minute limits (DESIGN.md §2). The hourly limits (20 / 1000) are not
+// Defender's documented per-minute limits (Microsoft's "Software inventory export" API docs). The hourly limits (20 / 1000) are not
 // enforced here: waiting out an hour inside a function run is worse than a 429 with Retry-After.
 const FILES_CALLS_PER_MINUTE = 5;
 const JSON_CALLS_PER_MINUTE = 30;

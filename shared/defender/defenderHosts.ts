@@ -1,5 +1,5 @@
 // The Defender for Endpoint API hosts the token may be sent to, and the token audiences each one accepts
-// (DESIGN.md §2; Microsoft's "Use Microsoft Defender for Endpoint APIs" and "…for US Government customers").
+// (Microsoft's "Use Microsoft Defender for Endpoint APIs" and "…for US Government customers").
 // Anything else needs DEFENDER_ALLOW_CUSTOM_ENDPOINT=true; loopback simulators are always allowed.
 
 export interface DefenderHost {

@@ -1,4 +1,4 @@
-// The four commands of DESIGN.md §8: snapshots, device, software, diff.
+// The four commands of docs/query.md: snapshots, device, software, diff.
 import { odata, TableClient } from '@azure/data-tables';
 import { StorageClients } from '../../shared/storage/storageClients';
 import { SnapshotCatalog } from '../../shared/storage/snapshotCatalog';

@@ -1,4 +1,4 @@
-// Snapshot arguments (DESIGN.md §8): a snapshot id, a date `yyyy-MM-dd` (the newest complete snapshot
+// Snapshot arguments (docs/query.md): a snapshot id, a date `yyyy-MM-dd` (the newest complete snapshot
 // generated on or before the end of that UTC day) or `latest`; for --at also lists and ranges.
 // Catalog rows are compared by snapshot id: the id is the generatedTime in UTC, yyyyMMddHHmm.
 import { SnapshotRow, SOFTWARE_INVENTORY } from '../../shared/core/contracts';
