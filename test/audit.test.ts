@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { audit, blockingFindings, KnownAdvisories, matchKnownAdvisories, parseNpmAudit, productionPackages } from '../tools/audit';
+import { audit, blockingFindings, KnownAdvisories, matchKnownAdvisories, parseNpmAudit, productionPackages } from '../tools/bin/audit';
 
 const root = join(__dirname, '..');
 const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
@@ -107,7 +107,7 @@ describe('npm run audit', () => {
 
   it('the command, end to end and offline (npm pointed at a closed port): falls back, says so, exits 0', () => {
     const env = { ...process.env, npm_config_registry: 'http://127.0.0.1:9/', npm_config_fetch_retries: '0', npm_config_offline: 'false' };
-    const r = spawnSync(process.execPath, [require.resolve('ts-node/dist/bin.js'), '--transpile-only', join(root, 'tools/audit.ts')], { cwd: root, env, encoding: 'utf8', timeout: 150_000 });
+    const r = spawnSync(process.execPath, [require.resolve('ts-node/dist/bin.js'), '--transpile-only', join(root, 'tools/bin/audit.ts')], { cwd: root, env, encoding: 'utf8', timeout: 150_000 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('NOT a live audit');

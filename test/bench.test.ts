@@ -8,7 +8,7 @@ import type { BenchResults } from '../tools/bench/run';
 
 const ROOT = path.join(__dirname, '..');
 const bench = (args: string[]) =>
-  spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'tools/bench.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 170_000 });
+  spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'tools/bin/bench.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 170_000 });
 
 describe('npm run bench (smoke)', () => {
   it('measures ceiling, pipeline, SDK, naive, parse+map, memory and memory under rejected long lines, and writes results.json', () => {
@@ -85,7 +85,7 @@ describe('npm run bench (smoke)', () => {
 describe('npm run bench:query (smoke)', () => {
   it('reads the same rows both ways at each round trip, prints the table and writes query-results.json', () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-q-')), 'query-results.json');
-    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'tools/benchQuery.ts', '--devices', '60', '--rtt', '0,5', '--repeat', '1', '--out', out], {
+    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'tools/bin/benchQuery.ts', '--devices', '60', '--rtt', '0,5', '--repeat', '1', '--out', out], {
       cwd: ROOT,
       encoding: 'utf8',
       timeout: 120_000,

@@ -1,6 +1,6 @@
 // The README's commands as real processes: `npm run ingest` against a running simulator, and the
 // demo (`npm start` with CI=true), so neither can rot.
-import { startDefenderSimulator } from '../tools/defenderSimulator';
+import { startDefenderSimulator } from '../tools/simulator/defenderSimulator';
 import { useAzurite } from './helpers/azurite';
 import { root, runTool } from './helpers/toolProcess';
 
@@ -20,7 +20,7 @@ describe('commands', () => {
         DEFENDER_AUTH: 'none',
         INGEST_QUEUE: 'cli-ingest',
       };
-      const r = await run('tools/ingest.ts', [], env);
+      const r = await run('tools/bin/ingest.ts', [], env);
       expect(r.code).toBe(0);
       const last = r.stdout.trim().split('\n').pop()!;
       const summary = JSON.parse(last);
@@ -29,7 +29,7 @@ describe('commands', () => {
       expect(r.stderr).not.toMatch(/sig=(?!REDACTED)/);
 
       // run again: nothing to do, the same snapshot described
-      const again = await run('tools/ingest.ts', [], env);
+      const again = await run('tools/bin/ingest.ts', [], env);
       expect(again.code).toBe(0);
       expect(JSON.parse(again.stdout.trim().split('\n').pop()!)).toMatchObject({ snapshotId: summary.snapshotId, rows: summary.rows, status: 'complete' });
     } finally {
@@ -38,13 +38,13 @@ describe('commands', () => {
   }, 120000);
 
   it('npm run ingest: a bad setting stops with one message naming it (exit 2)', async () => {
-    const r = await run('tools/ingest.ts', [], { AzureWebJobsStorage: azurite().connectionString, SAS_VALID_HOURS: '48' });
+    const r = await run('tools/bin/ingest.ts', [], { AzureWebJobsStorage: azurite().connectionString, SAS_VALID_HOURS: '48' });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('Setting SAS_VALID_HOURS');
   });
 
   it('npm start (CI=true): the whole demo runs and exits 0 with a complete snapshot', async () => {
-    const r = await run('tools/demo.ts', ['--devices', '150'], { CI: 'true' });
+    const r = await run('tools/bin/demo.ts', ['--devices', '150'], { CI: 'true' });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/"status":"complete"/);
     expect(r.stdout).toContain('Snapshots in the catalog');

@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { memoryLog } from '../shared/core/log';
-import { DefenderSimulator, ServedRecord, startDefenderSimulator } from '../tools/defenderSimulator';
-import { fleetRowCount, recordKey } from '../tools/fleet';
+import { DefenderSimulator, ServedRecord, startDefenderSimulator } from '../tools/simulator/defenderSimulator';
+import { fleetRowCount, recordKey } from '../tools/simulator/fleet';
 import { useAzurite } from './helpers/azurite';
 
 interface ExportBody {

@@ -10,7 +10,7 @@ import { ingestExportFile } from '../shared/ingest/fileWorker';
 import { runExportTimer } from '../shared/timer/exportCollector';
 import { stripQuery } from '../shared/core/redact';
 import { memoryLog, silentLog } from '../shared/core/log';
-import { AZURITE_ACCOUNT, AZURITE_KEY } from '../tools/azurite';
+import { AZURITE_ACCOUNT, AZURITE_KEY } from '../tools/runner/azurite';
 import { useAzurite } from './helpers/azurite';
 import { startDropProxy } from './helpers/dropProxy';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';

@@ -11,14 +11,14 @@
 import { randomUUID } from 'node:crypto';
 import { QueueClient } from '@azure/storage-queue';
 import { snapshotIdFor } from '../shared/core/contracts';
-import { azuriteConnectionString } from '../tools/azurite';
-import { startDefenderSimulator } from '../tools/defenderSimulator';
-import { hostQueueSettings } from '../tools/localRunner';
+import { azuriteConnectionString } from '../tools/runner/azurite';
+import { startDefenderSimulator } from '../tools/simulator/defenderSimulator';
+import { hostQueueSettings } from '../tools/runner/localRunner';
 import { useAzurite } from './helpers/azurite';
 import { startFaultProxy } from './helpers/faultProxy';
 import { createServices } from '../shared/app/appContext';
 import { memoryLog } from '../shared/core/log';
-import { runIngestCycle } from '../tools/localRunner';
+import { runIngestCycle } from '../tools/runner/localRunner';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';
 import { localIngestEnv, runIngest } from './helpers/ingestProcess';
 import { expectExactSnapshot, tables } from './helpers/inventoryTables';

@@ -1,16 +1,16 @@
-// Process faults for real: `npm run ingest` (tools/ingest.ts) runs as a child process against a real
+// Process faults for real: `npm run ingest` (tools/bin/ingest.ts) runs as a child process against a real
 // Azurite and a real Defender API on loopback (the simulator, or a stub serving hand-made files), is
 // SIGKILLed mid-file and mid-transaction, and restarted. Outcomes are checked row for row.
 import { randomUUID } from 'node:crypto';
 import { odata } from '@azure/data-tables';
 import { REJECTS_TABLE, rejectRowKey, snapshotIdFor } from '../shared/core/contracts';
-import { DefenderSimulator, startDefenderSimulator } from '../tools/defenderSimulator';
+import { DefenderSimulator, startDefenderSimulator } from '../tools/simulator/defenderSimulator';
 import { useAzurite } from './helpers/azurite';
 import { startExportApi } from './helpers/exportApi';
 import { exportFixture, gz, nextGeneratedTime, Rec, records } from './helpers/exportFixture';
 import { checkpointOf, FaultProxy, holdAfter, startFaultProxy } from './helpers/faultProxy';
 import { localIngestEnv, runIngest, startIngest, waitFor } from './helpers/ingestProcess';
-import { azuriteConnectionString } from '../tools/azurite';
+import { azuriteConnectionString } from '../tools/runner/azurite';
 import { compareSets, expectExactSnapshot, KeyFields, recordIdentity, rowIdentity, tables } from './helpers/inventoryTables';
 
 const azurite = useAzurite();

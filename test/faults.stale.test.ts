@@ -3,14 +3,14 @@
 // notice and re-arm only the unfinished files, resuming from their checkpoints.
 import { randomUUID } from 'node:crypto';
 import { QueueClient } from '@azure/storage-queue';
-import { azuriteConnectionString } from '../tools/azurite';
-import { startDefenderSimulator } from '../tools/defenderSimulator';
+import { azuriteConnectionString } from '../tools/runner/azurite';
+import { startDefenderSimulator } from '../tools/simulator/defenderSimulator';
 import { createServices, timerDeps } from '../shared/app/appContext';
 import { loadConfig } from '../shared/core/config';
 import { snapshotIdFor } from '../shared/core/contracts';
 import { DEFAULT_STALE_AFTER_MS, runExportTimer } from '../shared/timer/exportCollector';
 import { memoryLog } from '../shared/core/log';
-import { DefenderSimulator } from '../tools/defenderSimulator';
+import { DefenderSimulator } from '../tools/simulator/defenderSimulator';
 import { ingestEnv, killPartWay, startSim, VISIBILITY, waitUntilAbandoned } from './helpers/abandon';
 import { useAzurite } from './helpers/azurite';
 import { nextGeneratedTime } from './helpers/exportFixture';

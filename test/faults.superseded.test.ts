@@ -15,7 +15,7 @@ import { loadConfig } from '../shared/core/config';
 import { snapshotIdFor } from '../shared/core/contracts';
 import { DEFAULT_STALE_AFTER_MS, runExportTimer } from '../shared/timer/exportCollector';
 import { memoryLog } from '../shared/core/log';
-import { DefenderSimulator } from '../tools/defenderSimulator';
+import { DefenderSimulator } from '../tools/simulator/defenderSimulator';
 import { ingestEnv, killPartWay, startSim } from './helpers/abandon';
 import { useAzurite } from './helpers/azurite';
 import { runIngest } from './helpers/ingestProcess';

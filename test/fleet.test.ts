@@ -11,7 +11,7 @@ import {
   PRODUCTS,
   recordKey,
   SoftwareRecord,
-} from '../tools/fleet';
+} from '../tools/simulator/fleet';
 
 const OS_PLATFORMS = ['Windows10', 'Windows11', 'WindowsServer2016', 'WindowsServer2019', 'WindowsServer2022', 'Linux', 'macOS'];
 const EOS_STATUSES = ['None', 'EOS Version', 'Upcoming EOS Version', 'EOS Software', 'Upcoming EOS Software'];

@@ -1,4 +1,4 @@
-import { mulberry32 } from '../tools/fleet';
+import { mulberry32 } from '../tools/simulator/fleet';
 import { Line, readLines } from '../shared/ingest/lineReader';
 
 async function collect(chunks: (string | Buffer)[], maxLineBytes = 1 << 20): Promise<Line[]> {

@@ -1,11 +1,11 @@
-// `npm run ingest` (tools/localRunner.ts) survives a failed queue call: a delete whose pop receipt went stale,
+// `npm run ingest` (tools/runner/localRunner.ts) survives a failed queue call: a delete whose pop receipt went stale,
 // an update, a receive, and the poison queue's calls. Real Azurite queues; the QueueClient is wrapped so that
 // one chosen call fails once (the stale receipt is real: the wrapper renews the message first, as a lost
 // renewal answer would, and Azurite refuses the old receipt).
 import type { QueueClient } from '@azure/storage-queue';
 import { createServices, type AppServices } from '../shared/app/appContext';
 import { memoryLog } from '../shared/core/log';
-import { runIngestCycle } from '../tools/localRunner';
+import { runIngestCycle } from '../tools/runner/localRunner';
 import { useAzurite } from './helpers/azurite';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';
 import { tables } from './helpers/inventoryTables';

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildPackage, PackageResult, RUNTIME_UNUSED } from '../tools/package';
+import { buildPackage, PackageResult, RUNTIME_UNUSED } from '../tools/bin/package';
 
 const ROOT = path.join(__dirname, '..');
 const PROBE = path.join(__dirname, 'helpers', 'bootProbe.js');

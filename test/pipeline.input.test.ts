@@ -7,7 +7,7 @@ import { ensureTable } from '../shared/storage/storageClients';
 import { FileRow, FILES_TABLE, REJECTS_TABLE } from '../shared/core/contracts';
 import { memoryLog } from '../shared/core/log';
 import { deviceIdFromPartitionKey, MAX_KEY_LENGTH, partitionKeyFor } from '../shared/storage/tableKeys';
-import { runIngestCycle } from '../tools/localRunner';
+import { runIngestCycle } from '../tools/runner/localRunner';
 import { useAzurite } from './helpers/azurite';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';
 

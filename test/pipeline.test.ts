@@ -6,7 +6,7 @@ import { ingestExportFile } from '../shared/ingest/fileWorker';
 import { handlePoisonMessage } from '../shared/ingest/poisonHandler';
 import { runExportTimer } from '../shared/timer/exportCollector';
 import { memoryLog, silentLog } from '../shared/core/log';
-import { runIngestCycle } from '../tools/localRunner';
+import { runIngestCycle } from '../tools/runner/localRunner';
 import { useAzurite } from './helpers/azurite';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';
 

@@ -10,8 +10,8 @@ import { silentLog } from '../shared/core/log';
 import { parseDefenderDate } from '../shared/ingest/recordMapper';
 import { ensureTable } from '../shared/storage/storageClients';
 import { partitionKeyFor, rowKeyFor } from '../shared/storage/tableKeys';
-import { DefenderSimulator, PublishedExport, startDefenderSimulator } from '../tools/defenderSimulator';
-import { runIngestCycle } from '../tools/localRunner';
+import { DefenderSimulator, PublishedExport, startDefenderSimulator } from '../tools/simulator/defenderSimulator';
+import { runIngestCycle } from '../tools/runner/localRunner';
 import { compareKeys, DiffChange, DiffRow, diffStreams, OrderError } from '../tools/query/diff';
 import { CatalogRow, resolveSnapshot, resolveSnapshots } from '../tools/query/snapshots';
 import { readEntities } from '../tools/query/tableRead';
@@ -29,7 +29,7 @@ interface Run {
 }
 
 function query(args: string[], env?: Record<string, string>, cwd?: string): Promise<Run> {
-  return runTool('tools/query.ts', args, env ?? { AzureWebJobsStorage: azurite().connectionString }, { cwd });
+  return runTool('tools/bin/query.ts', args, env ?? { AzureWebJobsStorage: azurite().connectionString }, { cwd });
 }
 
 /** The same CLI in this process (runQuery with an injected environment): for the many variants, cheaply. */

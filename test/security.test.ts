@@ -6,8 +6,8 @@
 // secret or the storage AccountKey.
 import * as path from 'node:path';
 import { CATALOG_TABLE, FILES_TABLE, REJECTS_TABLE, snapshotIdFor } from '../shared/core/contracts';
-import { AZURITE_KEY } from '../tools/azurite';
-import { DefenderSimulator, SimulatorOptions, startDefenderSimulator } from '../tools/defenderSimulator';
+import { AZURITE_KEY } from '../tools/runner/azurite';
+import { DefenderSimulator, SimulatorOptions, startDefenderSimulator } from '../tools/simulator/defenderSimulator';
 import { useAzurite } from './helpers/azurite';
 import { nextGeneratedTime } from './helpers/exportFixture';
 import { FaultProxy, startFaultProxy } from './helpers/faultProxy';

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { TableClient } from '@azure/data-tables';
 import { NotFoundError } from '../tools/query/errors';
 import { HEX_SPLITS, rangeFilters, readAll, readEntities } from '../tools/query/tableRead';
-import { azuriteConnectionString } from '../tools/azurite';
+import { azuriteConnectionString } from '../tools/runner/azurite';
 import { useAzurite } from './helpers/azurite';
 import { startFaultProxy } from './helpers/faultProxy';
 

@@ -2,7 +2,7 @@
 // being read, earlier partitions spilled to disk as digests and read back only if a partition reappears.
 // Checked against an exact reference on adversarial orders, through the SnapshotWriter (counts, resume),
 // and for its memory bound.
-import { mulberry32 } from '../tools/fleet';
+import { mulberry32 } from '../tools/simulator/fleet';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

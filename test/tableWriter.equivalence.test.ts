@@ -7,8 +7,8 @@ import { mapRecord } from '../shared/ingest/recordMapper';
 import { PendingEntity, planBatches, writeEntities } from '../shared/storage/tableWriter';
 import { buildChangesetBody, entityJson } from '../shared/storage/transactionBody';
 import { CapturedRequest, sinkHttpClient } from '../tools/bench/sink';
-import { fleetRecords, generateFleet } from '../tools/fleet';
-import { AZURITE_KEY } from '../tools/azurite';
+import { fleetRecords, generateFleet } from '../tools/simulator/fleet';
+import { AZURITE_KEY } from '../tools/runner/azurite';
 import { useAzurite } from './helpers/azurite';
 
 const azurite = useAzurite();

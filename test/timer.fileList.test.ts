@@ -6,7 +6,7 @@ import { IngestMessage, parseMessage, SOFTWARE_INVENTORY, snapshotIdFor } from '
 import { runExportTimer } from '../shared/timer/exportCollector';
 import { memoryLog, silentLog } from '../shared/core/log';
 import { stripQuery } from '../shared/core/redact';
-import { runIngestCycle } from '../tools/localRunner';
+import { runIngestCycle } from '../tools/runner/localRunner';
 import { useAzurite } from './helpers/azurite';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from './helpers/exportFixture';
 import { tables } from './helpers/inventoryTables';

@@ -6,8 +6,8 @@ import { AppServices, createServices, timerDeps } from '../shared/app/appContext
 import { SOFTWARE_INVENTORY, snapshotIdFor } from '../shared/core/contracts';
 import { runExportTimer } from '../shared/timer/exportCollector';
 import { memoryLog, silentLog } from '../shared/core/log';
-import { startDefenderSimulator } from '../tools/defenderSimulator';
-import { runIngestCycle } from '../tools/localRunner';
+import { startDefenderSimulator } from '../tools/simulator/defenderSimulator';
+import { runIngestCycle } from '../tools/runner/localRunner';
 import { useAzurite } from './helpers/azurite';
 import { exportFixture, fakeDefender, gz, jsonl, records, testConfig } from './helpers/exportFixture';
 

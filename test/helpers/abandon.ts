@@ -4,8 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { QueueClient } from '@azure/storage-queue';
 import { FileRow } from '../../shared/core/contracts';
-import { Azurite, azuriteConnectionString } from '../../tools/azurite';
-import { DefenderSimulator, startDefenderSimulator } from '../../tools/defenderSimulator';
+import { Azurite, azuriteConnectionString } from '../../tools/runner/azurite';
+import { DefenderSimulator, startDefenderSimulator } from '../../tools/simulator/defenderSimulator';
 import { nextGeneratedTime } from './exportFixture';
 import { checkpointOf, holdAfter, startFaultProxy } from './faultProxy';
 import { killWhen, localIngestEnv, startIngest, waitFor } from './ingestProcess';

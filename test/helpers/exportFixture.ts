@@ -3,7 +3,7 @@
 import { gzipSync } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
 import { BlobSASPermissions, BlobServiceClient, generateBlobSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob';
-import { Azurite, AZURITE_ACCOUNT, AZURITE_KEY } from '../../tools/azurite';
+import { Azurite, AZURITE_ACCOUNT, AZURITE_KEY } from '../../tools/runner/azurite';
 import { Config, loadConfig } from '../../shared/core/config';
 import { ExportFilesResult } from '../../shared/defender/defenderClient';
 

@@ -16,7 +16,7 @@ import { loadConfig } from '../../shared/core/config';
 import { readLines } from '../../shared/ingest/lineReader';
 import { Log } from '../../shared/core/log';
 import { mapLine } from '../../shared/ingest/recordMapper';
-import { runIngestCycle } from '../localRunner';
+import { runIngestCycle } from '../runner/localRunner';
 import { sinkHttpClient } from './sink';
 
 export interface ChildTimes {

@@ -17,7 +17,7 @@ import { TableClient } from '@azure/data-tables';
 import { DEFAULTS } from '../../shared/core/config';
 import { mapLine } from '../../shared/ingest/recordMapper';
 import { PendingEntity, writeEntities } from '../../shared/storage/tableWriter';
-import { Azurite, startAzurite } from '../azurite';
+import { Azurite, startAzurite } from '../runner/azurite';
 import type { ChildTimes } from './child';
 import { memoryRun, rejectMemoryRun, runChild } from './children';
 import { fleetLines, gzipFile, jsonl, Line, splitByDevice, uploadExport } from './data';

@@ -1,5 +1,5 @@
 // `npm run query -- <command> ...` as a function of (argv, environment, io) → exit code, so the process
-// entry (tools/query.ts) stays a few lines.
+// entry (tools/bin/query.ts) stays a few lines.
 import { ConfigError, StorageTarget, storageTarget } from '../../shared/core/config';
 import { describeError } from '../../shared/core/redact';
 import { SnapshotCatalog } from '../../shared/storage/snapshotCatalog';

@@ -2,14 +2,14 @@
 // versus PartitionKey ranges, with simulated round trips. Options: --devices N (3600, ~100k rows) --rtt 0,20 --repeat N (2)
 // --out FILE (bench/query-results.json) --json
 import * as path from 'node:path';
-import { benchMain, numberArg as num, ParsedBenchArgs, progressLog } from './bench/cli';
-import { formatQueryResults, QUERY_BENCH_DEFAULTS, QueryBenchOptions, runQueryBench } from './bench/query';
+import { benchMain, numberArg as num, ParsedBenchArgs, progressLog } from '../bench/cli';
+import { formatQueryResults, QUERY_BENCH_DEFAULTS, QueryBenchOptions, runQueryBench } from '../bench/query';
 
 const USAGE = 'usage: npm run bench:query -- [--devices N] [--rtt 0,20] [--repeat N] [--out FILE] [--json]';
 
 function parse(argv: string[]): ParsedBenchArgs<QueryBenchOptions> {
   const opts: QueryBenchOptions = { ...QUERY_BENCH_DEFAULTS, log: progressLog };
-  let out = path.join(__dirname, '..', 'bench', 'query-results.json');
+  let out = path.join(__dirname, '..', '..', 'bench', 'query-results.json');
   let json = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];

@@ -6,14 +6,14 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { odata, TableClient } from '@azure/data-tables';
-import { createServices } from '../shared/app/appContext';
-import { loadConfig } from '../shared/core/config';
-import { CATALOG_TABLE, SOFTWARE_INVENTORY, SnapshotRow } from '../shared/core/contracts';
-import { consoleLog, Log } from '../shared/core/log';
-import { describeError } from '../shared/core/redact';
-import { Azurite, startAzurite } from './azurite';
-import { startDefenderSimulator } from './defenderSimulator';
-import { CycleSummary, runIngestCycle } from './localRunner';
+import { createServices } from '../../shared/app/appContext';
+import { loadConfig } from '../../shared/core/config';
+import { CATALOG_TABLE, SOFTWARE_INVENTORY, SnapshotRow } from '../../shared/core/contracts';
+import { consoleLog, Log } from '../../shared/core/log';
+import { describeError } from '../../shared/core/redact';
+import { Azurite, startAzurite } from '../runner/azurite';
+import { startDefenderSimulator } from '../simulator/defenderSimulator';
+import { CycleSummary, runIngestCycle } from '../runner/localRunner';
 
 interface DemoArgs {
   devices: number;

@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { crc32, deflateRawSync } from 'node:zlib';
 
-const ROOT = path.join(__dirname, '..');
+const ROOT = path.join(__dirname, '..', '..');
 
 /** Copied into the package as they are. */
 const APP_FILES = ['host.json', 'package.json', 'package-lock.json'];

@@ -4,14 +4,14 @@
 // --memory-mb MB (1024; 0 skips the memory run) --memory-mark-mb MB (100)
 // --reject-lines N (1000; 0 skips the rejected-lines memory run) --reject-line-mb MB (4) --seed N --json (print JSON only)
 import * as path from 'node:path';
-import { benchMain, numberArg as num, ParsedBenchArgs, progressLog } from './bench/cli';
-import { BENCH_DEFAULTS, BenchOptions, formatResults, runBench } from './bench/run';
+import { benchMain, numberArg as num, ParsedBenchArgs, progressLog } from '../bench/cli';
+import { BENCH_DEFAULTS, BenchOptions, formatResults, runBench } from '../bench/run';
 
 const USAGE = 'usage: npm run bench -- [--rows N] [--out FILE] [--files N] [--concurrency 4,8,16,32] [--repeat N] [--naive-seconds S] [--write-concurrency N] [--file-concurrency N] [--memory-mb MB] [--memory-mark-mb MB] [--reject-lines N] [--reject-line-mb MB] [--seed N] [--json]';
 
 function parse(argv: string[]): ParsedBenchArgs<BenchOptions> {
   const o: BenchOptions = { ...BENCH_DEFAULTS, log: progressLog };
-  let out = path.join(__dirname, '..', 'bench', 'results.json');
+  let out = path.join(__dirname, '..', '..', 'bench', 'results.json');
   let json = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];

@@ -5,16 +5,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { QueueClient } from '@azure/storage-queue';
-import { AppServices, createServices, ingestDeps, timerDeps } from '../shared/app/appContext';
-import { Config } from '../shared/core/config';
-import { SOFTWARE_INVENTORY, SnapshotRow } from '../shared/core/contracts';
-import { ingestExportFile, IngestDeps, IngestOutcome, SUPERSEDED } from '../shared/ingest/fileWorker';
-import { handlePoisonMessage } from '../shared/ingest/poisonHandler';
-import { runExportTimer, TimerDeps, TimerOutcome } from '../shared/timer/exportCollector';
-import { reportSnapshotCompleted } from '../shared/core/telemetry';
-import { Log } from '../shared/core/log';
-import { describeError } from '../shared/core/redact';
-import { sleep } from '../shared/core/concurrency';
+import { AppServices, createServices, ingestDeps, timerDeps } from '../../shared/app/appContext';
+import { Config } from '../../shared/core/config';
+import { SOFTWARE_INVENTORY, SnapshotRow } from '../../shared/core/contracts';
+import { ingestExportFile, IngestDeps, IngestOutcome, SUPERSEDED } from '../../shared/ingest/fileWorker';
+import { handlePoisonMessage } from '../../shared/ingest/poisonHandler';
+import { runExportTimer, TimerDeps, TimerOutcome } from '../../shared/timer/exportCollector';
+import { reportSnapshotCompleted } from '../../shared/core/telemetry';
+import { Log } from '../../shared/core/log';
+import { describeError } from '../../shared/core/redact';
+import { sleep } from '../../shared/core/concurrency';
 
 export interface HostQueueSettings {
   maxDequeueCount: number;
@@ -33,7 +33,7 @@ function timeSpanSeconds(text: string): number {
  * Read the queue settings from host.json, so the runner retries exactly as the host would. Like the host,
  * app settings named `AzureFunctionsJobHost__extensions__queues__<name>` override host.json's values.
  */
-export function hostQueueSettings(hostJsonPath = path.join(__dirname, '..', 'host.json'), env: Record<string, string | undefined> = {}): HostQueueSettings {
+export function hostQueueSettings(hostJsonPath = path.join(__dirname, '..', '..', 'host.json'), env: Record<string, string | undefined> = {}): HostQueueSettings {
   const host = JSON.parse(fs.readFileSync(hostJsonPath, 'utf8')) as { extensions?: { queues?: { maxDequeueCount?: number; visibilityTimeout?: string } } };
   const q = host.extensions?.queues ?? {};
   const maxDequeueCount = env[`${HOST_OVERRIDE}maxDequeueCount`] ?? q.maxDequeueCount ?? 5;

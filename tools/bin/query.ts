@@ -1,9 +1,9 @@
 // npm run query -- snapshots|device|software|diff ... (docs/query.md). Reads the dated
 // snapshot tables and the catalog; settings from the environment or ./local.settings.json.
-import { describeError } from '../shared/core/redact';
-import { runQuery } from './query/main';
-import { processIo } from './query/output';
-import { localEnv } from './settings';
+import { describeError } from '../../shared/core/redact';
+import { runQuery } from '../query/main';
+import { processIo } from '../query/output';
+import { localEnv } from '../runner/localSettings';
 
 // `npm run query -- ... | head` closes the pipe early: stop quietly instead of failing on EPIPE.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -170,7 +170,7 @@ export function audit(opts: { root: string; requireLive?: boolean; npmAuditOutpu
 }
 
 if (require.main === module) {
-  const r = audit({ root: join(__dirname, '..'), requireLive: process.argv.includes('--require-live') });
+  const r = audit({ root: join(__dirname, '..', '..'), requireLive: process.argv.includes('--require-live') });
   (r.exitCode === 0 ? console.log : console.error)(r.text);
   process.exit(r.exitCode);
 }

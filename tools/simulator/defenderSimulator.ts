@@ -1,6 +1,6 @@
 // A local stand-in for Defender's software-inventory export API: serves SoftwareInventoryExport (SAS URLs to
 // gzip JSON-Lines part files in an Azurite container) and the paged SoftwareInventoryByMachine, from a
-// deterministic fleet (tools/fleet.ts), with optional throttling and token checks.
+// deterministic fleet (tools/simulator/fleet.ts), with optional throttling and token checks.
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Readable, Transform, TransformCallback } from 'node:stream';
@@ -13,8 +13,8 @@ import {
   generateBlobSASQueryParameters,
   StorageSharedKeyCredential,
 } from '@azure/storage-blob';
-import { Log, redactingLog, silentLog } from '../shared/core/log';
-import { describeError, redact } from '../shared/core/redact';
+import { Log, redactingLog, silentLog } from '../../shared/core/log';
+import { describeError, redact } from '../../shared/core/redact';
 import { Device, deviceRecords, evolveFleet, Fleet, fleetAt, fleetRowCount, guidFrom, hash32, SoftwareRecord } from './fleet';
 
 export interface SimulatorOptions {

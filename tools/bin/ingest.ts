@@ -1,10 +1,10 @@
 // npm run ingest — one full cycle against the configured endpoints (timer once, then drain the queue).
 // Progress goes to stderr; the last stdout line is the JSON summary (docs/operations.md).
-import { ConfigError, loadConfig } from '../shared/core/config';
-import { consoleLog } from '../shared/core/log';
-import { describeError } from '../shared/core/redact';
-import { hostQueueSettings, runIngestCycle } from './localRunner';
-import { localEnv } from './settings';
+import { ConfigError, loadConfig } from '../../shared/core/config';
+import { consoleLog } from '../../shared/core/log';
+import { describeError } from '../../shared/core/redact';
+import { hostQueueSettings, runIngestCycle } from '../runner/localRunner';
+import { localEnv } from '../runner/localSettings';
 
 async function main(): Promise<number> {
   const log = consoleLog('ingest');

@@ -1,8 +1,8 @@
 // `npm run simulator -- [--devices N] [--files N] [--seed N] [--port N]`: an in-memory Azurite plus the local
 // Defender simulator, running until Ctrl-C, so the app (or curl) can be pointed at it by hand.
-import { consoleLog } from '../shared/core/log';
-import { startAzurite } from './azurite';
-import { startDefenderSimulator } from './defenderSimulator';
+import { consoleLog } from '../../shared/core/log';
+import { startAzurite } from '../runner/azurite';
+import { startDefenderSimulator } from '../simulator/defenderSimulator';
 
 interface CliOptions {
   devices?: number;

@@ -2,7 +2,7 @@
 // between export generations. The same (devices, seed, generation) always yields the same records, so tests
 // can recompute exactly what an export holds instead of keeping it.
 import { createHash } from 'node:crypto';
-import { fmix32 } from '../shared/core/hash';
+import { fmix32 } from '../../shared/core/hash';
 
 export type OsPlatform =
   | 'Windows10'
