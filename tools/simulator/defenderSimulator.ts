@@ -3,19 +3,14 @@
 // deterministic fleet (tools/simulator/fleet.ts), with optional throttling and token checks.
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { Readable, Transform, TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
-import {
-  BlobSASPermissions,
-  BlobServiceClient,
-  ContainerClient,
-  generateBlobSASQueryParameters,
-  StorageSharedKeyCredential,
-} from '@azure/storage-blob';
+import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { Log, redactingLog, silentLog } from '../../shared/core/log';
 import { describeError, redact } from '../../shared/core/redact';
-import { Device, deviceRecords, evolveFleet, Fleet, fleetAt, fleetRowCount, guidFrom, hash32, SoftwareRecord } from './fleet';
+import { evolveFleet, Fleet, fleetAt, fleetRowCount, guidFrom } from './fleet';
+import { apiTime, FilePlan, floorToMinute, pad, planFiles, planRecords, ServedRecord, timePathOf } from './exportLayout';
+import { uploadPart } from './upload';
+import { accountKeyOf, blobUrlOf, signedUrl } from './sas';
+import { ApiError, decodeSkipToken, encodeSkipToken, intParam, isError, queryOf, sendError, sendJson } from './server';
 
 export interface SimulatorOptions {
   /** Azurite (or any account-key) connection string; SAS URLs are signed with its AccountKey */
@@ -45,8 +40,7 @@ export interface SimulatorOptions {
   requireToken?: boolean | string;
 }
 
-/** A record as served: the documented columns, plus the undocumented ones when extraColumns is on. */
-export type ServedRecord = SoftwareRecord & { cveIds?: string[]; softwareLastSeenTimestamp?: string };
+export type { ServedRecord } from './exportLayout';
 
 export interface PublishedFile {
   index: number;
@@ -116,212 +110,6 @@ const DEFAULT_PAGE_SIZE = 50_000;
 const MAX_PAGE_SIZE = 200_000;
 const EXPORT_PATH = '/api/machines/softwareinventoryexport';
 const BY_MACHINE_PATH = '/api/machines/softwareinventorybymachine';
-
-// ---------------------------------------------------------------------------------------------
-// Export layout
-
-interface FilePlan {
-  devices: Device[];
-  /** rows before each device within the file, for seeking to a line */
-  offsets: number[];
-  rows: number;
-}
-
-/** Devices go round-robin to files; a device's rows never straddle two files (as in Defender's exports). */
-function planFiles(fleet: Fleet, files: number): FilePlan[] {
-  const plans: FilePlan[] = Array.from({ length: files }, () => ({ devices: [], offsets: [], rows: 0 }));
-  fleet.devices.forEach((device, i) => {
-    const plan = plans[i % files];
-    plan.devices.push(device);
-    plan.offsets.push(plan.rows);
-    plan.rows += device.software.length;
-  });
-  return plans;
-}
-
-function pad(n: number, width = 2): string {
-  return String(n).padStart(width, '0');
-}
-
-function timePathOf(t: Date): string {
-  return `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}/${pad(t.getUTCHours())}${pad(t.getUTCMinutes())}`;
-}
-
-/** `2021-01-11T11:01:00Z`: seconds, no milliseconds, as the API writes generatedTime. */
-function apiTime(t: Date): string {
-  return `${t.toISOString().slice(0, 19)}Z`;
-}
-
-function floorToMinute(ms: number): Date {
-  return new Date(Math.floor(ms / 60_000) * 60_000);
-}
-
-function withExtras(r: SoftwareRecord, generatedTime: Date): ServedRecord {
-  const h = hash32(r.deviceId, r.softwareName, r.softwareVersion);
-  const cveCount = Math.min(r.numberOfWeaknesses, 3);
-  const cveIds = Array.from({ length: cveCount }, (_, i) => `CVE-${2019 + ((h >>> (i * 3)) % 6)}-${1000 + ((h >>> (i * 5)) % 40000)}`);
-  const lastSeen = new Date(generatedTime.getTime() - (h % 36) * 3_600_000).toISOString();
-  return { ...r, cveIds, softwareLastSeenTimestamp: `${lastSeen.slice(0, 10)} ${lastSeen.slice(11, 19)}` };
-}
-
-function* planRecords(plan: FilePlan, fromLine: number, extras: Date | undefined): Generator<ServedRecord> {
-  // Skip whole devices before the line, then rows within the first device.
-  let d = 0;
-  while (d + 1 < plan.devices.length && plan.offsets[d + 1] <= fromLine) d++;
-  let line = plan.offsets[d] ?? 0;
-  for (; d < plan.devices.length; d++) {
-    for (const r of deviceRecords(plan.devices[d])) {
-      if (line++ < fromLine) continue;
-      yield extras ? withExtras(r, extras) : r;
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Upload
-
-interface UploadResult {
-  rows: number;
-  bytes: number;
-  uncompressedBytes: number;
-}
-
-/** Lines batched into ~256 KB strings: few stream chunks, no giant string. */
-function* chunkedLines(records: Iterable<ServedRecord>, counts: { rows: number; uncompressedBytes: number }): Generator<string> {
-  let chunk = '';
-  for (const r of records) {
-    const line = `${JSON.stringify(r)}\n`;
-    counts.rows++;
-    counts.uncompressedBytes += Buffer.byteLength(line);
-    chunk += line;
-    if (chunk.length >= 256 * 1024) {
-      yield chunk;
-      chunk = '';
-    }
-  }
-  if (chunk) yield chunk;
-}
-
-class ByteCounter extends Transform {
-  bytes = 0;
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.bytes += chunk.length;
-    done(null, chunk);
-  }
-}
-
-async function uploadPart(container: ContainerClient, blobName: string, records: Iterable<ServedRecord>): Promise<UploadResult> {
-  const counts = { rows: 0, uncompressedBytes: 0 };
-  const counter = new ByteCounter();
-  const blob = container.getBlockBlobClient(blobName);
-  // No Content-Encoding: Defender serves the gzip bytes as they are, clients gunzip themselves.
-  const upload = blob.uploadStream(counter, 4 * 1024 * 1024, 4, { blobHTTPHeaders: { blobContentType: 'application/octet-stream' } });
-  upload.catch((err: unknown) => counter.destroy(err instanceof Error ? err : new Error(String(err))));
-  await Promise.all([pipeline(Readable.from(chunkedLines(records, counts)), createGzip(), counter), upload]);
-  return { ...counts, bytes: counter.bytes };
-}
-
-// ---------------------------------------------------------------------------------------------
-// SAS
-
-interface AccountKey {
-  accountName: string;
-  accountKey: string;
-}
-
-function accountKeyOf(connectionString: string): AccountKey {
-  const part = (name: string) => new RegExp(`(?:^|;)\\s*${name}=([^;]+)`, 'i').exec(connectionString)?.[1];
-  const accountName = part('AccountName');
-  const accountKey = part('AccountKey');
-  if (!accountName || !accountKey) throw new Error('blobConnectionString must name AccountName and AccountKey: the simulator signs SAS URLs with the key');
-  return { accountName, accountKey };
-}
-
-/** Like Defender's URLs, `OrgId=` stays literal (the SDK would write `OrgId%3D`; both name the same blob). */
-function blobUrlOf(container: ContainerClient, blobName: string): string {
-  const path = blobName.split('/').map((segment) => encodeURIComponent(segment).replace(/%3D/gi, '=')).join('/');
-  return `${container.url}/${path}`;
-}
-
-function signedUrl(container: ContainerClient, credential: StorageSharedKeyCredential, file: PublishedFile, validMs: number): string {
-  const now = Date.now();
-  const sas = generateBlobSASQueryParameters(
-    {
-      containerName: container.containerName,
-      blobName: file.blobName,
-      permissions: BlobSASPermissions.parse('r'),
-      // A little slack for clock skew, as real issuers do.
-      startsOn: new Date(now - 5 * 60_000),
-      expiresOn: new Date(now + validMs),
-    },
-    credential,
-  );
-  return `${file.blobUrl}?${sas.toString()}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// HTTP
-
-interface ApiError {
-  status: number;
-  code: string;
-  message: string;
-  headers?: Record<string, string>;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; odata.metadata=minimal; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
-function sendError(res: ServerResponse, e: ApiError): void {
-  sendJson(res, e.status, { error: { code: e.code, message: e.message, target: guidFrom('err', Date.now(), Math.random()) } }, e.headers);
-}
-
-/** Query parameters by lower-case name: the API accepts `pageSize` and `pagesize` alike. */
-function queryOf(url: URL): Map<string, string> {
-  const q = new Map<string, string>();
-  url.searchParams.forEach((v, k) => q.set(k.toLowerCase(), v));
-  return q;
-}
-
-function intParam(q: Map<string, string>, name: string, fallback: number, min: number, max: number): number | ApiError {
-  const raw = q.get(name.toLowerCase());
-  if (raw === undefined) return fallback;
-  const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) return { status: 400, code: 'BadRequest', message: `${name} must be a whole number from ${min} to ${max}, got '${raw}'` };
-  return n;
-}
-
-function isError(v: unknown): v is ApiError {
-  return typeof v === 'object' && v !== null && 'code' in v && 'status' in v;
-}
-
-interface SkipToken {
-  ExportDefinition: { TimePath: string };
-  ExportFileIndex: number;
-  LineStoppedAt: number;
-}
-
-// Same shape as the real token (base64 JSON naming the export folder, file index and line).
-function encodeSkipToken(t: SkipToken): string {
-  return Buffer.from(JSON.stringify(t), 'utf8').toString('base64');
-}
-
-function decodeSkipToken(raw: string): SkipToken | undefined {
-  try {
-    const t = JSON.parse(Buffer.from(raw, 'base64').toString('utf8')) as SkipToken;
-    if (typeof t?.ExportDefinition?.TimePath !== 'string' || !Number.isInteger(t.ExportFileIndex) || !Number.isInteger(t.LineStoppedAt)) return undefined;
-    if (t.ExportFileIndex < 0 || t.LineStoppedAt < 0) return undefined;
-    return t;
-  } catch {
-    return undefined;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The simulator
 
 interface Published {
   exp: PublishedExport;
