@@ -23,7 +23,7 @@
 //
 // Resource API versions and property shapes follow Microsoft's Flex Consumption samples
 // (Azure-Samples/azure-functions-flex-consumption-samples IaC/, Azure-Samples/functions-quickstart-typescript-azd).
-// test/infra.test.ts checks the settings, their defaults and the role set against the code.
+// test/unit/infra.test.ts checks the settings, their defaults and the role set against the code.
 
 targetScope = 'resourceGroup'
 
@@ -363,7 +363,7 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
 }
 
 // Alerts on the app's custom events (shared/core/telemetry.ts; docs/operations.md), so no rule depends on log wording.
-// The queries run against Application Insights (customEvents); test/infra.test.ts checks that every event
+// The queries run against Application Insights (customEvents); test/unit/infra.test.ts checks that every event
 // name they use is one the code sends.
 resource alertActionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (deployAlerts && !empty(alertEmail)) {
   name: '${prefix}-ag-${token}'

@@ -75,7 +75,7 @@ function redirectTarget(location: string, base: string): string {
 /**
  * A blob client whose pipeline never follows a redirect. The SDK's default pipeline has core-rest-pipeline's
  * redirectPolicy (20 hops, same origin); `redirectOptions` is passed through to it by newPipeline though the
- * storage options type does not declare it, so test/worker.trust.test.ts pins the behaviour.
+ * storage options type does not declare it, so test/integration/worker.trust.test.ts pins the behaviour.
  */
 function blobClient(url: string): BlobClient {
   const options: StoragePipelineOptions & { redirectOptions: { maxRetries: number } } = {

@@ -4,7 +4,7 @@
 // Why: @azure/data-tables assembles a transaction by running every entity through a throw-away
 // intercepting pipeline (and builds a new TableClient per transaction), which costs more CPU than
 // everything else the worker does. Here the multipart/mixed changeset body is built directly, byte for
-// byte what the SDK would build (test/tableWriter.equivalence.test.ts), and still sent through the
+// byte what the SDK would build (test/integration/tableWriter.equivalence.test.ts), and still sent through the
 // TableClient's own pipeline and HTTP client: its authentication (shared key, SAS, Entra ID), retry
 // policy (5xx/408, throttling with Retry-After, connection resets), user agent and logging all apply.
 import * as path from 'node:path';

@@ -4,7 +4,7 @@
 //   dist/functions + dist/shared compiled fresh with tsconfig.build.json (a stale dist/ cannot leak in),
 //   node_modules with the production dependencies only (`npm ci --omit=dev` in the staging folder).
 // No remote build: the zip carries no TypeScript and needs nothing installed after upload.
-// test/package.test.ts unpacks this zip into an empty folder and boots the registrations from it.
+// test/integration/package.test.ts unpacks this zip into an empty folder and boots the registrations from it.
 //
 // The zip is written here with node:zlib (deflate + crc32) rather than the `zip` CLI, which Windows and
 // slim CI images lack, or a new dependency: ~60 lines of the plain PKWARE format (no zip64: the package
