@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { InvocationContext } from '@azure/functions';
+import { InvocationContext } from '@azure/functions';
 
 // The registrations must load outside the host (the real host loads the same files from dist/).
 describe('functions/ registrations', () => {
@@ -27,12 +27,16 @@ function register(file: string): Record<string, Registered> {
   return registered;
 }
 
+/** A real InvocationContext (as the host builds one) whose log lines the test can read. */
 function context(): InvocationContext & { lines: string[] } {
   const lines: string[] = [];
-  const push = (m: unknown) => void lines.push(String(m));
-  return { invocationId: 'inv-1', triggerMetadata: {}, log: push, info: push, warn: push, error: push, debug: push, trace: push, lines } as unknown as InvocationContext & {
-    lines: string[];
-  };
+  const ctx = new InvocationContext({
+    invocationId: 'inv-1',
+    functionName: 'ingestPoison',
+    triggerMetadata: {},
+    logHandler: (_level, ...args) => void lines.push(args.map(String).join(' ')),
+  });
+  return Object.assign(ctx, { lines });
 }
 
 describe('errors thrown to the Functions host are redacted', () => {
