@@ -2,8 +2,9 @@
 import { TableClient } from '@azure/data-tables';
 import { StorageClients } from '../../../shared/storage/storageClients';
 import { SnapshotCatalog } from '../../../shared/storage/snapshotCatalog';
-import { Io, printableLines } from '../output';
+import { Io, printableLines, shortDate } from '../output';
 import { CatalogRow, isComplete, whenText } from '../snapshots';
+import { StoredRow } from '../rows';
 
 export interface Context {
   tables: Pick<StorageClients, 'table'>;
@@ -33,4 +34,11 @@ export function snapshotLine(s: CatalogRow): string {
 
 export function tableOf(ctx: Context, s: CatalogRow): TableClient {
   return ctx.tables.table(s.TableName || `SoftwareInventory${s.rowKey}`);
+}
+
+/** A row's end of support for the tables: `-`, or the status and its date. */
+export function eosText(r: StoredRow): string {
+  const status = r.EndOfSupportStatus;
+  if (!status || status === 'None') return '-';
+  return r.EndOfSupportDate ? `${status} ${shortDate(r.EndOfSupportDate)}` : String(status);
 }

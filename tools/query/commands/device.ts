@@ -1,16 +1,10 @@
 // The query CLI's `device` command (docs/query.md).
 import { ParsedArgs } from '../args';
-import { fmt, printable, renderTable, shortDate, shortTime } from '../output';
+import { fmt, printable, renderTable, shortTime } from '../output';
 import { outputRow, StoredRow } from '../rows';
 import { loadCatalog, resolveSnapshots } from '../snapshots';
-import { Context, JsonArray, warn, snapshotLine } from './common';
+import { Context, eosText, JsonArray, snapshotLine, warn } from './common';
 import { lookupDevice } from './deviceLookup';
-
-export function eosText(r: StoredRow): string {
-  const status = r.EndOfSupportStatus;
-  if (!status || status === 'None') return '-';
-  return r.EndOfSupportDate ? `${status} ${shortDate(r.EndOfSupportDate)}` : String(status);
-}
 
 export function isEos(r: StoredRow): boolean {
   return !!r.EndOfSupportStatus && r.EndOfSupportStatus !== 'None';

@@ -5,7 +5,7 @@ import { UsageError } from '../errors';
 import { fmt, progress, Progress, renderTable } from '../output';
 import { loadCatalog, resolveSnapshot } from '../snapshots';
 import { readEntities } from '../tableRead';
-import { Context, warn, snapshotLine, tableOf } from './common';
+import { Context, snapshotLine, tableOf, warn } from './common';
 import { lookupDevice } from './deviceLookup';
 
 const DIFF_SELECT = ['PartitionKey', 'DeviceId', 'SoftwareVendor', 'SoftwareName', 'SoftwareVersion'];

@@ -5,8 +5,7 @@ import { fmt, printableLines, progress, renderTable } from '../output';
 import { outputRow, StoredRow } from '../rows';
 import { CatalogRow, loadCatalog, resolveSnapshots } from '../snapshots';
 import { readEntities } from '../tableRead';
-import { Context, JsonArray, warn, snapshotLine, tableOf } from './common';
-import { eosText } from './device';
+import { Context, eosText, JsonArray, snapshotLine, tableOf, warn } from './common';
 
 export async function softwareCommand(ctx: Context, args: ParsedArgs): Promise<void> {
   const catalog = await loadCatalog(ctx.catalog);
