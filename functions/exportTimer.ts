@@ -1,8 +1,8 @@
 import { app, InvocationContext, Timer } from '@azure/functions';
-import { appServices, timerDeps } from '../shared/appContext';
-import { runExportTimer } from '../shared/exportTimer';
-import { redactingHandler } from '../shared/hostHandler';
-import { redactingLog } from '../shared/log';
+import { appServices, timerDeps } from '../shared/app/appContext';
+import { runExportTimer } from '../shared/timer/exportCollector';
+import { redactingHandler } from '../shared/app/hostHandler';
+import { redactingLog } from '../shared/core/log';
 
 export const exportTimerHandler = redactingHandler(async (_timer: Timer, context: InvocationContext): Promise<void> => {
   await runExportTimer(timerDeps(appServices(), redactingLog(context)));

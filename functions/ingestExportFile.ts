@@ -1,8 +1,8 @@
 import { app, InvocationContext } from '@azure/functions';
-import { appServices, ingestDeps } from '../shared/appContext';
-import { ingestExportFile } from '../shared/exportFileIngest';
-import { redactingHandler } from '../shared/hostHandler';
-import { redactingLog } from '../shared/log';
+import { appServices, ingestDeps } from '../shared/app/appContext';
+import { ingestExportFile } from '../shared/ingest/fileWorker';
+import { redactingHandler } from '../shared/app/hostHandler';
+import { redactingLog } from '../shared/core/log';
 
 export const ingestExportFileHandler = redactingHandler(async (message: unknown, context: InvocationContext): Promise<void> => {
   // The lease owner is the queue message id: when the host redelivers the same message after a dead

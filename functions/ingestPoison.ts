@@ -1,8 +1,8 @@
 import { app, InvocationContext } from '@azure/functions';
-import { appServices } from '../shared/appContext';
-import { handlePoisonMessage } from '../shared/exportFileIngest';
-import { redactingHandler } from '../shared/hostHandler';
-import { redactingLog } from '../shared/log';
+import { appServices } from '../shared/app/appContext';
+import { handlePoisonMessage } from '../shared/ingest/poisonHandler';
+import { redactingHandler } from '../shared/app/hostHandler';
+import { redactingLog } from '../shared/core/log';
 
 export const ingestPoisonHandler = redactingHandler(async (message: unknown, context: InvocationContext): Promise<void> => {
   const s = appServices();

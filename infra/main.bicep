@@ -3,10 +3,10 @@
 // Deploys into one resource group:
 //   - a user-assigned managed identity, the only credential anything here uses
 //   - a storage account with shared keys switched off: the Functions host's storage (deployment package,
-//     host locks, the ingest queue and its poison queue) and the snapshot/catalog tables (DESIGN.md §4)
+//     host locks, the ingest queue and its poison queue) and the snapshot/catalog tables (docs/architecture.md#tables-and-keys)
 //   - Log Analytics + Application Insights (local auth off: telemetry goes in with the identity)
 //   - a Flex Consumption plan (FC1, Linux) and the Node 22 function app, with every app setting the code
-//     reads (shared/config.ts) as a parameter whose default is the code's own default; SCM and FTP basic
+//     reads (shared/core/config.ts) as a parameter whose default is the code's own default; SCM and FTP basic
 //     publishing credentials off (deployments authenticate with Entra ID)
 //   - role assignments for the identity, each the narrowest built-in role that still does the job, and
 //     Storage Table Data Reader for the analysts listed in analystPrincipalIds
@@ -23,7 +23,7 @@
 //
 // Resource API versions and property shapes follow Microsoft's Flex Consumption samples
 // (Azure-Samples/azure-functions-flex-consumption-samples IaC/, Azure-Samples/functions-quickstart-typescript-azd).
-// test/infra.test.ts checks the settings, their defaults and the role set against the code.
+// test/unit/infra.test.ts checks the settings, their defaults and the role set against the code.
 
 targetScope = 'resourceGroup'
 
@@ -158,7 +158,7 @@ param allowBasicPublishingCredentials bool = false
 param logAnalyticsDisableLocalAuth bool = true
 
 // ---------------------------------------------------------------------------------------------------
-// App settings (DESIGN.md §5). Defaults are shared/config.ts DEFAULTS; bounds are the ones loadConfig enforces.
+// App settings (docs/settings.md). Defaults are shared/core/config.ts DEFAULTS; bounds are the ones loadConfig enforces.
 // ---------------------------------------------------------------------------------------------------
 
 @description('DEFENDER_API_BASE_URL: Defender API root, e.g. a regional https://eu.api.security.microsoft.com or US Gov https://api-gcc.securitycenter.microsoft.us.')
@@ -362,8 +362,8 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   }
 }
 
-// Alerts on the app's custom events (shared/telemetry.ts; README §11), so no rule depends on log wording.
-// The queries run against Application Insights (customEvents); test/infra.test.ts checks that every event
+// Alerts on the app's custom events (shared/core/telemetry.ts; docs/operations.md), so no rule depends on log wording.
+// The queries run against Application Insights (customEvents); test/unit/infra.test.ts checks that every event
 // name they use is one the code sends.
 resource alertActionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (deployAlerts && !empty(alertEmail)) {
   name: '${prefix}-ag-${token}'

@@ -3,9 +3,9 @@
 // dropped too, so that nothing at all is working on the snapshot any more.
 import { randomUUID } from 'node:crypto';
 import { QueueClient } from '@azure/storage-queue';
-import { FileRow } from '../../shared/contracts';
-import { Azurite, azuriteConnectionString } from '../../tools/azurite';
-import { DefenderSimulator, startDefenderSimulator } from '../../tools/defenderSimulator';
+import { FileRow } from '../../shared/core/contracts';
+import { Azurite, azuriteConnectionString } from '../../tools/runner/azurite';
+import { DefenderSimulator, startDefenderSimulator } from '../../tools/simulator/defenderSimulator';
 import { nextGeneratedTime } from './exportFixture';
 import { checkpointOf, holdAfter, startFaultProxy } from './faultProxy';
 import { killWhen, localIngestEnv, startIngest, waitFor } from './ingestProcess';

@@ -1,4 +1,4 @@
-import { Azurite, startAzurite } from '../../tools/azurite';
+import { Azurite, startAzurite } from '../../tools/runner/azurite';
 
 /** One Azurite per test file, on OS-chosen ports, stopped after the file's tests. */
 export function useAzurite(): () => Azurite {

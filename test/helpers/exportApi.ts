@@ -1,6 +1,6 @@
 // A minimal Defender export API on loopback, for tests that need hand-made export files (duplicates,
 // bad lines) behind the real client in a real `npm run ingest` process. The richer simulator
-// (tools/defenderSimulator.ts) serves generated fleets; this one serves whatever URLs the test hands it.
+// (tools/simulator/defenderSimulator.ts) serves generated fleets; this one serves whatever URLs the test hands it.
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 

@@ -3,9 +3,9 @@
 import { gzipSync } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
 import { BlobSASPermissions, BlobServiceClient, generateBlobSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob';
-import { Azurite, AZURITE_ACCOUNT, AZURITE_KEY } from '../../tools/azurite';
-import { Config, loadConfig } from '../../shared/config';
-import { ExportFilesResult } from '../../shared/defenderClient';
+import { Azurite, AZURITE_ACCOUNT, AZURITE_KEY } from '../../tools/runner/azurite';
+import { Config, loadConfig } from '../../shared/core/config';
+import { ExportFilesResult } from '../../shared/defender/defenderClient';
 
 export const gz = (text: string) => gzipSync(Buffer.from(text, 'utf8'));
 export const jsonl = (records: unknown[], eol = '\n') => records.map((r) => JSON.stringify(r)).join(eol) + eol;

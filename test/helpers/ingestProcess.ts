@@ -1,4 +1,4 @@
-// `npm run ingest` (tools/ingest.ts) as a real child process, for fault tests that SIGKILL it, restart it
+// `npm run ingest` (tools/bin/ingest.ts) as a real child process, for fault tests that SIGKILL it, restart it
 // and read everything it printed. It runs in an empty working directory so a developer's own
 // local.settings.json can never leak settings into a test.
 import { randomUUID } from 'node:crypto';
@@ -26,7 +26,7 @@ export function localIngestEnv(storage: string, apiBaseUrl: string, queuePrefix:
 
 /** `npm run ingest` with only the given settings; `preload`: modules loaded before it, e.g. a fake credential. */
 export function startIngest(env: Record<string, string>, opts: { preload?: string[] } = {}): IngestProcess {
-  return startTool('tools/ingest.ts', [], env, opts);
+  return startTool('tools/bin/ingest.ts', [], env, opts);
 }
 
 /** Run to the end (or fail the test after timeoutMs, killing the process). */

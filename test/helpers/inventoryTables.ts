@@ -1,6 +1,6 @@
 // Reading what actually landed in Azurite, and comparing it row for row with what Defender published.
 import { odata, TableClient } from '@azure/data-tables';
-import { CATALOG_TABLE, FileRow, FILES_TABLE, SnapshotRow, SOFTWARE_INVENTORY } from '../../shared/contracts';
+import { CATALOG_TABLE, FileRow, FILES_TABLE, SnapshotRow, SOFTWARE_INVENTORY } from '../../shared/core/contracts';
 
 export type Entity<T> = T & { partitionKey: string; rowKey: string; etag: string; timestamp?: string };
 

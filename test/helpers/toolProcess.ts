@@ -31,7 +31,7 @@ export interface ToolProcess {
   kill(): Promise<void>;
 }
 
-/** `script` is relative to the repository root, e.g. 'tools/ingest.ts'. */
+/** `script` is relative to the repository root, e.g. 'tools/bin/ingest.ts'. */
 export function startTool(script: string, args: string[], env: Record<string, string>, opts: ToolOptions = {}): ToolProcess {
   const started = Date.now();
   const preload = (opts.preload ?? []).flatMap((m) => ['-r', m]);

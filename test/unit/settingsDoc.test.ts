@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { SETTING_NAMES } from '../../shared/config';
+import { SETTING_NAMES } from '../../shared/core/config';
 import { renderSettingsDoc, SETTING_DESCRIPTIONS, SETTINGS_DOC_PATH, undescribedSettings } from '../../tools/bin/settingsDoc';
 
 describe('docs/settings.md is generated from the settings module', () => {

@@ -11,12 +11,12 @@ import * as fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { TableClient } from '@azure/data-tables';
-import { createServices } from '../../shared/appContext';
-import { loadConfig } from '../../shared/config';
-import { readLines } from '../../shared/lineReader';
-import { Log } from '../../shared/log';
-import { mapLine } from '../../shared/recordMapper';
-import { runIngestCycle } from '../localRunner';
+import { createServices } from '../../shared/app/appContext';
+import { loadConfig } from '../../shared/core/config';
+import { readLines } from '../../shared/ingest/lineReader';
+import { Log } from '../../shared/core/log';
+import { mapLine } from '../../shared/ingest/recordMapper';
+import { runIngestCycle } from '../runner/localRunner';
 import { sinkHttpClient } from './sink';
 
 export interface ChildTimes {

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Azurite } from '../azurite';
+import { Azurite } from '../runner/azurite';
 import { BigFile, Line, RejectFile, uploadBigFile, uploadRejectFile } from './data';
 import type { MemoryInput, MemoryResult, ParseMapInput, ParseMapResult, PipelineInput, PipelineResult } from './child';
 

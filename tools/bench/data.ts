@@ -1,12 +1,12 @@
-// Benchmark input: realistic Defender records (tools/fleet.ts, ~0.5 KB a line), as JSON Lines, gzip export
+// Benchmark input: realistic Defender records (tools/simulator/fleet.ts, ~0.5 KB a line), as JSON Lines, gzip export
 // files in Azurite behind SAS URLs, and an arbitrarily long file streamed from a small fleet.
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
 import { createGzip, gzipSync } from 'node:zlib';
 import { BlobSASPermissions, BlobServiceClient, generateBlobSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob';
-import { Azurite, AZURITE_ACCOUNT, AZURITE_KEY } from '../azurite';
-import { fleetRecords, generateFleet, hexId } from '../fleet';
+import { Azurite, AZURITE_ACCOUNT, AZURITE_KEY } from '../runner/azurite';
+import { fleetRecords, generateFleet, hexId } from '../simulator/fleet';
 
 export interface Line {
   deviceId: string;

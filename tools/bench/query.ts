@@ -9,12 +9,12 @@ import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { TableClient } from '@azure/data-tables';
-import { loadConfig } from '../../shared/config';
-import { silentLog } from '../../shared/log';
+import { loadConfig } from '../../shared/core/config';
+import { silentLog } from '../../shared/core/log';
 import { readEntities, ReadOptions } from '../query/tableRead';
-import { Azurite, azuriteConnectionString, startAzurite } from '../azurite';
-import { startDefenderSimulator } from '../defenderSimulator';
-import { runIngestCycle } from '../localRunner';
+import { Azurite, azuriteConnectionString, startAzurite } from '../runner/azurite';
+import { startDefenderSimulator } from '../simulator/defenderSimulator';
+import { runIngestCycle } from '../runner/localRunner';
 
 export interface QueryBenchOptions {
   /** devices of the simulated fleet (~28 rows each) */

@@ -3,7 +3,7 @@
 // the only hand-written part, and test/unit/settingsDoc.test.ts fails when one is missing or the file is stale.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULTS, SETTING_NAMES } from '../../shared/config';
+import { DEFAULTS, SETTING_NAMES } from '../../shared/core/config';
 
 export type SettingName = (typeof SETTING_NAMES)[number];
 

@@ -1,4 +1,4 @@
-// Exit codes of the query CLI (DESIGN.md §8) and the errors that carry them.
+// Exit codes of the query CLI (docs/query.md) and the errors that carry them.
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;

@@ -1,11 +1,15 @@
 // `npm run query -- <command> ...` as a function of (argv, environment, io) → exit code, so the process
-// entry (tools/query.ts) stays a few lines.
-import { ConfigError, StorageTarget, storageTarget } from '../../shared/config';
-import { describeError } from '../../shared/redact';
-import { SnapshotCatalog } from '../../shared/snapshotCatalog';
-import { storageClients } from '../../shared/storage';
+// entry (tools/bin/query.ts) stays a few lines.
+import { ConfigError, StorageTarget, storageTarget } from '../../shared/core/config';
+import { describeError } from '../../shared/core/redact';
+import { SnapshotCatalog } from '../../shared/storage/snapshotCatalog';
+import { storageClients } from '../../shared/storage/storageClients';
 import { parseArgs, ParsedArgs, SHORT_USAGE, USAGE } from './args';
-import { Context, deviceCommand, diffCommand, snapshotsCommand, softwareCommand } from './commands';
+import { Context } from './commands/common';
+import { deviceCommand } from './commands/device';
+import { diffCommand } from './commands/diff';
+import { snapshotsCommand } from './commands/snapshots';
+import { softwareCommand } from './commands/software';
 import { EXIT_FAILURE, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, NotFoundError, UsageError } from './errors';
 import { humanIo, Io, printable, printableLines } from './output';
 

@@ -1,5 +1,5 @@
 // Snapshot-table rows as the CLI prints them: the §4 property names plus SnapshotId.
-import { InventoryEntity } from '../../shared/contracts';
+import { InventoryEntity } from '../../shared/core/contracts';
 import { isoOrNull } from './snapshots';
 
 /** Documented columns in output order; absent ones print as null (the *Truncated flags only when stored). */

@@ -1,8 +1,8 @@
-// Snapshot arguments (DESIGN.md §8): a snapshot id, a date `yyyy-MM-dd` (the newest complete snapshot
+// Snapshot arguments (docs/query.md): a snapshot id, a date `yyyy-MM-dd` (the newest complete snapshot
 // generated on or before the end of that UTC day) or `latest`; for --at also lists and ranges.
 // Catalog rows are compared by snapshot id: the id is the generatedTime in UTC, yyyyMMddHHmm.
-import { SnapshotRow, SOFTWARE_INVENTORY } from '../../shared/contracts';
-import { isNotFound, SnapshotCatalog } from '../../shared/snapshotCatalog';
+import { SnapshotRow, SOFTWARE_INVENTORY } from '../../shared/core/contracts';
+import { isNotFound, SnapshotCatalog } from '../../shared/storage/snapshotCatalog';
 import { NotFoundError, UsageError } from './errors';
 
 export type CatalogRow = SnapshotRow & { etag?: string; timestamp?: string };

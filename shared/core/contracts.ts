@@ -1,0 +1,162 @@
+// The storage and message shapes of docs/architecture.md#tables-and-keys and #queue-message. Tests, tools and outside checks rely on these names.
+
+export const CATALOG_TABLE = 'InventorySnapshots';
+export const FILES_TABLE = 'InventoryExportFiles';
+export const REJECTS_TABLE = 'InventoryRejects';
+export const SOFTWARE_INVENTORY = 'SoftwareInventory';
+
+export type SnapshotStatus = 'ingesting' | 'complete' | 'failed';
+export type FileStatus = 'queued' | 'ingesting' | 'complete' | 'failed' | 'expired';
+
+/** Queue message of INGEST_QUEUE (base64 JSON on the wire). */
+export interface IngestMessage {
+  snapshotId: string;
+  kind: 'SoftwareInventory';
+  fileIndex: number;
+  fileCount: number;
+  url: string;
+  generatedTime: string;
+}
+
+/** A row of a snapshot table (`SoftwareInventoryyyyyMMddHHmm`). */
+export interface InventoryEntity {
+  partitionKey: string;
+  rowKey: string;
+  DeviceId: string;
+  DeviceName?: string;
+  OSPlatform?: string;
+  RbacGroupName?: string;
+  SoftwareVendor: string;
+  SoftwareName: string;
+  SoftwareVersion: string;
+  EndOfSupportStatus?: string;
+  NumberOfWeaknesses?: number;
+  SoftwareFirstSeenTimestamp?: Date;
+  EndOfSupportDate?: Date;
+  DiskPaths?: string;
+  RegistryPaths?: string;
+  DiskPathsTruncated?: boolean;
+  RegistryPathsTruncated?: boolean;
+}
+
+/** Catalog row, table InventorySnapshots. */
+export interface SnapshotRow {
+  partitionKey: string; // export kind
+  rowKey: string; // snapshot id
+  Status: SnapshotStatus;
+  GeneratedTime: Date;
+  TableName: string;
+  Method: 'files' | 'json';
+  FileCount: number;
+  FilesCompleted: number;
+  RowCount: number;
+  RejectedCount: number;
+  DuplicateCount: number;
+  StartedAt: Date;
+  CompletedAt?: Date;
+  Error?: string;
+}
+
+/** File progress row, table InventoryExportFiles. */
+export interface FileRow {
+  partitionKey: string; // snapshot id
+  rowKey: string; // zero-padded file index
+  BlobPath: string;
+  Status: FileStatus;
+  LinesCommitted: number;
+  RowsWritten: number;
+  Rejected: number;
+  Duplicates: number;
+  Attempts: number;
+  Error?: string;
+  /** beyond the contract: which worker holds the file, and until when (two deliveries never write at once) */
+  LeaseOwner?: string;
+  LeaseExpiresAt?: Date;
+  /** beyond the contract: a fresh id per claim (per invocation). LeaseOwner is the message id, shared by two
+   *  deliveries of one message; this tells whose claim the row holds when a write's answer was lost */
+  LeaseToken?: string;
+  /** beyond the contract: when a worker or the timer last touched the row (stuck-file detection) */
+  UpdatedAt?: Date;
+  /** beyond the contract: the blob's identity (ETag, byte length) at the file's first download; a later download
+   *  that finds another blob at BlobPath starts the file again instead of splicing two blobs' lines */
+  BlobEtag?: string;
+  BlobLength?: number;
+}
+
+/** Reject row, table InventoryRejects. */
+export interface RejectRow {
+  partitionKey: string; // snapshot id
+  rowKey: string; // file index + line number, zero-padded
+  Reason: string;
+  Excerpt: string;
+}
+
+export const FILE_INDEX_WIDTH = 5;
+export const LINE_NUMBER_WIDTH = 10;
+
+export function fileRowKey(fileIndex: number): string {
+  return String(fileIndex).padStart(FILE_INDEX_WIDTH, '0');
+}
+
+export function rejectRowKey(fileIndex: number, lineNumber: number): string {
+  return `${fileRowKey(fileIndex)}-${String(lineNumber).padStart(LINE_NUMBER_WIDTH, '0')}`;
+}
+
+/** Snapshot id = generatedTime in UTC as yyyyMMddHHmm. */
+export function snapshotIdFor(generatedTime: Date): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return (
+    p(generatedTime.getUTCFullYear(), 4) +
+    p(generatedTime.getUTCMonth() + 1) +
+    p(generatedTime.getUTCDate()) +
+    p(generatedTime.getUTCHours()) +
+    p(generatedTime.getUTCMinutes())
+  );
+}
+
+export function snapshotTableName(kind: string, snapshotId: string): string {
+  return `${kind}${snapshotId}`;
+}
+
+export function encodeMessage(msg: IngestMessage): string {
+  return Buffer.from(JSON.stringify(msg), 'utf8').toString('base64');
+}
+
+export class BadMessageError extends Error {
+  override name = 'BadMessageError';
+}
+
+/**
+ * Validate a queue message as the Functions host hands it over (already base64-decoded and JSON-parsed
+ * into an object, or a string when the body is not JSON) or as raw base64 text (local runner).
+ */
+export function parseMessage(input: unknown): IngestMessage {
+  let v: unknown = input;
+  if (typeof v === 'string') {
+    const text = v.trim().startsWith('{') ? v : Buffer.from(v, 'base64').toString('utf8');
+    try {
+      v = JSON.parse(text);
+    } catch {
+      throw new BadMessageError('queue message is not JSON (nor base64 JSON)');
+    }
+  }
+  if (typeof v !== 'object' || v === null) throw new BadMessageError('queue message is not a JSON object');
+  const m = v as Record<string, unknown>;
+  const problems: string[] = [];
+  if (typeof m.snapshotId !== 'string' || !/^\d{12}$/.test(m.snapshotId)) problems.push('snapshotId must be a yyyyMMddHHmm string');
+  if (m.kind !== 'SoftwareInventory') problems.push('kind must be "SoftwareInventory"');
+  if (!Number.isInteger(m.fileIndex) || (m.fileIndex as number) < 0) problems.push('fileIndex must be a whole number ≥ 0');
+  if (!Number.isInteger(m.fileCount) || (m.fileCount as number) < 1) problems.push('fileCount must be a whole number ≥ 1');
+  if (Number.isInteger(m.fileIndex) && Number.isInteger(m.fileCount) && (m.fileIndex as number) >= (m.fileCount as number)) problems.push('fileIndex must be below fileCount');
+  if (typeof m.url !== 'string' || !/^https?:\/\//i.test(m.url)) problems.push('url must be an http(s) URL');
+  if (typeof m.generatedTime !== 'string' || Number.isNaN(Date.parse(m.generatedTime))) problems.push('generatedTime must be an ISO date');
+  if (problems.length) throw new BadMessageError(`bad queue message: ${problems.join('; ')}`);
+  return {
+    snapshotId: m.snapshotId as string,
+    kind: 'SoftwareInventory',
+    fileIndex: m.fileIndex as number,
+    fileCount: m.fileCount as number,
+    url: m.url as string,
+    generatedTime: m.generatedTime as string,
+  };
+}

@@ -1,0 +1,71 @@
+// RETENTION_DAYS: drop snapshot tables older than the limit, never the newest complete one, never one
+// still ingesting, and never on a catalog row that cannot be trusted (a table name other than its kind +
+// stamp, an unreadable date). The snapshot's catalog, file-progress and reject rows go with it (catalog
+// row last, so a run that dies half-way simply finishes the job next time).
+import { odata, TableClient, TableTransaction } from '@azure/data-tables';
+import { SnapshotRow, snapshotTableName, SOFTWARE_INVENTORY } from '../core/contracts';
+import { Log } from '../core/log';
+import { isNotFound, SnapshotCatalog } from '../storage/snapshotCatalog';
+
+export interface RetentionDeps {
+  catalog: SnapshotCatalog;
+  deleteTable: (name: string) => Promise<void>;
+  retentionDays: number;
+  log: Log;
+  now?: () => Date;
+}
+
+async function deletePartition(table: TableClient, partitionKey: string): Promise<number> {
+  const keys: string[] = [];
+  for await (const e of table.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${partitionKey}`, select: ['RowKey'] } })) keys.push(e.rowKey!);
+  for (let i = 0; i < keys.length; i += 100) {
+    const tx = new TableTransaction();
+    for (const rk of keys.slice(i, i + 100)) tx.deleteEntity(partitionKey, rk);
+    await table.submitTransaction(tx.actions);
+  }
+  return keys.length;
+}
+
+/** Why this catalog row must not lead to a deletion, or undefined when it is safe to judge by its date. */
+function untrusted(s: SnapshotRow): string | undefined {
+  const expected = snapshotTableName(s.partitionKey, s.rowKey);
+  if (s.TableName !== expected) return `its catalog row names table ${s.TableName}, not ${expected}`;
+  if (!Number.isFinite(generatedMs(s))) return 'GeneratedTime is missing or not a date';
+  return undefined;
+}
+
+function generatedMs(s: SnapshotRow): number {
+  const v: unknown = s.GeneratedTime;
+  return v instanceof Date || typeof v === 'string' ? new Date(v).getTime() : NaN;
+}
+
+/** Returns the snapshot ids dropped. */
+export async function applyRetention(deps: RetentionDeps): Promise<string[]> {
+  if (deps.retentionDays <= 0) return [];
+  const now = deps.now ?? (() => new Date());
+  const cutoff = now().getTime() - deps.retentionDays * 86_400_000;
+  const snaps = await deps.catalog.listSnapshots(SOFTWARE_INVENTORY); // newest first
+  const newestComplete = snaps.find((s) => s.Status === 'complete')?.rowKey;
+  const dropped: string[] = [];
+  for (const s of snaps) {
+    // a worker may still be writing it; the timer supersedes it first if it can never finish
+    if (s.rowKey === newestComplete || s.Status === 'ingesting') continue;
+    const problem = untrusted(s);
+    if (problem) {
+      deps.log.warn(`retention: skipped snapshot ${s.rowKey}: ${problem}; nothing deleted`);
+      continue;
+    }
+    if (generatedMs(s) >= cutoff) continue;
+    try {
+      await deps.deleteTable(s.TableName);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    await deletePartition(deps.catalog.files, s.rowKey);
+    await deletePartition(deps.catalog.rejects, s.rowKey);
+    await deps.catalog.catalog.deleteEntity(s.partitionKey, s.rowKey);
+    dropped.push(s.rowKey);
+    deps.log.info(`retention: dropped snapshot ${s.rowKey} (${s.TableName}, ${s.Status}, generated ${new Date(s.GeneratedTime).toISOString()}) — older than ${deps.retentionDays} days`);
+  }
+  return dropped;
+}

@@ -1,0 +1,103 @@
+// A small `npm run bench`: every measurement runs end to end and reports sane figures. Timings are not
+// asserted (they depend on the machine); correctness of what was measured is.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { BenchResults } from '../../tools/bench/run';
+
+const ROOT = path.join(__dirname, '..', '..');
+const bench = (args: string[]) =>
+  spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'tools/bin/bench.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 170_000 });
+
+describe('npm run bench (smoke)', () => {
+  it('measures ceiling, pipeline, SDK, naive, parse+map, memory and memory under rejected long lines, and writes results.json', () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-')), 'results.json');
+    const run = bench(['--rows', '5000', '--concurrency', '4,8', '--repeat', '1', '--naive-seconds', '1', '--memory-mb', '6', '--memory-mark-mb', '1', '--reject-lines', '20', '--reject-line-mb', '0.25', '--out', out]);
+    expect({ status: run.status, stderr: run.status === 0 ? '' : run.stderr.slice(-3000) }).toEqual({ status: 0, stderr: '' });
+    expect(run.stdout).toMatch(/ceiling \(raw batches, conc\. (4|8)\)/);
+    expect(run.stdout).toMatch(/pipeline \(worker, 2 files\)/);
+    expect(run.stdout).toMatch(/targets:/);
+
+    const r = JSON.parse(fs.readFileSync(out, 'utf8')) as BenchResults;
+    expect(r.settings).toMatchObject({ rows: 5000, files: 2, repeat: 1 });
+    expect(r.settings.avgLineBytes).toBeGreaterThan(300); // realistic ~0.5 KB records
+    const sane = (t: { rows: number; seconds: number; rowsPerSecond: number; cpuSeconds: number; rowsPerCpuSecond: number }) => {
+      expect(t.seconds).toBeGreaterThan(0);
+      expect(t.rowsPerSecond).toBeGreaterThan(0);
+      expect(t.cpuSeconds).toBeGreaterThan(0);
+      expect(t.rowsPerCpuSecond).toBeGreaterThan(0);
+      expect(Number.isFinite(t.rowsPerSecond)).toBe(true);
+    };
+    expect(r.ceiling.sweep.map((s) => s.concurrency)).toEqual([4, 8]);
+    expect([4, 8]).toContain(r.ceiling.concurrency);
+    expect(r.ceiling.best.rows).toBe(5000);
+    sane(r.ceiling.best);
+    expect(r.pipeline.best).toMatchObject({ rows: 5000, status: 'complete', files: 2, duplicates: 0, rejected: 0 });
+    sane(r.pipeline.best);
+    expect(r.sdkTransaction.rows).toBe(5000);
+    sane(r.sdkTransaction);
+    expect(r.naive.rows).toBeGreaterThan(0);
+    sane(r.naive);
+    expect(r.parseMap.rows).toBe(5000);
+    expect(r.decodeParseMap.rows).toBe(5000);
+    sane(r.parseMap);
+
+    const m = r.memory!;
+    expect(m.fileBytes).toBeGreaterThanOrEqual(6 * 1024 * 1024);
+    expect(m.rows).toBe(m.lines); // every line of the big file became a row in the sink, none lost
+    expect(m.rssBaselineMiB).toBeGreaterThan(10);
+    expect(m.peakRssAtEndMiB).toBeGreaterThanOrEqual(m.peakRssAtMarkMiB);
+    expect(m.peakRssAtMarkMiB).toBeGreaterThanOrEqual(m.rssBaselineMiB * 0.9);
+
+    // every crafted long line was read whole, rejected and counted; none became a row
+    const rm = r.rejectMemory!;
+    expect(rm).toMatchObject({ lines: 20, rejected: 20 });
+    expect(rm.lineBytes).toBeGreaterThanOrEqual(0.25 * 1024 * 1024);
+    expect(rm.fileBytes).toBe(rm.lines * rm.lineBytes);
+    expect(rm.peakRssMiB).toBeGreaterThanOrEqual(rm.rssBaselineMiB);
+    expect(run.stdout).toMatch(/rejects: .* of 20 rejected [\d.]+ MiB lines/);
+
+    expect(r.ratios.pipelineToCeiling).toBeGreaterThan(0);
+    expect(r.ratios.pipelineToNaive).toBeGreaterThan(0);
+    expect(r.clientCost.pipelineRowsPerCpuSecond).toBe(r.pipeline.best.rowsPerCpuSecond);
+    expect(r.targets.map((t) => t.name)).toEqual([
+      'pipeline vs ceiling',
+      'pipeline vs naive',
+      'parse+map, one core',
+      'client cost, end to end',
+      'peak RSS, whole file',
+      'RSS flat as the file grows',
+      'peak RSS, 20 rejected lines',
+    ]);
+    for (const t of r.targets) expect(typeof t.met).toBe('boolean');
+    fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  }, 180_000);
+
+  it('refuses bad options with exit code 2 and usage', () => {
+    const run = bench(['--rows', 'many']);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/--rows: expected a number/);
+    expect(bench(['--bogus']).stderr).toMatch(/unknown option --bogus[\s\S]*usage: npm run bench/);
+  });
+});
+
+describe('npm run bench:query (smoke)', () => {
+  it('reads the same rows both ways at each round trip, prints the table and writes query-results.json', () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-q-')), 'query-results.json');
+    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'tools/bin/benchQuery.ts', '--devices', '60', '--rtt', '0,5', '--repeat', '1', '--out', out], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect({ status: run.status, stderr: run.status === 0 ? '' : run.stderr.slice(-3000) }).toEqual({ status: 0, stderr: '' });
+    expect(run.stdout).toMatch(/query reads of a \d+-row snapshot table \(60 devices\)/);
+    const r = JSON.parse(fs.readFileSync(out, 'utf8')) as import('../../tools/bench/query').QueryBenchResults;
+    expect(r.rows.map((x) => [x.read.split(':')[0], x.rttMs])).toEqual([
+      ['diff', 0], ['device by name', 0], ['software', 0],
+      ['diff', 5], ['device by name', 5], ['software', 5],
+    ]);
+    for (const x of r.rows.filter((x) => !x.read.startsWith('software'))) expect(x.rows).toBe(r.tableRows);
+    for (const x of r.rows) expect(x.sequentialMs > 0 && x.rangesMs > 0 && x.speedup > 0).toBe(true);
+  }, 150_000);
+});

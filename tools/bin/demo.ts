@@ -1,0 +1,239 @@
+// npm start — the embedded demo: no Azure account needed. Starts Azurite and the local Defender
+// simulator, runs one full cycle (timer → queue → workers) with live progress, then prints what
+// landed and how to query it. Interactive runs keep Azurite serving (data under .demo/) until Ctrl-C,
+// and every run adds a new dated snapshot of an evolving fleet; with CI=true or no TTY it cleans up and exits.
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { odata, TableClient } from '@azure/data-tables';
+import { createServices } from '../../shared/app/appContext';
+import { loadConfig } from '../../shared/core/config';
+import { CATALOG_TABLE, SOFTWARE_INVENTORY, SnapshotRow } from '../../shared/core/contracts';
+import { consoleLog, Log } from '../../shared/core/log';
+import { describeError } from '../../shared/core/redact';
+import { Azurite, startAzurite } from '../runner/azurite';
+import { startDefenderSimulator } from '../simulator/defenderSimulator';
+import { CycleSummary, runIngestCycle } from '../runner/localRunner';
+
+interface DemoArgs {
+  devices: number;
+  files?: number;
+  seed: number;
+  keep: boolean;
+  fresh: boolean;
+}
+
+const USAGE = `usage: npm start -- [--devices N] [--files N] [--seed N] [--no-keep] [--fresh]
+  --devices N   fleet size (default 2000; 20000 ≈ 600k rows)
+  --files N     export part files (default: one per 50k rows, at least 3)
+  --seed N      fleet seed (default 42)
+  --no-keep     stop everything after the cycle even in a terminal
+  --fresh       forget earlier demo runs (deletes .demo/)`;
+
+function parseArgs(argv: string[]): DemoArgs {
+  const args: DemoArgs = { devices: 2000, seed: 42, keep: !!process.stdout.isTTY && process.env.CI !== 'true', fresh: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const num = (name: string, min: number, max: number) => {
+      const v = Number(argv[++i]);
+      if (!Number.isInteger(v) || v < min || v > max) throw new UsageError(`${name} takes a whole number from ${min} to ${max}`);
+      return v;
+    };
+    if (a === '--devices') args.devices = num('--devices', 1, 1_000_000);
+    else if (a === '--files') args.files = num('--files', 1, 1000);
+    else if (a === '--seed') args.seed = num('--seed', 0, 2 ** 31);
+    else if (a === '--no-keep') args.keep = false;
+    else if (a === '--fresh') args.fresh = true;
+    else if (a === '--help' || a === '-h') throw new UsageError('');
+    else throw new UsageError(`unknown option ${a}`);
+  }
+  return args;
+}
+
+class UsageError extends Error {}
+
+const DEMO_DIR = path.join(process.cwd(), '.demo');
+const STATE_FILE = path.join(DEMO_DIR, 'state.json');
+interface DemoState {
+  generation: number;
+  lastGeneratedTime?: string;
+  seed: number;
+  devices: number;
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+function fmt(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+async function printSummary(log: Log, cs: string, summary: CycleSummary): Promise<void> {
+  const catalog = TableClient.fromConnectionString(cs, CATALOG_TABLE, { allowInsecureConnection: true });
+  const snaps: SnapshotRow[] = [];
+  for await (const s of catalog.listEntities<SnapshotRow>({ queryOptions: { filter: odata`PartitionKey eq ${SOFTWARE_INVENTORY}` } })) snaps.push(s as SnapshotRow);
+  snaps.sort((a, b) => (a.rowKey < b.rowKey ? 1 : -1));
+  const out: string[] = [];
+  out.push('', `Snapshots in the catalog (table ${CATALOG_TABLE}), newest first:`);
+  out.push(`  ${pad('snapshot', 14)}${pad('status', 11)}${pad('generated (UTC)', 22)}${pad('files', 7)}${pad('rows', 11)}${pad('rejected', 10)}${pad('duplicates', 11)}table`);
+  for (const s of snaps) {
+    out.push(
+      `  ${pad(s.rowKey, 14)}${pad(s.Status, 11)}${pad(new Date(s.GeneratedTime).toISOString().slice(0, 16).replace('T', ' '), 22)}${pad(`${s.FilesCompleted}/${s.FileCount}`, 7)}${pad(fmt(s.RowCount), 11)}${pad(fmt(s.RejectedCount), 10)}${pad(fmt(s.DuplicateCount), 11)}${s.TableName}`,
+    );
+  }
+  const table = TableClient.fromConnectionString(cs, summary.table, { allowInsecureConnection: true });
+  const sample: Record<string, unknown>[] = [];
+  for await (const e of table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`SoftwareVendor eq 'apache' or SoftwareVendor eq 'google'` } })) {
+    sample.push(e);
+    if (sample.length >= 3) break;
+  }
+  if (sample.length > 0) {
+    out.push('', `A few rows of ${summary.table} (PartitionKey = DeviceId, RowKey = vendor|name|version):`);
+    for (const e of sample) {
+      out.push(`  ${e.DeviceName}  ${e.OSPlatform}  ${e.SoftwareVendor} ${e.SoftwareName} ${e.SoftwareVersion}  weaknesses=${e.NumberOfWeaknesses ?? '-'}  EOS=${e.EndOfSupportStatus ?? '-'}`);
+    }
+  }
+  const device = sample[0]?.DeviceId as string | undefined;
+  out.push(
+    '',
+    'Query it (Azure CLI, `az storage entity query`, works against Azurite too):',
+    `  export AZURE_STORAGE_CONNECTION_STRING='${cs}'`,
+    `  # every snapshot and whether it is complete`,
+    `  az storage entity query -t ${CATALOG_TABLE} --select RowKey Status RowCount TableName -o table`,
+    `  # everything installed on one device in this snapshot`,
+    `  az storage entity query -t ${summary.table} --filter "PartitionKey eq '${device ?? '<DeviceId>'}'" --select SoftwareVendor SoftwareName SoftwareVersion -o table`,
+    `  # which devices run a given product (any version)`,
+    `  az storage entity query -t ${summary.table} --filter "SoftwareVendor eq 'apache' and SoftwareName eq 'log4j'" --select DeviceName SoftwareVersion -o table`,
+    `  # rows of one file that were rejected, with the reason`,
+    `  az storage entity query -t InventoryRejects --filter "PartitionKey eq '${summary.snapshotId}'" -o table`,
+    `  AzureWebJobsStorage="$AZURE_STORAGE_CONNECTION_STRING" npm run query -- device ${device ?? '<DeviceId or name>'}      # or the query CLI (README §5)`,
+    `  AzureWebJobsStorage="$AZURE_STORAGE_CONNECTION_STRING" npm run query -- software log4j --vendor apache`,
+    `  AzureWebJobsStorage="$AZURE_STORAGE_CONNECTION_STRING" npm run query -- diff ${summary.snapshotId} latest      # after the next npm start`,
+    '',
+    'Or open the account in Azure Storage Explorer: "Attach to a local emulator" with these ports, or paste the connection string above.',
+  );
+  log.info('demo summary follows');
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+async function main(): Promise<number> {
+  let args: DemoArgs;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message ? `${err.message}\n` : ''}${USAGE}\n`);
+      return err.message ? 2 : 0;
+    }
+    throw err;
+  }
+  const log = consoleLog('demo');
+  const persistent = args.keep;
+  if (args.fresh) fs.rmSync(DEMO_DIR, { recursive: true, force: true });
+
+  let state: DemoState = { generation: 0, seed: args.seed, devices: args.devices };
+  if (persistent && fs.existsSync(STATE_FILE)) {
+    const prev = JSON.parse(fs.readFileSync(STATE_FILE, 'utf8')) as DemoState;
+    if (prev.seed === args.seed && prev.devices === args.devices) state = { ...prev, generation: prev.generation + 1 };
+    else log.warn(`earlier demo runs used --seed ${prev.seed} --devices ${prev.devices}; starting a new fleet (history stays in the tables)`);
+  }
+
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    stops.length = 0;
+  };
+  process.once('SIGINT', () => {
+    process.stderr.write('\nstopping…\n');
+    void stopAll().then(() => process.exit(130));
+  });
+
+  try {
+    let azurite: Azurite;
+    if (persistent) {
+      fs.mkdirSync(path.join(DEMO_DIR, 'azurite'), { recursive: true });
+      // the emulator's standard ports when free, so Storage Explorer's "local emulator" entry just works
+      const standard = (await portFree(10000)) && (await portFree(10001)) && (await portFree(10002));
+      azurite = await startAzurite({ location: path.join(DEMO_DIR, 'azurite'), ...(standard ? { blobPort: 10000, queuePort: 10001, tablePort: 10002 } : {}) });
+    } else {
+      azurite = await startAzurite();
+    }
+    stops.push(() => azurite.stop());
+    log.info(`Azurite ${persistent ? `(data in ${path.relative(process.cwd(), DEMO_DIR)}/azurite)` : '(in memory)'}: blob ${azurite.blobPort}, queue ${azurite.queuePort}, table ${azurite.tablePort}`);
+
+    const now = new Date(Math.floor(Date.now() / 60000) * 60000);
+    const last = state.lastGeneratedTime ? new Date(state.lastGeneratedTime).getTime() : 0;
+    const generatedTime = new Date(Math.max(now.getTime(), last + 60000));
+    const simulator = await startDefenderSimulator({
+      blobConnectionString: azurite.connectionString,
+      devices: args.devices,
+      files: args.files,
+      seed: args.seed,
+      generation: state.generation,
+      generatedTime,
+      throttleEvery: 3, // a 429 now and then, as the real API does
+      extraColumns: true,
+    });
+    stops.push(() => simulator.stop());
+    log.info(`Defender simulator at ${simulator.baseUrl}: ${fmt(args.devices)} devices, fleet generation ${state.generation}; publishing the export…`);
+    const published = await simulator.publish();
+    log.info(`export ${published.generatedTimeText}: ${published.files.length} gzip files, ${fmt(published.totalRows)} rows`);
+
+    const config = loadConfig({
+      AzureWebJobsStorage: azurite.connectionString,
+      DEFENDER_API_BASE_URL: simulator.baseUrl,
+      DEFENDER_AUTH: 'none',
+      // every demo run publishes a new export minutes after the last one and should add it to the history
+      SNAPSHOT_INTERVAL_HOURS: '0',
+      INGEST_FILE_CONCURRENCY: process.env.INGEST_FILE_CONCURRENCY,
+      WRITE_CONCURRENCY: process.env.WRITE_CONCURRENCY,
+    });
+    const tty = !!process.stderr.isTTY;
+    const summary = await runIngestCycle({
+      config,
+      services: createServices(config),
+      log,
+      progressEverySeconds: 1,
+      onProgress: (p) => {
+        const line = `progress: ${p.filesDone}/${p.filesTotal} files, ${fmt(p.rows)} / ${fmt(published.totalRows)} rows, ${fmt(Math.round(p.rowsPerSecond))} rows/s`;
+        if (tty) process.stderr.write(`\r${line}   `);
+        else log.info(line);
+      },
+    });
+    if (tty) process.stderr.write('\n');
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    if (summary.rows !== published.totalRows && summary.status === 'complete') {
+      log.warn(`the simulator published ${published.totalRows} rows but ${summary.rows} landed`);
+    }
+    await printSummary(log, azurite.connectionString, summary);
+
+    if (persistent) {
+      fs.writeFileSync(STATE_FILE, JSON.stringify({ ...state, lastGeneratedTime: generatedTime.toISOString() } satisfies DemoState, null, 2));
+      await simulator.stop();
+      process.stdout.write(
+        `\nAzurite keeps serving (data in .demo/). Press Ctrl-C to stop; the next \`npm start\` adds a new snapshot of the evolved fleet to this same history.\n`,
+      );
+      await new Promise<never>(() => undefined);
+    }
+    return summary.status === 'complete' ? 0 : 1;
+  } finally {
+    await stopAll();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`demo failed: ${describeError(err, 2000)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,39 @@
+// npm run ingest — one full cycle against the configured endpoints (timer once, then drain the queue).
+// Progress goes to stderr; the last stdout line is the JSON summary (docs/operations.md).
+import { ConfigError, loadConfig } from '../../shared/core/config';
+import { consoleLog } from '../../shared/core/log';
+import { describeError } from '../../shared/core/redact';
+import { hostQueueSettings, runIngestCycle } from '../runner/localRunner';
+import { localEnv } from '../runner/localSettings';
+
+async function main(): Promise<number> {
+  const log = consoleLog('ingest');
+  let config;
+  const env = localEnv();
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\nSee local.settings.sample.json and the README's settings table.\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const summary = await runIngestCycle({
+    config,
+    log,
+    host: hostQueueSettings(undefined, env),
+    onProgress: (p) =>
+      log.info(`progress: ${p.filesDone}/${p.filesTotal} files, ${p.rows.toLocaleString('en-US')} rows, ${Math.round(p.rowsPerSecond).toLocaleString('en-US')} rows/s, ${p.inFlight} in flight`),
+  });
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  return summary.status === 'complete' ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`ingest failed: ${describeError(err, 2000)}\n`);
+    process.exit(1);
+  },
+);

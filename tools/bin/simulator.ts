@@ -1,0 +1,67 @@
+// `npm run simulator -- [--devices N] [--files N] [--seed N] [--port N]`: an in-memory Azurite plus the local
+// Defender simulator, running until Ctrl-C, so the app (or curl) can be pointed at it by hand.
+import { consoleLog } from '../../shared/core/log';
+import { startAzurite } from '../runner/azurite';
+import { startDefenderSimulator } from '../simulator/defenderSimulator';
+
+interface CliOptions {
+  devices?: number;
+  files?: number;
+  seed?: number;
+  port?: number;
+}
+
+const FLAGS = ['devices', 'files', 'seed', 'port'] as const;
+
+function usage(problem: string): never {
+  process.stderr.write(`${problem}\nusage: npm run simulator -- [--devices N] [--files N] [--seed N] [--port N]\n`);
+  process.exit(2);
+}
+
+export function parseArgs(argv: string[]): CliOptions {
+  const out: CliOptions = {};
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--([a-z]+)(?:=(.*))?$/.exec(argv[i]);
+    const name = m?.[1] as (typeof FLAGS)[number] | undefined;
+    if (!m || !name || !FLAGS.includes(name)) usage(`unknown argument: ${argv[i]}`);
+    const raw = m[2] ?? argv[++i];
+    if (raw === undefined || !/^\d+$/.test(raw)) usage(`--${name} needs a whole number`);
+    out[name] = Number(raw);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const log = consoleLog('simulator');
+  const azurite = await startAzurite();
+  const sim = await startDefenderSimulator({ blobConnectionString: azurite.connectionString, log, ...args });
+  const exp = await sim.publish();
+  process.stdout.write(
+    [
+      `Defender simulator: ${sim.baseUrl}`,
+      `  GET ${sim.baseUrl}/api/machines/SoftwareInventoryExport?sasValidHours=6`,
+      `  GET ${sim.baseUrl}/api/machines/SoftwareInventoryByMachine?pageSize=1000`,
+      `export ${exp.generatedTimeText}: ${exp.files.length} files, ${exp.totalRows} rows, ${exp.fleet.devices.length} devices`,
+      `Azurite connection string (in-memory, gone on exit):`,
+      `  ${azurite.connectionString}`,
+      `Point the app at it: DEFENDER_API_BASE_URL=${sim.baseUrl} DEFENDER_AUTH=none AzureWebJobsStorage="<the connection string>"`,
+      'Ctrl-C stops.',
+      '',
+    ].join('\n'),
+  );
+  const shutdown = async () => {
+    await sim.stop();
+    await azurite.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`simulator failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
