@@ -96,7 +96,7 @@ param tags object = {}
 ])
 param storageSkuName string = 'Standard_LRS'
 
-// Why 4 (README §10 "Scale math for Azure"): one storage account absorbs about 20,000 entities/s, and one
+// Why 4 (docs/performance.md "Scale math for Azure"): one storage account absorbs about 20,000 entities/s, and one
 // instance writes an estimated 4,500-9,000 rows/s (WRITE_CONCURRENCY 8 at 25-50 ms per 28-row
 // transaction), so 20,000 / 9,000 to 20,000 / 4,500 = 2.2 to 4.4 instances already saturate the account.
 // Four land a 15-million-row export in 12.5-14 min; every instance beyond that only meets 503 ServerBusy

@@ -578,9 +578,9 @@ describe('infra/main.parameters.json and README', () => {
 });
 
 describe('infra/main.bicep security posture', () => {
-  test('maximumInstanceCount defaults to what one storage account absorbs, by the README scale math', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('### Scale math for Azure'));
+  test('maximumInstanceCount defaults to what one storage account absorbs, by the scale math of docs/performance.md', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'performance.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## Scale math for Azure'));
     const perAccount = Number(/\*\*([\d,]+) entities\/s per storage account\.\*\*/.exec(section)?.[1].replace(/,/g, ''));
     const perInstance = [...section.matchAll(/T = ([\d,]+) rows\/s/g)].map((m) => Number(m[1].replace(/,/g, '')));
     expect(perAccount).toBe(20000);
@@ -590,7 +590,7 @@ describe('infra/main.bicep security posture', () => {
     expect(p.default).toBe(Math.floor(perAccount / Math.min(...perInstance)));
     expect(p.minValue).toBe(1);
     // the reasoning sits next to it
-    expect(bicep).toMatch(/\/\/ Why 4 \(README §10 "Scale math for Azure"\)[^\n]*\n(\/\/[^\n]*\n)+@description[^\n]*\n@minValue\(1\)\n@maxValue\(1000\)\nparam maximumInstanceCount int = 4/);
+    expect(bicep).toMatch(/\/\/ Why 4 \(docs\/performance.md "Scale math for Azure"\)[^\n]*\n(\/\/[^\n]*\n)+@description[^\n]*\n@minValue\(1\)\n@maxValue\(1000\)\nparam maximumInstanceCount int = 4/);
   });
 
   test('every role assignment has a one-line reason for its scope, and analysts only read tables', () => {

@@ -115,7 +115,7 @@ async function printSummary(log: Log, cs: string, summary: CycleSummary): Promis
     `  az storage entity query -t ${summary.table} --filter "SoftwareVendor eq 'apache' and SoftwareName eq 'log4j'" --select DeviceName SoftwareVersion -o table`,
     `  # rows of one file that were rejected, with the reason`,
     `  az storage entity query -t InventoryRejects --filter "PartitionKey eq '${summary.snapshotId}'" -o table`,
-    `  AzureWebJobsStorage="$AZURE_STORAGE_CONNECTION_STRING" npm run query -- device ${device ?? '<DeviceId or name>'}      # or the query CLI (README §5)`,
+    `  AzureWebJobsStorage="$AZURE_STORAGE_CONNECTION_STRING" npm run query -- device ${device ?? '<DeviceId or name>'}      # or the query CLI (docs/query.md)`,
     `  AzureWebJobsStorage="$AZURE_STORAGE_CONNECTION_STRING" npm run query -- software log4j --vendor apache`,
     `  AzureWebJobsStorage="$AZURE_STORAGE_CONNECTION_STRING" npm run query -- diff ${summary.snapshotId} latest      # after the next npm start`,
     '',
