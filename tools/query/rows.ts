@@ -1,4 +1,4 @@
-// Snapshot-table rows as the CLI prints them: the §4 property names plus SnapshotId.
+// Snapshot-table rows as the CLI prints them: the snapshot-table property names (docs/architecture.md#snapshot-tables) plus SnapshotId.
 import { InventoryEntity } from '../../shared/core/contracts';
 import { isoOrNull } from './snapshots';
 
