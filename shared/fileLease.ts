@@ -8,8 +8,9 @@ import { FileRow } from './contracts';
 import { Log } from './log';
 import { describeError } from './redact';
 import { isConditionFailed, SnapshotCatalog } from './snapshotCatalog';
+import { AppError } from './appError';
 
-export class LeaseLostError extends Error {}
+export class LeaseLostError extends AppError {}
 
 export interface FileLeaseOptions {
   catalog: SnapshotCatalog;

@@ -16,6 +16,7 @@ import { TableClient, TableTransaction } from '@azure/data-tables';
 import { mapBounded, sleep as realSleep } from './concurrency';
 import { InventoryEntity } from './contracts';
 import { describeError } from './redact';
+import { AppError } from './appError';
 
 export const MAX_BATCH_ENTITIES = 100;
 // the service limit is 4 MiB per batch request; leave room for the multipart envelope
@@ -127,7 +128,7 @@ export function planBatches(items: readonly PendingEntity[]): PendingEntity[][] 
 // Errors and their classes
 
 /** A transaction the service (or the transport) did not accept. `index`: the refused operation, when the service says. */
-export class TableTransactionError extends Error {
+export class TableTransactionError extends AppError {
   override name = 'TableTransactionError';
   constructor(
     message: string,

@@ -14,6 +14,7 @@ import { describeError } from '../shared/redact';
 import { Azurite, startAzurite } from './azurite';
 import { startDefenderSimulator } from './defenderSimulator';
 import { CycleSummary, runIngestCycle } from './localRunner';
+import { AppError } from '../shared/appError';
 
 interface DemoArgs {
   devices: number;
@@ -50,7 +51,7 @@ function parseArgs(argv: string[]): DemoArgs {
   return args;
 }
 
-class UsageError extends Error {}
+class UsageError extends AppError {}
 
 const DEMO_DIR = path.join(process.cwd(), '.demo');
 const STATE_FILE = path.join(DEMO_DIR, 'state.json');
