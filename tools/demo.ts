@@ -9,7 +9,7 @@ import { odata, TableClient } from '@azure/data-tables';
 import { createServices } from '../shared/appContext';
 import { loadConfig } from '../shared/config';
 import { CATALOG_TABLE, SOFTWARE_INVENTORY, SnapshotRow } from '../shared/contracts';
-import { consoleLog, Log } from '../shared/log';
+import { consoleLog, liveLine, Log } from '../shared/log';
 import { describeError } from '../shared/redact';
 import { Azurite, startAzurite } from './azurite';
 import { startDefenderSimulator } from './defenderSimulator';
@@ -137,7 +137,9 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  const log = consoleLog('demo');
+  // the live progress line on a terminal; every log line prints above it
+  const status = liveLine(process.stderr);
+  const log = consoleLog('demo', status);
   const persistent = args.keep;
   if (args.fresh) fs.rmSync(DEMO_DIR, { recursive: true, force: true });
 
@@ -198,19 +200,18 @@ async function main(): Promise<number> {
       INGEST_FILE_CONCURRENCY: process.env.INGEST_FILE_CONCURRENCY,
       WRITE_CONCURRENCY: process.env.WRITE_CONCURRENCY,
     });
-    const tty = !!process.stderr.isTTY;
     const summary = await runIngestCycle({
       config,
-      services: createServices(config),
+      services: createServices(config, consoleLog('telemetry', status)),
       log,
       progressEverySeconds: 1,
       onProgress: (p) => {
         const line = `progress: ${p.filesDone}/${p.filesTotal} files, ${fmt(p.rows)} / ${fmt(published.totalRows)} rows, ${fmt(Math.round(p.rowsPerSecond))} rows/s`;
-        if (tty) process.stderr.write(`\r${line}   `);
+        if (status.live) status.set(line);
         else log.info(line);
       },
     });
-    if (tty) process.stderr.write('\n');
+    status.done();
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     if (summary.rows !== published.totalRows && summary.status === 'complete') {
       log.warn(`the simulator published ${published.totalRows} rows but ${summary.rows} landed`);
@@ -227,6 +228,7 @@ async function main(): Promise<number> {
     }
     return summary.status === 'complete' ? 0 : 1;
   } finally {
+    status.done();
     await stopAll();
   }
 }
