@@ -9,7 +9,7 @@ import { UrlRefusedError } from '../shared/urlPolicy';
 import { OrderError } from '../tools/query/diff';
 import { NotFoundError, UsageError } from '../tools/query/errors';
 
-describe('AppError: the one base of the app\'s own errors', () => {
+describe("AppError: the one base of the app's own errors", () => {
   it('every error class of the app extends it and is named after itself; its fields stay as they were', () => {
     const errors = [
       new BlobGoneError('gone'),

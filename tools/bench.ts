@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { benchMain, benchOptions, numberArg as num, ParsedBenchArgs, progressLog } from './bench/cli';
 import { BENCH_DEFAULTS, BenchOptions, formatResults, runBench } from './bench/run';
 
-const USAGE = 'usage: npm run bench -- [--rows N] [--out FILE] [--files N] [--concurrency 4,8,16,32] [--repeat N] [--naive-seconds S] [--write-concurrency N] [--file-concurrency N] [--memory-mb MB] [--memory-mark-mb MB] [--reject-lines N] [--reject-line-mb MB] [--seed N] [--json]';
+const USAGE =
+  'usage: npm run bench -- [--rows N] [--out FILE] [--files N] [--concurrency 4,8,16,32] [--repeat N] [--naive-seconds S] [--write-concurrency N] [--file-concurrency N] [--memory-mb MB] [--memory-mark-mb MB] [--reject-lines N] [--reject-line-mb MB] [--seed N] [--json]';
 
 const OPTIONS = [
   'rows',
@@ -32,19 +33,46 @@ function parse(argv: string[]): ParsedBenchArgs<BenchOptions> {
   for (const [name, v] of given) {
     const a = `--${name}`;
     switch (name) {
-      case 'rows': o.rows = Math.floor(num(a, v, 100)); break;
-      case 'out': if (!v) throw new Error('--out: expected a file'); out = path.resolve(v); break;
-      case 'files': o.files = Math.floor(num(a, v, 1)); break;
-      case 'concurrency': o.concurrency = (v ?? '').split(',').map((x) => Math.floor(num(a, x, 1))); break;
-      case 'repeat': o.repeat = Math.floor(num(a, v, 1)); break;
-      case 'naive-seconds': o.naiveSeconds = num(a, v, 0.1); break;
-      case 'write-concurrency': o.writeConcurrency = Math.floor(num(a, v, 1)); break;
-      case 'file-concurrency': o.fileConcurrency = Math.floor(num(a, v, 1)); break;
-      case 'memory-mb': o.memoryBytes = Math.floor(num(a, v, 0) * 1024 * 1024); break;
-      case 'memory-mark-mb': o.memoryMarkBytes = Math.floor(num(a, v, 0.01) * 1024 * 1024); break;
-      case 'reject-lines': o.rejectLines = Math.floor(num(a, v, 0)); break;
-      case 'reject-line-mb': o.rejectLineBytes = Math.floor(num(a, v, 0.05) * 1024 * 1024); break;
-      case 'seed': o.seed = Math.floor(num(a, v, 0)); break;
+      case 'rows':
+        o.rows = Math.floor(num(a, v, 100));
+        break;
+      case 'out':
+        if (!v) throw new Error('--out: expected a file');
+        out = path.resolve(v);
+        break;
+      case 'files':
+        o.files = Math.floor(num(a, v, 1));
+        break;
+      case 'concurrency':
+        o.concurrency = (v ?? '').split(',').map((x) => Math.floor(num(a, x, 1)));
+        break;
+      case 'repeat':
+        o.repeat = Math.floor(num(a, v, 1));
+        break;
+      case 'naive-seconds':
+        o.naiveSeconds = num(a, v, 0.1);
+        break;
+      case 'write-concurrency':
+        o.writeConcurrency = Math.floor(num(a, v, 1));
+        break;
+      case 'file-concurrency':
+        o.fileConcurrency = Math.floor(num(a, v, 1));
+        break;
+      case 'memory-mb':
+        o.memoryBytes = Math.floor(num(a, v, 0) * 1024 * 1024);
+        break;
+      case 'memory-mark-mb':
+        o.memoryMarkBytes = Math.floor(num(a, v, 0.01) * 1024 * 1024);
+        break;
+      case 'reject-lines':
+        o.rejectLines = Math.floor(num(a, v, 0));
+        break;
+      case 'reject-line-mb':
+        o.rejectLineBytes = Math.floor(num(a, v, 0.05) * 1024 * 1024);
+        break;
+      case 'seed':
+        o.seed = Math.floor(num(a, v, 0));
+        break;
     }
   }
   if (o.memoryBytes > 0 && o.memoryMarkBytes >= o.memoryBytes) throw new Error('--memory-mark-mb must be below --memory-mb');

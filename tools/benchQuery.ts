@@ -16,10 +16,19 @@ function parse(argv: string[]): ParsedBenchArgs<QueryBenchOptions> {
   for (const [name, v] of given) {
     const a = `--${name}`;
     switch (name) {
-      case 'devices': opts.devices = Math.floor(num(a, v, 1)); break;
-      case 'rtt': opts.rttMs = (v ?? '').split(',').map((x) => num(a, x, 0)); break;
-      case 'repeat': opts.repeat = Math.floor(num(a, v, 1)); break;
-      case 'out': if (!v) throw new Error('--out: expected a file'); out = path.resolve(v); break;
+      case 'devices':
+        opts.devices = Math.floor(num(a, v, 1));
+        break;
+      case 'rtt':
+        opts.rttMs = (v ?? '').split(',').map((x) => num(a, x, 0));
+        break;
+      case 'repeat':
+        opts.repeat = Math.floor(num(a, v, 1));
+        break;
+      case 'out':
+        if (!v) throw new Error('--out: expected a file');
+        out = path.resolve(v);
+        break;
     }
   }
   return { opts, out, json };
