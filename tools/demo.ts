@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { parseArgs as parseWords } from 'node:util';
 import { odata, TableClient } from '@azure/data-tables';
 import { createServices } from '../shared/appContext';
 import { loadConfig } from '../shared/config';
@@ -33,20 +34,31 @@ const USAGE = `usage: npm start -- [--devices N] [--files N] [--seed N] [--no-ke
 
 function parseArgs(argv: string[]): DemoArgs {
   const args: DemoArgs = { devices: 2000, seed: 42, keep: !!process.stdout.isTTY && process.env.CI !== 'true', fresh: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const num = (name: string, min: number, max: number) => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < min || v > max) throw new UsageError(`${name} takes a whole number from ${min} to ${max}`);
+  const options = {
+    devices: { type: 'string' },
+    files: { type: 'string' },
+    seed: { type: 'string' },
+    'no-keep': { type: 'boolean' },
+    fresh: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  } as const;
+  for (const t of parseWords({ args: argv, options, strict: false, allowPositionals: true, tokens: true }).tokens) {
+    if (t.kind === 'option-terminator') continue;
+    if (t.kind === 'positional') throw new UsageError(`unknown option ${t.value}`);
+    const num = (min: number, max: number) => {
+      const v = Number(t.value);
+      if (!Number.isInteger(v) || v < min || v > max) throw new UsageError(`${t.rawName} takes a whole number from ${min} to ${max}`);
       return v;
     };
-    if (a === '--devices') args.devices = num('--devices', 1, 1_000_000);
-    else if (a === '--files') args.files = num('--files', 1, 1000);
-    else if (a === '--seed') args.seed = num('--seed', 0, 2 ** 31);
-    else if (a === '--no-keep') args.keep = false;
-    else if (a === '--fresh') args.fresh = true;
-    else if (a === '--help' || a === '-h') throw new UsageError('');
-    else throw new UsageError(`unknown option ${a}`);
+    if (!t.rawName.startsWith('--') && t.name !== 'help') throw new UsageError(`unknown option ${t.rawName}`);
+    if (t.name === 'devices') args.devices = num(1, 1_000_000);
+    else if (t.name === 'files') args.files = num(1, 1000);
+    else if (t.name === 'seed') args.seed = num(0, 2 ** 31);
+    else if (!(t.name in options)) throw new UsageError(`unknown option ${t.rawName}`);
+    else if (t.inlineValue) throw new UsageError(`${t.rawName} takes no value`);
+    else if (t.name === 'no-keep') args.keep = false;
+    else if (t.name === 'fresh') args.fresh = true;
+    else throw new UsageError(''); // --help, -h
   }
   return args;
 }
