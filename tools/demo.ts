@@ -104,8 +104,8 @@ async function printSummary(log: Log, cs: string, summary: CycleSummary): Promis
     );
   }
   const table = TableClient.fromConnectionString(cs, summary.table, { allowInsecureConnection: true });
-  const sample: Record<string, unknown>[] = [];
-  for await (const e of table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`SoftwareVendor eq 'apache' or SoftwareVendor eq 'google'` } })) {
+  const sample: Record<string, string | number | undefined>[] = [];
+  for await (const e of table.listEntities<Record<string, string | number | undefined>>({ queryOptions: { filter: odata`SoftwareVendor eq 'apache' or SoftwareVendor eq 'google'` } })) {
     sample.push(e);
     if (sample.length >= 3) break;
   }
