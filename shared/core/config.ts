@@ -2,6 +2,7 @@
 import { defenderHost, isAudienceOf } from '../defender/defenderHosts';
 import { redact } from './redact';
 import type { TelemetrySettings } from './telemetry';
+import { AppError } from './errors';
 
 export type DefenderAuth = 'managedIdentity' | 'clientSecret' | 'default' | 'none';
 export type ExportMethod = 'files' | 'json';
@@ -51,7 +52,7 @@ export interface Config {
   telemetry?: TelemetrySettings;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends AppError {
   constructor(
     readonly setting: string,
     problem: string,

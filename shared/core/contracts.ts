@@ -1,4 +1,5 @@
 // The storage and message shapes of docs/architecture.md#tables-and-keys and #queue-message. Tests, tools and outside checks rely on these names.
+import { AppError } from './errors';
 
 export const CATALOG_TABLE = 'InventorySnapshots';
 export const FILES_TABLE = 'InventoryExportFiles';
@@ -122,7 +123,7 @@ export function encodeMessage(msg: IngestMessage): string {
   return Buffer.from(JSON.stringify(msg), 'utf8').toString('base64');
 }
 
-export class BadMessageError extends Error {
+export class BadMessageError extends AppError {
   override name = 'BadMessageError';
 }
 

@@ -16,9 +16,47 @@ export function redactingLog(inner: Log): Log {
   };
 }
 
-/** Timestamped console logger for the tools (stderr, so stdout stays machine-readable). */
-export function consoleLog(prefix = ''): Log {
-  const line = (level: string, m: string) => process.stderr.write(`${new Date().toISOString()} ${level}${prefix ? ` [${prefix}]` : ''} ${redact(m)}\n`);
+/**
+ * A live status line at the bottom of a terminal (a progress count redrawn in place with \r), and the way to
+ * print whole lines above it: each print clears the live line, writes, and redraws it in one write, so a log line
+ * and the progress never share a line. On a stream that is not a TTY there is no live line: `set` and `done` do
+ * nothing and `print` writes as it is.
+ */
+export interface LiveLine {
+  /** true when the stream is a terminal */
+  readonly live: boolean;
+  set(text: string): void;
+  print(text: string): void;
+  /** leave the last state on screen and move below it */
+  done(): void;
+}
+
+const CLEAR_LINE = '\r\x1b[2K';
+
+export function liveLine(stream: NodeJS.WritableStream & { isTTY?: boolean }): LiveLine {
+  const live = stream.isTTY === true;
+  let current = '';
+  return {
+    live,
+    set(text) {
+      if (!live) return;
+      current = text;
+      stream.write(`${CLEAR_LINE}${text}`);
+    },
+    print(text) {
+      stream.write(live && current !== '' ? `${CLEAR_LINE}${text}${current}` : text);
+    },
+    done() {
+      if (live && current !== '') stream.write('\n');
+      current = '';
+    },
+  };
+}
+
+/** Timestamped console logger for the tools (stderr, so stdout stays machine-readable); lines print above `live`'s line. */
+export function consoleLog(prefix = '', live?: LiveLine): Log {
+  const write = (text: string) => (live ? live.print(text) : process.stderr.write(text));
+  const line = (level: string, m: string) => write(`${new Date().toISOString()} ${level}${prefix ? ` [${prefix}]` : ''} ${redact(m)}\n`);
   return { info: (m) => line('info ', m), warn: (m) => line('warn ', m), error: (m) => line('error', m) };
 }
 

@@ -7,6 +7,7 @@ import { redactingLog, type Log } from '../core/log';
 import { describeError, redact, stripQuery } from '../core/redact';
 import { shorten } from '../core/text';
 import { checkDownloadUrl, downloadPolicyFor, UrlRefusedError, type DownloadPolicy } from './urlPolicy';
+import { AppError } from '../core/errors';
 
 export interface ExportFilesResult {
   exportFiles: string[];
@@ -21,7 +22,7 @@ export interface InventoryPage {
   page: number;
 }
 
-export class DefenderApiError extends Error {
+export class DefenderApiError extends AppError {
   readonly status?: number;
   /** The API's error code (e.g. `DisabledFeature`) or a network error code (e.g. `ECONNRESET`). */
   readonly code?: string;

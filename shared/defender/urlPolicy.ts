@@ -3,6 +3,7 @@
 import { isLoopbackHost, type Config } from '../core/config';
 import { redact, stripQuery } from '../core/redact';
 import { shorten } from '../core/text';
+import { AppError } from '../core/errors';
 
 export interface DownloadPolicy {
   /** Lower-case host patterns: an exact host, or `*.suffix` (any subdomain of suffix, never suffix itself). */
@@ -11,7 +12,7 @@ export interface DownloadPolicy {
   allowLoopback: boolean;
 }
 
-export class UrlRefusedError extends Error {
+export class UrlRefusedError extends AppError {
   constructor(message: string) {
     super(message);
     this.name = 'UrlRefusedError';

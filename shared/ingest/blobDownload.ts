@@ -5,13 +5,14 @@
 import { AnonymousCredential, BlobClient, BlobDownloadResponseParsed, newPipeline, StoragePipelineOptions } from '@azure/storage-blob';
 import { Log } from '../core/log';
 import { describeError, stripQuery } from '../core/redact';
+import { AppError } from '../core/errors';
 
 /** 403: the SAS URL has lapsed (Azure: AuthenticationFailed; Azurite: AuthorizationFailure). Not retriable with this URL. */
-export class ExpiredUrlError extends Error {
+export class ExpiredUrlError extends AppError {
   override name = 'ExpiredUrlError';
 }
 /** 404, 412 (blob replaced mid-download) or another permanent 4xx: the file as exported cannot be had. */
-export class BlobGoneError extends Error {
+export class BlobGoneError extends AppError {
   override name = 'BlobGoneError';
 }
 

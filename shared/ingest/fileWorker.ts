@@ -17,6 +17,7 @@ import { FileLease, LeaseLostError } from '../storage/fileLease';
 import { shorten } from '../core/text';
 import { noTelemetry, reportSnapshotCompleted, reportSnapshotFailed, Telemetry } from '../core/telemetry';
 import { checkDownloadUrl, UrlRefusedError } from '../defender/urlPolicy';
+import { AppError } from '../core/errors';
 
 export const SUPERSEDED = 'superseded';
 
@@ -84,7 +85,7 @@ interface InvocationReport {
   tableRetries: number;
 }
 
-class FileContentError extends Error {}
+class FileContentError extends AppError {}
 
 /** A download whose first response has arrived: the blob's identity is known before any line is read. */
 interface OpenedBlob {

@@ -8,8 +8,9 @@ import { FileRow } from '../core/contracts';
 import { Log } from '../core/log';
 import { describeError } from '../core/redact';
 import { isConditionFailed, SnapshotCatalog } from './snapshotCatalog';
+import { AppError } from '../core/errors';
 
-export class LeaseLostError extends Error {}
+export class LeaseLostError extends AppError {}
 
 export interface FileLeaseOptions {
   catalog: SnapshotCatalog;

@@ -11,12 +11,13 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { TableClient } from '@azure/data-tables';
 import { InventoryEntity } from '../core/contracts';
+import { AppError } from '../core/errors';
 
 /** what a built request body may not exceed (the service's limit) */
 const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
 /** A transaction the service (or the transport) did not accept. `index`: the refused operation, when the service says. */
-export class TableTransactionError extends Error {
+export class TableTransactionError extends AppError {
   override name = 'TableTransactionError';
   constructor(
     message: string,

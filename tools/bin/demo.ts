@@ -5,15 +5,17 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { parseArgs as parseWords } from 'node:util';
 import { odata, TableClient } from '@azure/data-tables';
 import { createServices } from '../../shared/app/appContext';
 import { loadConfig } from '../../shared/core/config';
 import { CATALOG_TABLE, SOFTWARE_INVENTORY, SnapshotRow } from '../../shared/core/contracts';
-import { consoleLog, Log } from '../../shared/core/log';
+import { consoleLog, liveLine, Log } from '../../shared/core/log';
 import { describeError } from '../../shared/core/redact';
 import { Azurite, startAzurite } from '../runner/azurite';
 import { startDefenderSimulator } from '../simulator/defenderSimulator';
 import { CycleSummary, runIngestCycle } from '../runner/localRunner';
+import { AppError } from '../../shared/core/errors';
 
 interface DemoArgs {
   devices: number;
@@ -32,25 +34,36 @@ const USAGE = `usage: npm start -- [--devices N] [--files N] [--seed N] [--no-ke
 
 function parseArgs(argv: string[]): DemoArgs {
   const args: DemoArgs = { devices: 2000, seed: 42, keep: !!process.stdout.isTTY && process.env.CI !== 'true', fresh: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const num = (name: string, min: number, max: number) => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < min || v > max) throw new UsageError(`${name} takes a whole number from ${min} to ${max}`);
+  const options = {
+    devices: { type: 'string' },
+    files: { type: 'string' },
+    seed: { type: 'string' },
+    'no-keep': { type: 'boolean' },
+    fresh: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  } as const;
+  for (const t of parseWords({ args: argv, options, strict: false, allowPositionals: true, tokens: true }).tokens) {
+    if (t.kind === 'option-terminator') continue;
+    if (t.kind === 'positional') throw new UsageError(`unknown option ${t.value}`);
+    const num = (min: number, max: number) => {
+      const v = Number(t.value);
+      if (!Number.isInteger(v) || v < min || v > max) throw new UsageError(`${t.rawName} takes a whole number from ${min} to ${max}`);
       return v;
     };
-    if (a === '--devices') args.devices = num('--devices', 1, 1_000_000);
-    else if (a === '--files') args.files = num('--files', 1, 1000);
-    else if (a === '--seed') args.seed = num('--seed', 0, 2 ** 31);
-    else if (a === '--no-keep') args.keep = false;
-    else if (a === '--fresh') args.fresh = true;
-    else if (a === '--help' || a === '-h') throw new UsageError('');
-    else throw new UsageError(`unknown option ${a}`);
+    if (!t.rawName.startsWith('--') && t.name !== 'help') throw new UsageError(`unknown option ${t.rawName}`);
+    if (t.name === 'devices') args.devices = num(1, 1_000_000);
+    else if (t.name === 'files') args.files = num(1, 1000);
+    else if (t.name === 'seed') args.seed = num(0, 2 ** 31);
+    else if (!(t.name in options)) throw new UsageError(`unknown option ${t.rawName}`);
+    else if (t.inlineValue) throw new UsageError(`${t.rawName} takes no value`);
+    else if (t.name === 'no-keep') args.keep = false;
+    else if (t.name === 'fresh') args.fresh = true;
+    else throw new UsageError(''); // --help, -h
   }
   return args;
 }
 
-class UsageError extends Error {}
+class UsageError extends AppError {}
 
 const DEMO_DIR = path.join(process.cwd(), '.demo');
 const STATE_FILE = path.join(DEMO_DIR, 'state.json');
@@ -91,8 +104,8 @@ async function printSummary(log: Log, cs: string, summary: CycleSummary): Promis
     );
   }
   const table = TableClient.fromConnectionString(cs, summary.table, { allowInsecureConnection: true });
-  const sample: Record<string, unknown>[] = [];
-  for await (const e of table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`SoftwareVendor eq 'apache' or SoftwareVendor eq 'google'` } })) {
+  const sample: Record<string, string | number | undefined>[] = [];
+  for await (const e of table.listEntities<Record<string, string | number | undefined>>({ queryOptions: { filter: odata`SoftwareVendor eq 'apache' or SoftwareVendor eq 'google'` } })) {
     sample.push(e);
     if (sample.length >= 3) break;
   }
@@ -136,7 +149,9 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  const log = consoleLog('demo');
+  // the live progress line on a terminal; every log line prints above it
+  const status = liveLine(process.stderr);
+  const log = consoleLog('demo', status);
   const persistent = args.keep;
   if (args.fresh) fs.rmSync(DEMO_DIR, { recursive: true, force: true });
 
@@ -197,19 +212,18 @@ async function main(): Promise<number> {
       INGEST_FILE_CONCURRENCY: process.env.INGEST_FILE_CONCURRENCY,
       WRITE_CONCURRENCY: process.env.WRITE_CONCURRENCY,
     });
-    const tty = !!process.stderr.isTTY;
     const summary = await runIngestCycle({
       config,
-      services: createServices(config),
+      services: createServices(config, consoleLog('telemetry', status)),
       log,
       progressEverySeconds: 1,
       onProgress: (p) => {
         const line = `progress: ${p.filesDone}/${p.filesTotal} files, ${fmt(p.rows)} / ${fmt(published.totalRows)} rows, ${fmt(Math.round(p.rowsPerSecond))} rows/s`;
-        if (tty) process.stderr.write(`\r${line}   `);
+        if (status.live) status.set(line);
         else log.info(line);
       },
     });
-    if (tty) process.stderr.write('\n');
+    status.done();
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     if (summary.rows !== published.totalRows && summary.status === 'complete') {
       log.warn(`the simulator published ${published.totalRows} rows but ${summary.rows} landed`);
@@ -226,6 +240,7 @@ async function main(): Promise<number> {
     }
     return summary.status === 'complete' ? 0 : 1;
   } finally {
+    status.done();
     await stopAll();
   }
 }

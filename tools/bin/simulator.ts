@@ -1,5 +1,6 @@
 // `npm run simulator -- [--devices N] [--files N] [--seed N] [--port N]`: an in-memory Azurite plus the local
 // Defender simulator, running until Ctrl-C, so the app (or curl) can be pointed at it by hand.
+import { parseArgs as parseWords } from 'node:util';
 import { consoleLog } from '../../shared/core/log';
 import { startAzurite } from '../runner/azurite';
 import { startDefenderSimulator } from '../simulator/defenderSimulator';
@@ -20,13 +21,14 @@ function usage(problem: string): never {
 
 export function parseArgs(argv: string[]): CliOptions {
   const out: CliOptions = {};
-  for (let i = 0; i < argv.length; i++) {
-    const m = /^--([a-z]+)(?:=(.*))?$/.exec(argv[i]);
-    const name = m?.[1] as (typeof FLAGS)[number] | undefined;
-    if (!m || !name || !FLAGS.includes(name)) usage(`unknown argument: ${argv[i]}`);
-    const raw = m[2] ?? argv[++i];
-    if (raw === undefined || !/^\d+$/.test(raw)) usage(`--${name} needs a whole number`);
-    out[name] = Number(raw);
+  const options = Object.fromEntries(FLAGS.map((f) => [f, { type: 'string' as const }]));
+  for (const t of parseWords({ args: argv, options, strict: false, allowPositionals: true, tokens: true }).tokens) {
+    if (t.kind === 'option-terminator') continue;
+    if (t.kind === 'positional') usage(`unknown argument: ${t.value}`);
+    const name = t.name as (typeof FLAGS)[number];
+    if (!t.rawName.startsWith('--') || !FLAGS.includes(name)) usage(`unknown argument: ${argv[t.index]}`);
+    if (t.value === undefined || !/^\d+$/.test(t.value)) usage(`--${name} needs a whole number`);
+    out[name] = Number(t.value);
   }
   return out;
 }

@@ -1,5 +1,6 @@
 // Command-line parsing of `npm run query -- <command> ...`: strict, so a typo is a usage error (exit 2)
 // instead of a silently ignored option.
+import { parseArgs as parseWords } from 'node:util';
 import { UsageError } from './errors';
 
 export type CommandName = 'snapshots' | 'device' | 'software' | 'diff';
@@ -65,42 +66,40 @@ options:
 exit codes: 0 success, 2 usage error, 3 unknown snapshot or device, 1 anything else (e.g. storage unreachable)
 settings: INVENTORY_STORAGE, else AzureWebJobsStorage (environment, or Values of ./local.settings.json)`;
 
+/** node:util parseArgs reads the words; the checks below give each mistake its own message (the strict mode's are generic). */
+const PARSE_OPTIONS = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  at: { type: 'string' },
+  vendor: { type: 'string' },
+  version: { type: 'string' },
+  device: { type: 'string' },
+} as const;
+
 export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const { tokens } = parseWords({ args: [...argv], options: PARSE_OPTIONS, strict: false, allowPositionals: true, tokens: true });
   const positionals: string[] = [];
   const values: Partial<Record<ValueOption, string>> = {};
   let json = false;
   let help = false;
-  let onlyPositionals = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (onlyPositionals || !arg.startsWith('-') || arg === '-') {
-      positionals.push(arg);
-      continue;
-    }
-    if (arg === '--') {
-      onlyPositionals = true;
-      continue;
-    }
-    if (arg === '-h' || arg === '--help') {
+  for (const token of tokens) {
+    if (token.kind === 'positional') positionals.push(token.value);
+    if (token.kind !== 'option') continue;
+    if (token.name === 'help') {
       help = true;
       continue;
     }
-    const eq = arg.indexOf('=');
-    const name = (eq >= 0 ? arg.slice(0, eq) : arg).replace(/^--/, '');
-    if (!arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
-    if (name === 'json') {
-      if (eq >= 0) throw new UsageError('--json takes no value');
+    if (!token.rawName.startsWith('--')) throw new UsageError(`unknown option ${token.rawName}`);
+    if (token.name === 'json') {
+      if (token.inlineValue) throw new UsageError('--json takes no value');
       json = true;
       continue;
     }
-    if (!(VALUE_OPTIONS as readonly string[]).includes(name)) throw new UsageError(`unknown option --${name}`);
-    const option = name as ValueOption;
-    let value: string | undefined;
-    if (eq >= 0) value = arg.slice(eq + 1);
-    else if (i + 1 < argv.length) value = argv[++i];
-    if (value === undefined || value === '') throw new UsageError(`--${option} needs a value`);
+    if (!(VALUE_OPTIONS as readonly string[]).includes(token.name)) throw new UsageError(`unknown option --${token.name}`);
+    const option = token.name as ValueOption;
+    if (token.value === undefined || token.value === '') throw new UsageError(`--${option} needs a value`);
     if (values[option] !== undefined) throw new UsageError(`--${option} given twice`);
-    values[option] = value;
+    values[option] = token.value;
   }
 
   if (help || positionals[0] === 'help') return { command: 'help', positionals: [], json };

@@ -2,6 +2,7 @@
 // (PartitionKey, RowKey), so both tables are streamed side by side, one device (partition) per side at a
 // time: memory stays at one device's rows however large the tables are. Groups are built from the stored
 // SoftwareVendor/SoftwareName properties (long keys are hashed, so keys cannot be parsed back).
+import { AppError } from '../../shared/core/errors';
 
 export interface DiffRow {
   partitionKey: string;
@@ -36,7 +37,7 @@ export interface ChangeContext {
   deviceName?: string;
 }
 
-export class OrderError extends Error {
+export class OrderError extends AppError {
   override name = 'OrderError';
 }
 
