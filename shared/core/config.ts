@@ -197,7 +197,12 @@ function allowlist(env: Env): string[] {
   const items = v
     .split(',')
     // strip a port, but not the tail of a bare IPv6 address ("::1" stays "::1"; "[::1]:10000" gives "[::1]")
-    .map((s) => s.trim().toLowerCase().replace(/^(\[[^\]]*\]|[^:]*):\d+$/, '$1'))
+    .map((s) =>
+      s
+        .trim()
+        .toLowerCase()
+        .replace(/^(\[[^\]]*\]|[^:]*):\d+$/, '$1'),
+    )
     .filter((s) => s !== '');
   if (items.length === 0) throw new ConfigError('DOWNLOAD_HOST_ALLOWLIST', 'lists no host pattern');
   for (const p of items) {
@@ -211,13 +216,20 @@ function allowlist(env: Env): string[] {
 const QUEUE_NAME = /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/;
 
 /** Resolve a storage setting in any of the forms the Functions host accepts. */
-export function storageTarget(env: Env, setting: string, needs: readonly ('table' | 'queue' | 'blob')[] = ['table', 'queue', 'blob']): StorageTarget | undefined {
+export function storageTarget(
+  env: Env,
+  setting: string,
+  needs: readonly ('table' | 'queue' | 'blob')[] = ['table', 'queue', 'blob'],
+): StorageTarget | undefined {
   const cs = raw(env, setting);
   if (cs !== undefined) {
     if (cs === 'UseDevelopmentStorage=true' || /AccountName=|BlobEndpoint=|TableEndpoint=|QueueEndpoint=|SharedAccessSignature=/i.test(cs)) {
       return { kind: 'connectionString', setting, connectionString: cs };
     }
-    throw new ConfigError(setting, 'is not a storage connection string (expected one with AccountName and AccountKey, endpoints with a SharedAccessSignature, or UseDevelopmentStorage=true)');
+    throw new ConfigError(
+      setting,
+      'is not a storage connection string (expected one with AccountName and AccountKey, endpoints with a SharedAccessSignature, or UseDevelopmentStorage=true)',
+    );
   }
   const account = raw(env, `${setting}__accountName`);
   const tableUri = raw(env, `${setting}__tableServiceUri`);
@@ -271,14 +283,20 @@ function telemetrySettings(env: Env): TelemetrySettings | undefined {
   const ikey = kv.get('instrumentationkey');
   // never echo the string itself: it is not a secret, but it is not ours to spread either
   if (!ikey || !GUID.test(ikey)) {
-    throw new ConfigError('APPLICATIONINSIGHTS_CONNECTION_STRING', 'expected an Application Insights connection string (InstrumentationKey=<guid>;IngestionEndpoint=https://...)');
+    throw new ConfigError(
+      'APPLICATIONINSIGHTS_CONNECTION_STRING',
+      'expected an Application Insights connection string (InstrumentationKey=<guid>;IngestionEndpoint=https://...)',
+    );
   }
   const endpoint = kv.get('ingestionendpoint');
   if (endpoint !== undefined) urlSetting({ APPLICATIONINSIGHTS_CONNECTION_STRING: endpoint }, 'APPLICATIONINSIGHTS_CONNECTION_STRING');
   if (!auth) return { connectionString: cs };
   const a = keyValues(auth);
   if (a.get('authorization')?.toLowerCase() !== 'aad') {
-    throw new ConfigError('APPLICATIONINSIGHTS_AUTHENTICATION_STRING', 'expected "Authorization=AAD" (optionally "ClientId=<guid>;Authorization=AAD" for a user-assigned identity)');
+    throw new ConfigError(
+      'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+      'expected "Authorization=AAD" (optionally "ClientId=<guid>;Authorization=AAD" for a user-assigned identity)',
+    );
   }
   const clientId = a.get('clientid');
   if (clientId !== undefined && !GUID.test(clientId)) {
@@ -304,7 +322,10 @@ function checkDefenderEndpoint(env: Env, base: URL, scope: string): void {
     );
   }
   if (!isAudienceOf(entry, scope)) {
-    throw new ConfigError('DEFENDER_TOKEN_SCOPE', `${shown(scope)} is not a token audience of ${entry.host} (expected ${entry.audiences.join(' or ')}); ${optIn}`);
+    throw new ConfigError(
+      'DEFENDER_TOKEN_SCOPE',
+      `${shown(scope)} is not a token audience of ${entry.host} (expected ${entry.audiences.join(' or ')}); ${optIn}`,
+    );
   }
 }
 
@@ -320,7 +341,11 @@ export function loadConfig(env: Env = process.env): Config {
   const clientId = raw(env, 'AZURE_CLIENT_ID');
   const clientSecret = raw(env, 'AZURE_CLIENT_SECRET');
   if (defenderAuth === 'clientSecret') {
-    for (const [n, v] of [['AZURE_TENANT_ID', tenantId], ['AZURE_CLIENT_ID', clientId], ['AZURE_CLIENT_SECRET', clientSecret]] as const) {
+    for (const [n, v] of [
+      ['AZURE_TENANT_ID', tenantId],
+      ['AZURE_CLIENT_ID', clientId],
+      ['AZURE_CLIENT_SECRET', clientSecret],
+    ] as const) {
       if (!v) throw new ConfigError(n, 'is required when DEFENDER_AUTH=clientSecret');
     }
   }
@@ -343,7 +368,10 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('INGEST_QUEUE', `${shown(ingestQueue)} is not a valid queue name (3-56 lowercase letters, digits and single hyphens)`);
   }
 
-  const kinds = (raw(env, 'EXPORT_KINDS') ?? DEFAULTS.EXPORT_KINDS).split(',').map((k) => k.trim()).filter(Boolean);
+  const kinds = (raw(env, 'EXPORT_KINDS') ?? DEFAULTS.EXPORT_KINDS)
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
   if (kinds.length === 0) throw new ConfigError('EXPORT_KINDS', 'lists no export kind');
   const exportKinds = kinds.map((k) => {
     const hit = SUPPORTED_EXPORT_KINDS.find((s) => s.toLowerCase() === k.toLowerCase());

@@ -148,7 +148,8 @@ export function parseMessage(input: unknown): IngestMessage {
   if (m.kind !== 'SoftwareInventory') problems.push('kind must be "SoftwareInventory"');
   if (!Number.isInteger(m.fileIndex) || (m.fileIndex as number) < 0) problems.push('fileIndex must be a whole number ≥ 0');
   if (!Number.isInteger(m.fileCount) || (m.fileCount as number) < 1) problems.push('fileCount must be a whole number ≥ 1');
-  if (Number.isInteger(m.fileIndex) && Number.isInteger(m.fileCount) && (m.fileIndex as number) >= (m.fileCount as number)) problems.push('fileIndex must be below fileCount');
+  if (Number.isInteger(m.fileIndex) && Number.isInteger(m.fileCount) && (m.fileIndex as number) >= (m.fileCount as number))
+    problems.push('fileIndex must be below fileCount');
   if (typeof m.url !== 'string' || !/^https?:\/\//i.test(m.url)) problems.push('url must be an http(s) URL');
   if (typeof m.generatedTime !== 'string' || Number.isNaN(Date.parse(m.generatedTime))) problems.push('generatedTime must be an ISO date');
   if (problems.length) throw new BadMessageError(`bad queue message: ${problems.join('; ')}`);

@@ -1,5 +1,4 @@
-// The one base class of this app's own errors (issue #10: one error base class). At the merge of the folder
-// moves this file becomes shared/core/errors.ts.
+// The one base class of this app's own errors, so `instanceof AppError` separates ours from a library's.
 
 /**
  * An error this app raises on purpose, as opposed to one from a library or the runtime: `instanceof AppError`

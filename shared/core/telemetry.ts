@@ -102,7 +102,10 @@ export function reportSnapshotCompleted(t: Telemetry = noTelemetry, s: SnapshotR
 }
 
 /** A snapshot was marked failed; `cause` is a short machine-friendly word, `reason` the catalog's Error text. */
-export function reportSnapshotFailed(t: Telemetry = noTelemetry, f: { kind: string; snapshotId: string; cause: 'file' | 'poison' | 'superseded' | 'export'; reason: string; fileIndex?: number }): void {
+export function reportSnapshotFailed(
+  t: Telemetry = noTelemetry,
+  f: { kind: string; snapshotId: string; cause: 'file' | 'poison' | 'superseded' | 'export'; reason: string; fileIndex?: number },
+): void {
   t.event('InventorySnapshotFailed', { kind: f.kind, snapshotId: f.snapshotId, cause: f.cause, fileIndex: f.fileIndex, reason: f.reason });
 }
 
@@ -124,7 +127,8 @@ export function appInsightsTelemetry(settings: TelemetrySettings, log: Log, cred
   const { TelemetryClient } = require('applicationinsights') as typeof import('applicationinsights');
   const client = new TelemetryClient(settings.connectionString, { useGlobalProviders: false });
   if (settings.entra) {
-    client.config.aadTokenCredential = credential ?? (settings.entra.clientId ? new ManagedIdentityCredential({ clientId: settings.entra.clientId }) : new ManagedIdentityCredential());
+    client.config.aadTokenCredential =
+      credential ?? (settings.entra.clientId ? new ManagedIdentityCredential({ clientId: settings.entra.clientId }) : new ManagedIdentityCredential());
   }
   // one warning per process: a broken collector would otherwise repeat it on every invocation
   let warned = false;
@@ -160,7 +164,12 @@ export function appInsightsTelemetry(settings: TelemetrySettings, log: Log, cred
       guard('an event', () => client.trackEvent({ name, properties: cleanProperties(properties), measurements: cleanMeasurements(measurements) })),
     metric: (name, value, properties) => guard('a metric', () => client.trackMetric({ name, value, properties: cleanProperties(properties) })),
     flush: () => bounded('flush', client.flush(), FLUSH_TIMEOUT_MS),
-    shutdown: () => bounded('shutdown', client.flush().then(() => client.shutdown()), SHUTDOWN_TIMEOUT_MS),
+    shutdown: () =>
+      bounded(
+        'shutdown',
+        client.flush().then(() => client.shutdown()),
+        SHUTDOWN_TIMEOUT_MS,
+      ),
   };
 }
 

@@ -197,7 +197,10 @@ export class DefenderClient {
     const files = field(payload, 'exportFiles');
     if (!Array.isArray(files)) throw invalidPayload('SoftwareInventoryExport', 'exportFiles missing or not an array');
     if (files.length > MAX_EXPORT_FILES) {
-      throw invalidPayload('SoftwareInventoryExport', `exportFiles lists ${files.length.toLocaleString('en-US')} files; at most ${MAX_EXPORT_FILES.toLocaleString('en-US')} are accepted`);
+      throw invalidPayload(
+        'SoftwareInventoryExport',
+        `exportFiles lists ${files.length.toLocaleString('en-US')} files; at most ${MAX_EXPORT_FILES.toLocaleString('en-US')} are accepted`,
+      );
     }
     const exportFiles = files.map((f, i) => {
       if (typeof f !== 'string') throw invalidPayload('SoftwareInventoryExport', `exportFiles[${i}] is not a string`);
@@ -233,7 +236,10 @@ export class DefenderClient {
     const seen = new Set<string>();
     for (let page = 1; url; page++) {
       seen.add(url.href);
-      const limit = { maxBytes: maxPageBytes(pageSize), hint: `a page of ${pageSize} records should be far smaller; lower JSON_PAGE_SIZE if records are unusually large` };
+      const limit = {
+        maxBytes: maxPageBytes(pageSize),
+        hint: `a page of ${pageSize} records should be far smaller; lower JSON_PAGE_SIZE if records are unusually large`,
+      };
       const payload = asObject(await this.getJson(url, this.jsonBudget, limit), 'SoftwareInventoryByMachine');
       const value = field(payload, 'value');
       if (!Array.isArray(value)) throw invalidPayload('SoftwareInventoryByMachine', `page ${page}: value missing or not an array`);
@@ -256,9 +262,12 @@ export class DefenderClient {
     }
     // The bearer token goes with every page request, so the link must not lead anywhere else.
     if (next.origin !== this.origin || next.username || next.password) {
-      throw new DefenderApiError(`SoftwareInventoryByMachine page ${page}: refused @odata.nextLink ${stripQuery(next.href)}: it leaves the API origin ${this.origin}`, {
-        code: 'NextLinkRefused',
-      });
+      throw new DefenderApiError(
+        `SoftwareInventoryByMachine page ${page}: refused @odata.nextLink ${stripQuery(next.href)}: it leaves the API origin ${this.origin}`,
+        {
+          code: 'NextLinkRefused',
+        },
+      );
     }
     if (seen.has(next.href)) throw invalidPayload('SoftwareInventoryByMachine', `page ${page}: @odata.nextLink repeats an earlier page (paging loop)`);
     return next;
@@ -323,18 +332,24 @@ export class DefenderClient {
       return { error: this.networkError(err) };
     }
     if (text === undefined) {
-      const error = new DefenderApiError(`HTTP ${res.status}: the answer is larger than ${mib(limit.maxBytes)}; ${limit.hint}`, { status: res.status, code: 'ResponseTooLarge' });
+      const error = new DefenderApiError(`HTTP ${res.status}: the answer is larger than ${mib(limit.maxBytes)}; ${limit.hint}`, {
+        status: res.status,
+        code: 'ResponseTooLarge',
+      });
       return { error };
     }
     if (res.status >= 200 && res.status < 300) {
       try {
         return { body: JSON.parse(text) as unknown };
       } catch {
-        const error = new DefenderApiError(`HTTP ${res.status} but the body is not valid JSON (starts with ${JSON.stringify(snippet(text, 80))}); check DEFENDER_API_BASE_URL`, {
-          status: res.status,
-          code: 'InvalidJson',
-          retriable: true,
-        });
+        const error = new DefenderApiError(
+          `HTTP ${res.status} but the body is not valid JSON (starts with ${JSON.stringify(snippet(text, 80))}); check DEFENDER_API_BASE_URL`,
+          {
+            status: res.status,
+            code: 'InvalidJson',
+            retriable: true,
+          },
+        );
         return { error };
       }
     }
@@ -364,7 +379,9 @@ export class DefenderClient {
       );
     }
     if (status === 403 && code === 'DisabledFeature') {
-      return fail('the tenant does not have the feature this API needs (Microsoft Defender Vulnerability Management); a licence or feature must be enabled, no setting here will fix it');
+      return fail(
+        'the tenant does not have the feature this API needs (Microsoft Defender Vulnerability Management); a licence or feature must be enabled, no setting here will fix it',
+      );
     }
     if (status === 403) {
       return fail(
@@ -372,7 +389,8 @@ export class DefenderClient {
       );
     }
     if (status === 404) return fail('endpoint not found; check DEFENDER_API_BASE_URL (e.g. https://api.security.microsoft.com)');
-    if (status >= 300 && status < 400) return fail(`unexpected redirect to ${stripQuery(res.headers.get('location') ?? '(none)')}; check DEFENDER_API_BASE_URL`);
+    if (status >= 300 && status < 400)
+      return fail(`unexpected redirect to ${stripQuery(res.headers.get('location') ?? '(none)')}; check DEFENDER_API_BASE_URL`);
     if (status === 429) return fail('throttled (too many requests)', true);
     if (status === 408 || status >= 500) return fail('the service is unavailable or failed', true);
     return fail('the request was rejected');

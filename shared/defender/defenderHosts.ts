@@ -29,8 +29,18 @@ export const DEFENDER_HOSTS: readonly DefenderHost[] = [
   ...['us', 'eu', 'uk', 'au'].map((r) => commercial(`api-${r}.securitycenter.microsoft.com`)),
   commercial('api.securitycenter.windows.com'),
   // US Government
-  { host: 'api-gcc.securitycenter.microsoft.us', cloud: 'gcc', audiences: ['https://api-gcc.securitycenter.microsoft.us/.default'], authorityHost: COMMERCIAL_AUTHORITY },
-  { host: 'api-gov.securitycenter.microsoft.us', cloud: 'gccHigh', audiences: ['https://api-gov.securitycenter.microsoft.us/.default'], authorityHost: 'https://login.microsoftonline.us' },
+  {
+    host: 'api-gcc.securitycenter.microsoft.us',
+    cloud: 'gcc',
+    audiences: ['https://api-gcc.securitycenter.microsoft.us/.default'],
+    authorityHost: COMMERCIAL_AUTHORITY,
+  },
+  {
+    host: 'api-gov.securitycenter.microsoft.us',
+    cloud: 'gccHigh',
+    audiences: ['https://api-gov.securitycenter.microsoft.us/.default'],
+    authorityHost: 'https://login.microsoftonline.us',
+  },
 ];
 
 /** The table entry of a host name (case-insensitive), if it is a Defender API host. */

@@ -51,7 +51,9 @@ function classify(err: unknown, url: string): Error | undefined {
   // Blob Storage never redirects; a 3xx comes from something else in the path, and where it points is not ours to trust
   if (status !== undefined && status >= 300 && status < 400) {
     const location = (err as { response?: { headers?: { get?(n: string): string | undefined } } }).response?.headers?.get?.('location');
-    return new BlobGoneError(`download of ${where} refused: the server answered a redirect (${status})${location ? ` to ${redirectTarget(location, url)}` : ''}, which is never followed`);
+    return new BlobGoneError(
+      `download of ${where} refused: the server answered a redirect (${status})${location ? ` to ${redirectTarget(location, url)}` : ''}, which is never followed`,
+    );
   }
   if (status === 404) return new BlobGoneError(`export file not found (404): ${where}`);
   if (status === 412) return new BlobGoneError(`export file changed while it was being downloaded (412): ${where}`);
@@ -128,11 +130,15 @@ export function downloadBlob(url: string, opts: DownloadOptions): { chunks: Asyn
         if (fatal) throw fatal;
         stalls = progress.bytes > bytesBefore ? 0 : stalls + 1;
         if (stalls > maxResumes) {
-          throw new Error(`download of ${stripQuery(url)} dropped ${stalls} times in a row without receiving a byte (${progress.resumes + 1} drops in all); last: ${describeError(err)}`);
+          throw new Error(
+            `download of ${stripQuery(url)} dropped ${stalls} times in a row without receiving a byte (${progress.resumes + 1} drops in all); last: ${describeError(err)}`,
+          );
         }
         progress.resumes++;
         const wait = Math.min(8000, 250 * 2 ** Math.max(1, stalls)) * (0.5 + Math.random() / 2);
-        opts.log.warn(`download of ${stripQuery(url)} dropped at byte ${progress.bytes}${progress.size !== undefined ? ` of ${progress.size}` : ''} (${describeError(err, 160)}); resuming in ${Math.round(wait)} ms`);
+        opts.log.warn(
+          `download of ${stripQuery(url)} dropped at byte ${progress.bytes}${progress.size !== undefined ? ` of ${progress.size}` : ''} (${describeError(err, 160)}); resuming in ${Math.round(wait)} ms`,
+        );
         await sleep(wait);
       }
     }

@@ -183,7 +183,12 @@ export async function ingestExportFile(rawMessage: unknown, deps: IngestDeps): P
 function reportInvocation(telemetry: Telemetry, r: InvocationReport, outcome: IngestOutcome | undefined, thrown: unknown, ms: number): void {
   const end = r.end ?? r.start;
   const rowsThisRun = end && r.start ? end.rows - r.start.rows : 0;
-  const dims = { kind: r.msg?.kind, snapshotId: r.msg?.snapshotId ?? outcome?.snapshotId, fileIndex: r.msg?.fileIndex ?? outcome?.fileIndex, fileCount: r.msg?.fileCount };
+  const dims = {
+    kind: r.msg?.kind,
+    snapshotId: r.msg?.snapshotId ?? outcome?.snapshotId,
+    fileIndex: r.msg?.fileIndex ?? outcome?.fileIndex,
+    fileCount: r.msg?.fileCount,
+  };
   telemetry.event(
     'InventoryFileIngested',
     { ...dims, status: outcome?.status ?? 'error', attempt: r.attempt, detail: thrown !== undefined ? describeError(thrown) : outcome?.detail },
@@ -271,7 +276,15 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
     claimEtag = await catalog.updateFile(
       snapshotId,
       fileIndex,
-      { Status: 'ingesting', LeaseOwner: workerId, LeaseToken: leaseToken, LeaseExpiresAt: new Date(now().getTime() + limits.leaseMs), Attempts: (file.Attempts ?? 0) + 1, Error: '', UpdatedAt: now() },
+      {
+        Status: 'ingesting',
+        LeaseOwner: workerId,
+        LeaseToken: leaseToken,
+        LeaseExpiresAt: new Date(now().getTime() + limits.leaseMs),
+        Attempts: (file.Attempts ?? 0) + 1,
+        Error: '',
+        UpdatedAt: now(),
+      },
       file.etag,
     );
   } catch (err) {
@@ -425,7 +438,9 @@ async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, sta
     // another worker holds the file now; if it dies, this message must still exist: hand it back, never drop it
     const handBack = async (e: LeaseLostError): Promise<IngestOutcome> => {
       if (!continued) await requeue(deps, msg, limits.leaseMs / 1000);
-      log.warn(`${label}: ${e.message}; stopping without further writes, message handed back${continued ? ' (its continuation is queued)' : ` for ${Math.ceil(limits.leaseMs / 1000)} s from now`}`);
+      log.warn(
+        `${label}: ${e.message}; stopping without further writes, message handed back${continued ? ' (its continuation is queued)' : ` for ${Math.ceil(limits.leaseMs / 1000)} s from now`}`,
+      );
       return { status: 'busy', snapshotId, fileIndex };
     };
     if (err instanceof LeaseLostError) return handBack(err);
@@ -435,7 +450,9 @@ async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, sta
         (e) => (e instanceof LeaseLostError ? e : Promise.reject(e)),
       );
       if (lost) return handBack(lost);
-      log.warn(`${label}: ${describeError(err)}. The file is marked expired; the next timer run re-arms it with a fresh URL and resumes after line ${linesCommitted}.`);
+      log.warn(
+        `${label}: ${describeError(err)}. The file is marked expired; the next timer run re-arms it with a fresh URL and resumes after line ${linesCommitted}.`,
+      );
       return { status: 'expired', snapshotId, fileIndex, detail: describeError(err) };
     }
     if (err instanceof BlobGoneError || err instanceof FileContentError) {
@@ -456,7 +473,9 @@ async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, sta
   const after = await catalog.refreshSnapshot(msg.kind, snapshotId, now);
   if (after?.completedNow) reportSnapshotCompleted(deps.telemetry, after);
   if (after?.Status === 'complete') {
-    log.info(`snapshot ${snapshotId} complete: ${after.RowCount} rows in ${after.TableName} (${after.FileCount} files, ${after.RejectedCount} rejected, ${after.DuplicateCount} duplicates)`);
+    log.info(
+      `snapshot ${snapshotId} complete: ${after.RowCount} rows in ${after.TableName} (${after.FileCount} files, ${after.RejectedCount} rejected, ${after.DuplicateCount} duplicates)`,
+    );
   }
   return { status: 'complete', snapshotId, fileIndex, rowsWritten: counters.rows };
 }
@@ -468,7 +487,13 @@ function storedIdentity(id: { BlobEtag: string; BlobLength: number }): Partial<F
 
 async function failFile(deps: IngestDeps, snapshot: WithEtag<SnapshotRow>, fileIndex: number, reason: string): Promise<void> {
   const now = deps.now ?? (() => new Date());
-  await deps.catalog.updateFile(snapshot.rowKey, fileIndex, { Status: 'failed', Error: shortError(reason), LeaseOwner: '', LeaseExpiresAt: now(), UpdatedAt: now() });
+  await deps.catalog.updateFile(snapshot.rowKey, fileIndex, {
+    Status: 'failed',
+    Error: shortError(reason),
+    LeaseOwner: '',
+    LeaseExpiresAt: now(),
+    UpdatedAt: now(),
+  });
   await deps.catalog.markSnapshotFailed(snapshot.partitionKey, snapshot.rowKey, `file ${fileIndex}: ${reason}`);
   deps.log.error(`snapshot ${snapshot.rowKey} file ${fileIndex}: failed — ${reason}`);
   reportSnapshotFailed(deps.telemetry, { kind: snapshot.partitionKey, snapshotId: snapshot.rowKey, cause: 'file', fileIndex, reason });

@@ -7,7 +7,11 @@ import { noTelemetry, reportSnapshotCompleted, reportSnapshotFailed, Telemetry }
 import { IngestDeps, namesRegisteredBlob, shownUrl } from './fileWorker';
 
 /** The poison-queue handler: the host gave up on a message after maxDequeueCount deliveries. */
-export async function handlePoisonMessage(rawMessage: unknown, deps: Pick<IngestDeps, 'catalog' | 'log' | 'now' | 'telemetry'>, dequeueCount?: number): Promise<void> {
+export async function handlePoisonMessage(
+  rawMessage: unknown,
+  deps: Pick<IngestDeps, 'catalog' | 'log' | 'now' | 'telemetry'>,
+  dequeueCount?: number,
+): Promise<void> {
   const telemetry = deps.telemetry ?? noTelemetry;
   try {
     await markPoisoned(rawMessage, deps, telemetry, dequeueCount);
@@ -16,7 +20,12 @@ export async function handlePoisonMessage(rawMessage: unknown, deps: Pick<Ingest
   }
 }
 
-async function markPoisoned(rawMessage: unknown, deps: Pick<IngestDeps, 'catalog' | 'log' | 'now'>, telemetry: Telemetry, dequeueCount?: number): Promise<void> {
+async function markPoisoned(
+  rawMessage: unknown,
+  deps: Pick<IngestDeps, 'catalog' | 'log' | 'now'>,
+  telemetry: Telemetry,
+  dequeueCount?: number,
+): Promise<void> {
   let msg: IngestMessage;
   try {
     msg = parseMessage(rawMessage);
@@ -27,7 +36,9 @@ async function markPoisoned(rawMessage: unknown, deps: Pick<IngestDeps, 'catalog
   const now = deps.now ?? (() => new Date());
   const file = await deps.catalog.getFile(msg.snapshotId, msg.fileIndex);
   if (file && !namesRegisteredBlob(msg, file)) {
-    deps.log.error(`poison queue: snapshot ${msg.snapshotId} file ${msg.fileIndex}: message refused, its URL ${shownUrl(msg.url)} is not the blob registered for this file; nothing marked`);
+    deps.log.error(
+      `poison queue: snapshot ${msg.snapshotId} file ${msg.fileIndex}: message refused, its URL ${shownUrl(msg.url)} is not the blob registered for this file; nothing marked`,
+    );
     return;
   }
   if (file?.Status === 'complete') {
@@ -39,7 +50,13 @@ async function markPoisoned(rawMessage: unknown, deps: Pick<IngestDeps, 'catalog
   }
   const reason = `gave up after ${dequeueCount ?? 'the maximum number of'} deliveries (poison queue)${file?.Error ? `; last error: ${file.Error}` : ''}`;
   if (file) {
-    await deps.catalog.updateFile(msg.snapshotId, msg.fileIndex, { Status: 'failed', Error: shortError(reason), LeaseOwner: '', LeaseExpiresAt: now(), UpdatedAt: now() });
+    await deps.catalog.updateFile(msg.snapshotId, msg.fileIndex, {
+      Status: 'failed',
+      Error: shortError(reason),
+      LeaseOwner: '',
+      LeaseExpiresAt: now(),
+      UpdatedAt: now(),
+    });
   }
   await deps.catalog.markSnapshotFailed(msg.kind, msg.snapshotId, `file ${msg.fileIndex}: ${reason}`);
   deps.log.error(`snapshot ${msg.snapshotId} file ${msg.fileIndex}: failed — ${reason}`);

@@ -117,10 +117,14 @@ export class ExtraColumns {
       out.push(`ignored ${this.names.size}${this.more ? '+' : ''} undocumented column(s): ${[...this.names].sort().join(', ')}${this.more ? ', …' : ''}`);
     }
     if (this.replacedRows > 0) {
-      out.push(`${this.replacedRows} row(s) stored with lone surrogates (not well-formed UTF-16) replaced by U+FFFD in ${[...this.replacedColumns].sort().join(', ')}; their keys keep the exact text`);
+      out.push(
+        `${this.replacedRows} row(s) stored with lone surrogates (not well-formed UTF-16) replaced by U+FFFD in ${[...this.replacedColumns].sort().join(', ')}; their keys keep the exact text`,
+      );
     }
     if (this.droppedDateRows > 0) {
-      out.push(`${this.droppedDateRows} row(s) stored without a date outside Table Storage's range (1601-01-01 to 9999-12-31 UTC) in ${[...this.droppedDateColumns].sort().join(', ')}`);
+      out.push(
+        `${this.droppedDateRows} row(s) stored without a date outside Table Storage's range (1601-01-01 to 9999-12-31 UTC) in ${[...this.droppedDateColumns].sort().join(', ')}`,
+      );
     }
     return out;
   }

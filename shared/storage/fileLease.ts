@@ -102,7 +102,9 @@ export class FileLease {
     this.timer = setInterval(() => {
       if (!this.timer || this.lostError || this.renewing || Date.now() - this.lastRenewMs < every) return;
       if (Date.now() - this.startedMs > this.o.maxHoldMs) {
-        this.o.log.warn(`${this.o.label}: held for over ${Math.round(this.o.maxHoldMs / 1000)} s; no longer renewing its lease, so another delivery can take over`);
+        this.o.log.warn(
+          `${this.o.label}: held for over ${Math.round(this.o.maxHoldMs / 1000)} s; no longer renewing its lease, so another delivery can take over`,
+        );
         this.stop();
         return;
       }
@@ -111,7 +113,8 @@ export class FileLease {
         .then(() => this.renewals++)
         .catch((err) => {
           // a lost lease is acted on by the worker; anything else (a throttled account) is retried next beat
-          if (err instanceof LeaseLostError) this.o.log.warn(`${this.o.label}: lease renewal found ${err.message.replace('took over', 'has taken over')}; stopping`);
+          if (err instanceof LeaseLostError)
+            this.o.log.warn(`${this.o.label}: lease renewal found ${err.message.replace('took over', 'has taken over')}; stopping`);
           else this.o.log.warn(`${this.o.label}: lease renewal failed (${describeError(err)}); retrying`);
         })
         .finally(() => (this.renewing = false));
@@ -135,7 +138,7 @@ export class FileLease {
 function holds(row: Partial<FileRow>, patch: Partial<FileRow>): boolean {
   const plain = (v: unknown): unknown => {
     if (v instanceof Date) return v.getTime();
-    if (v && typeof v === 'object' && 'value' in v) return plain((v as { value: unknown }).value);
+    if (v && typeof v === 'object' && 'value' in v) return plain(v.value);
     return v;
   };
   return Object.entries(patch).every(([k, v]) => plain(row[k as keyof FileRow]) === plain(v));

@@ -2,15 +2,7 @@
 // how far each file got, and when a snapshot is whole. Every read-modify-write uses ETags, so workers
 // finishing together never lose an update.
 import { odata, TableClient } from '@azure/data-tables';
-import {
-  CATALOG_TABLE,
-  FILES_TABLE,
-  FileRow,
-  fileRowKey,
-  REJECTS_TABLE,
-  SnapshotRow,
-  SnapshotStatus,
-} from '../core/contracts';
+import { CATALOG_TABLE, FILES_TABLE, FileRow, fileRowKey, REJECTS_TABLE, SnapshotRow, SnapshotStatus } from '../core/contracts';
 import { ensureTable, StorageClients } from './storageClients';
 import { shorten } from '../core/text';
 
@@ -107,7 +99,9 @@ export class SnapshotCatalog {
     const prefix = `${fileRowKey(fileIndex)}-`;
     const upper = `${fileRowKey(fileIndex)}.`; // '.' sorts right after '-'
     let n = 0;
-    const rows = this.rejects.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${snapshotId} and RowKey ge ${prefix} and RowKey lt ${upper}`, select: ['RowKey'] } });
+    const rows = this.rejects.listEntities({
+      queryOptions: { filter: odata`PartitionKey eq ${snapshotId} and RowKey ge ${prefix} and RowKey lt ${upper}`, select: ['RowKey'] },
+    });
     for await (const r of rows) {
       try {
         await this.rejects.deleteEntity(snapshotId, r.rowKey as string);
@@ -187,15 +181,13 @@ export class SnapshotCatalog {
   }
 
   async markSnapshotFailed(kind: string, snapshotId: string, error: string): Promise<void> {
-    await this.updateSnapshot(kind, snapshotId, (current) =>
-      current.Status === 'complete' ? undefined : { Status: 'failed', Error: shortError(error) },
-    );
+    await this.updateSnapshot(kind, snapshotId, (current) => (current.Status === 'complete' ? undefined : { Status: 'failed', Error: shortError(error) }));
   }
 }
 
 async function getOrUndefined<T extends object>(table: TableClient, pk: string, rk: string): Promise<WithEtag<T> | undefined> {
   try {
-    return (await table.getEntity<T>(pk, rk)) as WithEtag<T>;
+    return await table.getEntity<T>(pk, rk);
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
@@ -205,7 +197,7 @@ async function getOrUndefined<T extends object>(table: TableClient, pk: string, 
 /** Every row of one partition, in RowKey order. */
 async function listPartition<T extends { rowKey: string }>(table: TableClient, pk: string): Promise<WithEtag<T>[]> {
   const rows: WithEtag<T>[] = [];
-  for await (const r of table.listEntities<T>({ queryOptions: { filter: odata`PartitionKey eq ${pk}` } })) rows.push(r as WithEtag<T>);
+  for await (const r of table.listEntities<T>({ queryOptions: { filter: odata`PartitionKey eq ${pk}` } })) rows.push(r);
   return rows.sort((a, b) => (a.rowKey < b.rowKey ? -1 : 1));
 }
 

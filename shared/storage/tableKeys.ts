@@ -31,7 +31,9 @@ export function escapeKeyPart(value: string): string {
 }
 
 export function unescapeKeyPart(escaped: string): string {
-  return escaped.replace(/%(?:u([0-9A-F]{4})|([0-9A-F]{2}))/g, (_, unit: string | undefined, hex: string | undefined) => String.fromCharCode(parseInt(unit ?? hex!, 16)));
+  return escaped.replace(/%(?:u([0-9A-F]{4})|([0-9A-F]{2}))/g, (_, unit: string | undefined, hex: string | undefined) =>
+    String.fromCharCode(parseInt(unit ?? hex!, 16)),
+  );
 }
 
 /**

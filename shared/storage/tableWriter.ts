@@ -133,7 +133,8 @@ function isDataError(err: unknown): boolean {
   return s !== undefined && s >= 400 && s < 500 && s !== 408 && s !== 429 && s !== 404 && !/TableBeingDeleted|TableNotFound/i.test(codeOf(err));
 }
 
-const NETWORK_CODES = /^(REQUEST_SEND_ERROR|ECONNRESET|ECONNREFUSED|ECONNABORTED|ETIMEDOUT|ESOCKETTIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|ENETUNREACH|EHOSTUNREACH|UND_ERR_\w+|PARSE_ERROR|UnexpectedBatchResponse)$/;
+const NETWORK_CODES =
+  /^(REQUEST_SEND_ERROR|ECONNRESET|ECONNREFUSED|ECONNABORTED|ETIMEDOUT|ESOCKETTIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|ENETUNREACH|EHOSTUNREACH|UND_ERR_\w+|PARSE_ERROR|UnexpectedBatchResponse)$/;
 
 type Fault = 'data' | 'transient' | 'tableBeingDeleted' | 'fatal';
 
@@ -232,7 +233,12 @@ async function writeBatch(table: TableClient, batch: PendingEntity[], result: Wr
   }
 }
 
-export async function writeEntities(table: TableClient, items: readonly PendingEntity[], concurrency: number, options: WriteOptions = {}): Promise<WriteResult> {
+export async function writeEntities(
+  table: TableClient,
+  items: readonly PendingEntity[],
+  concurrency: number,
+  options: WriteOptions = {},
+): Promise<WriteResult> {
   const o = writeOptions(options);
   const result: WriteResult = { written: 0, rejected: [] };
   await mapBounded(planBatches(items), concurrency, (batch) => writeBatch(table, batch, result, o));

@@ -5,16 +5,7 @@
 // between only repair.
 import { QueueClient } from '@azure/storage-queue';
 import { mapBounded } from '../core/concurrency';
-import {
-  encodeMessage,
-  FileRow,
-  fileRowKey,
-  IngestMessage,
-  SnapshotRow,
-  snapshotIdFor,
-  snapshotTableName,
-  SOFTWARE_INVENTORY,
-} from '../core/contracts';
+import { encodeMessage, FileRow, fileRowKey, IngestMessage, SnapshotRow, snapshotIdFor, snapshotTableName, SOFTWARE_INVENTORY } from '../core/contracts';
 import type { ExportFilesResult, InventoryPage } from '../defender/defenderClient';
 import type { TableClient } from '@azure/data-tables';
 import { runJsonInventory } from '../ingest/jsonInventoryIngest';
@@ -154,7 +145,9 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
       return { action: 'none', snapshotId, tableName, status: 'complete', fileCount: snap.FileCount, filesQueued: 0 };
     }
     if (late.length > 0) {
-      log.warn(`snapshot ${snapshotId} is complete, but Defender's export for it now lists ${late.length} file(s) it does not hold (first: ${late[0]}); registering them and reopening the snapshot`);
+      log.warn(
+        `snapshot ${snapshotId} is complete, but Defender's export for it now lists ${late.length} file(s) it does not hold (first: ${late[0]}); registering them and reopening the snapshot`,
+      );
     }
     return undefined;
   };
@@ -304,7 +297,10 @@ async function runFilesMethod(deps: TimerDeps): Promise<TimerOutcome> {
   const registeredCount = registeredFiles.length;
 
   // equal to registeredCount unless an older version of this code left a hole in the indices
-  const messageFileCount = Math.max(registeredCount, registeredFiles.reduce((m, f) => Math.max(m, Number(f.rowKey) + 1), 0));
+  const messageFileCount = Math.max(
+    registeredCount,
+    registeredFiles.reduce((m, f) => Math.max(m, Number(f.rowKey) + 1), 0),
+  );
   await mapBounded(toQueue, 16, async ({ index, url }) => {
     const msg: IngestMessage = { snapshotId, kind, fileIndex: index, fileCount: messageFileCount, url, generatedTime: exp.generatedTime.toISOString() };
     await deps.queue.sendMessage(encodeMessage(msg));
@@ -343,14 +339,20 @@ async function intervalHoldsBack(deps: TimerDeps, kind: string, whatNot: string)
   if (!newest) return undefined;
   const generated = new Date(newest.GeneratedTime).getTime();
   if (!Number.isFinite(generated) || nowMs - generated >= hours * HOUR_MS) return undefined;
-  const stranded = snaps.find((s) => s.rowKey > newest.rowKey && (s.Status === 'ingesting' || (s.Status === 'failed' && !(s.Error ?? '').startsWith(SUPERSEDED))));
+  const stranded = snaps.find(
+    (s) => s.rowKey > newest.rowKey && (s.Status === 'ingesting' || (s.Status === 'failed' && !(s.Error ?? '').startsWith(SUPERSEDED))),
+  );
   if (stranded) {
     const files = await deps.catalog.listFiles(stranded.rowKey);
     if (!files.some((f) => isActive(f, nowMs, deps.staleAfterMs ?? DEFAULT_STALE_AFTER_MS))) {
-      deps.log.info(`snapshot ${stranded.rowKey} is ${stranded.Status}, nothing works on it and Defender no longer serves its export: the newer export replaces it`);
+      deps.log.info(
+        `snapshot ${stranded.rowKey} is ${stranded.Status}, nothing works on it and Defender no longer serves its export: the newer export replaces it`,
+      );
       return undefined;
     }
-    deps.log.info(`snapshot ${stranded.rowKey} is ${stranded.Status} and its export is no longer served, but files are still being worked on; it may yet complete`);
+    deps.log.info(
+      `snapshot ${stranded.rowKey} is ${stranded.Status} and its export is no longer served, but files are still being worked on; it may yet complete`,
+    );
   }
   deps.log.info(
     `newest complete snapshot ${newest.rowKey} was generated ${((nowMs - generated) / HOUR_MS).toFixed(1)} h ago (SNAPSHOT_INTERVAL_HOURS=${hours}): ${whatNot}; ` +

@@ -65,7 +65,9 @@ export async function applyRetention(deps: RetentionDeps): Promise<string[]> {
     await deletePartition(deps.catalog.rejects, s.rowKey);
     await deps.catalog.catalog.deleteEntity(s.partitionKey, s.rowKey);
     dropped.push(s.rowKey);
-    deps.log.info(`retention: dropped snapshot ${s.rowKey} (${s.TableName}, ${s.Status}, generated ${new Date(s.GeneratedTime).toISOString()}) — older than ${deps.retentionDays} days`);
+    deps.log.info(
+      `retention: dropped snapshot ${s.rowKey} (${s.TableName}, ${s.Status}, generated ${new Date(s.GeneratedTime).toISOString()}) — older than ${deps.retentionDays} days`,
+    );
   }
   return dropped;
 }

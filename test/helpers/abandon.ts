@@ -26,7 +26,14 @@ export function ingestEnv(azurite: Azurite, sim: { baseUrl: string }): Record<st
  * gets a generatedTime of its own (tests sharing one Azurite never share a snapshot id by accident).
  */
 export function startSim(azurite: Azurite, seed: number, generatedTime = nextGeneratedTime()): Promise<DefenderSimulator> {
-  return startDefenderSimulator({ blobConnectionString: azurite.connectionString, containerName: `s-${randomUUID().slice(0, 8)}`, devices: 650, files: 3, seed, generatedTime });
+  return startDefenderSimulator({
+    blobConnectionString: azurite.connectionString,
+    containerName: `s-${randomUUID().slice(0, 8)}`,
+    devices: 650,
+    files: 3,
+    seed,
+    generatedTime,
+  });
 }
 
 /**
@@ -44,7 +51,9 @@ export async function killPartWay(azurite: Azurite, env: Record<string, string>,
   const proxy = await startFaultProxy(azurite.tablePort, freeze);
   try {
     const viaProxy = { ...env, AzureWebJobsStorage: azuriteConnectionString(azurite.blobPort, azurite.queuePort, proxy.port) };
-    await killWhen(startIngest(viaProxy), 'file 1 part-way', async () => (await t.files(snapshotId)).find((f) => f.rowKey === '00001' && f.LinesCommitted > 0 && f.Status !== 'complete'));
+    await killWhen(startIngest(viaProxy), 'file 1 part-way', async () =>
+      (await t.files(snapshotId)).find((f) => f.rowKey === '00001' && f.LinesCommitted > 0 && f.Status !== 'complete'),
+    );
   } finally {
     await proxy.close();
   }
@@ -64,7 +73,9 @@ export async function waitUntilAbandoned(azurite: Azurite, snapshotId: string, s
     async () => {
       const now = Date.now();
       return (await t.files(snapshotId)).every(
-        (f) => f.Status === 'complete' || ((!f.LeaseExpiresAt || new Date(f.LeaseExpiresAt).getTime() < now) && now - new Date(f.UpdatedAt!).getTime() > staleAfterMs),
+        (f) =>
+          f.Status === 'complete' ||
+          ((!f.LeaseExpiresAt || new Date(f.LeaseExpiresAt).getTime() < now) && now - new Date(f.UpdatedAt!).getTime() > staleAfterMs),
       );
     },
     60_000,

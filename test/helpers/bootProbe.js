@@ -53,7 +53,12 @@ Module._resolveFilename = function (request, parent, ...rest) {
 function entryFiles() {
   const main = JSON.parse(fs.readFileSync(path.join(appRoot, 'package.json'), 'utf8')).main;
   const dir = path.join(appRoot, path.dirname(main));
-  const re = new RegExp(`^${path.basename(main).replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+  const re = new RegExp(
+    `^${path
+      .basename(main)
+      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')}$`,
+  );
   return fs
     .readdirSync(dir)
     .filter((f) => re.test(f))
@@ -74,7 +79,10 @@ const loadedAtBoot = Object.keys(require.cache).length;
 // lean batch transport): every bare specifier the shipped code names is loaded from where the code sits.
 const lazy = [];
 const t1 = process.hrtime.bigint();
-const walk = (dir) => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.js') ? [path.join(dir, e.name)] : []));
+const walk = (dir) =>
+  fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.js') ? [path.join(dir, e.name)] : []));
 for (const file of walk(path.join(appRoot, 'dist'))) {
   const src = fs.readFileSync(file, 'utf8');
   for (const m of src.matchAll(/require(?:\.resolve)?\(\s*["']([^"'./][^"']*)["']/g)) {

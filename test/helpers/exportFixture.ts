@@ -89,7 +89,9 @@ export function exportFixture(azurite: Azurite): ExportFixture {
     async append(files, opts) {
       const c = service.getContainerClient(container);
       await c.createIfNotExists();
-      const added = files.map((_, i) => `2024-03-01/1101/SoftwareInventory/json/part-${String(names.length + i).padStart(5, '0')}-${randomUUID()}.c000.json.gz`);
+      const added = files.map(
+        (_, i) => `2024-03-01/1101/SoftwareInventory/json/part-${String(names.length + i).padStart(5, '0')}-${randomUUID()}.c000.json.gz`,
+      );
       for (let i = 0; i < files.length; i++) await c.getBlockBlobClient(added[i]).uploadData(files[i]);
       names = [...names, ...added];
       return fixture.urls(opts);

@@ -14,10 +14,11 @@ export function tables(connectionString: string) {
   return {
     table,
     all,
-    files: (snapshotId: string) => all<FileRow>(FILES_TABLE, odata`PartitionKey eq ${snapshotId}`).then((r) => r.sort((a, b) => (a.rowKey < b.rowKey ? -1 : 1))),
+    files: (snapshotId: string) =>
+      all<FileRow>(FILES_TABLE, odata`PartitionKey eq ${snapshotId}`).then((r) => r.sort((a, b) => (a.rowKey < b.rowKey ? -1 : 1))),
     async snapshot(snapshotId: string): Promise<Entity<SnapshotRow> | undefined> {
       try {
-        return (await table(CATALOG_TABLE).getEntity<SnapshotRow>(SOFTWARE_INVENTORY, snapshotId)) as Entity<SnapshotRow>;
+        return await table(CATALOG_TABLE).getEntity<SnapshotRow>(SOFTWARE_INVENTORY, snapshotId);
       } catch (err) {
         if ((err as { statusCode?: number }).statusCode === 404) return undefined;
         throw err;
@@ -61,7 +62,12 @@ export function compareSets(expected: Iterable<string>, landed: Iterable<string>
  */
 export async function expectExactSnapshot(
   connectionString: string,
-  published: { generatedTime: Date; totalRows: number; files: { rows: number }[]; records(): Iterable<{ deviceId: string; softwareVendor: string; softwareName: string; softwareVersion: string }> },
+  published: {
+    generatedTime: Date;
+    totalRows: number;
+    files: { rows: number }[];
+    records(): Iterable<{ deviceId: string; softwareVendor: string; softwareName: string; softwareVersion: string }>;
+  },
 ) {
   const t = tables(connectionString);
   const id = snapshotIdOf(published.generatedTime);

@@ -22,7 +22,12 @@ export type TableFault =
 export type StatusFault = Extract<TableFault, { kind: 'status' }>;
 export const serverBusy: StatusFault = { kind: 'status', status: 503, code: 'ServerBusy', message: 'The server is busy.' };
 export const internalError: StatusFault = { kind: 'status', status: 500, code: 'InternalError', message: 'The server encountered an internal error.' };
-export const tableBeingDeleted: StatusFault = { kind: 'status', status: 409, code: 'TableBeingDeleted', message: 'The specified table is being deleted. Try operation later.' };
+export const tableBeingDeleted: StatusFault = {
+  kind: 'status',
+  status: 409,
+  code: 'TableBeingDeleted',
+  message: 'The specified table is being deleted. Try operation later.',
+};
 
 export interface ProxiedRequest {
   method: string;
@@ -50,7 +55,9 @@ export interface TableFaultProxy {
 export type FaultRule = (req: { method: string; url: string; isBatch: boolean; batchNumber?: number; body: Buffer }) => TableFault | undefined;
 
 function errorBody(code: string, message: string): string {
-  return JSON.stringify({ 'odata.error': { code, message: { lang: 'en-US', value: `${message}\nRequestId:00000000-0000-0000-0000-000000000000\nTime:${new Date().toISOString()}` } } });
+  return JSON.stringify({
+    'odata.error': { code, message: { lang: 'en-US', value: `${message}\nRequestId:00000000-0000-0000-0000-000000000000\nTime:${new Date().toISOString()}` } },
+  });
 }
 
 /** `connectionString` of the Azurite behind it; the proxy's endpoint replaces its TableEndpoint. */
@@ -74,7 +81,10 @@ export async function startTableFaultProxy(targetPort: number, connectionString:
       requests.push(record);
 
       if (fault?.kind === 'status') {
-        const headers: Record<string, string> = { 'content-type': 'application/json;odata=minimalmetadata;streaming=true;charset=utf-8', 'x-ms-error-code': fault.code };
+        const headers: Record<string, string> = {
+          'content-type': 'application/json;odata=minimalmetadata;streaming=true;charset=utf-8',
+          'x-ms-error-code': fault.code,
+        };
         if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
         res.writeHead(fault.status, headers).end(errorBody(fault.code, fault.message ?? fault.code));
         return;

@@ -44,11 +44,11 @@ export function startTool(script: string, args: string[], env: Record<string, st
   let all = '';
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d) => {
+  child.stdout.on('data', (d) => {
     out += d;
     all += d;
   });
-  child.stderr!.on('data', (d) => {
+  child.stderr.on('data', (d) => {
     err += d;
     all += d;
   });
@@ -70,7 +70,12 @@ export function startTool(script: string, args: string[], env: Record<string, st
 }
 
 /** Run to the end; `code` is -1 when it died of a signal. */
-export async function runTool(script: string, args: string[], env: Record<string, string>, opts: ToolOptions = {}): Promise<{ code: number; stdout: string; stderr: string; output: string }> {
+export async function runTool(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  opts: ToolOptions = {},
+): Promise<{ code: number; stdout: string; stderr: string; output: string }> {
   const p = startTool(script, args, env, opts);
   const r = await p.exited;
   return { code: r.code ?? -1, stdout: p.stdout(), stderr: p.stderr(), output: p.output() };

@@ -18,17 +18,45 @@ const REPORT = JSON.stringify({
       name: 'jws',
       severity: 'high',
       isDirect: false,
-      via: [{ source: 1111244, name: 'jws', dependency: 'jws', title: 'auth0/node-jws Improperly Verifies HMAC Signature', url: 'https://github.com/advisories/GHSA-869p-cjfg-cm3x', severity: 'high', range: '<3.2.3' }],
+      via: [
+        {
+          source: 1111244,
+          name: 'jws',
+          dependency: 'jws',
+          title: 'auth0/node-jws Improperly Verifies HMAC Signature',
+          url: 'https://github.com/advisories/GHSA-869p-cjfg-cm3x',
+          severity: 'high',
+          range: '<3.2.3',
+        },
+      ],
       effects: ['jsonwebtoken'],
       range: '<3.2.3',
       nodes: ['node_modules/jws'],
       fixAvailable: true,
     },
-    jsonwebtoken: { name: 'jsonwebtoken', severity: 'high', isDirect: false, via: ['jws'], effects: [], range: '8.0.0 - 8.5.1', nodes: ['node_modules/jsonwebtoken'], fixAvailable: true },
+    jsonwebtoken: {
+      name: 'jsonwebtoken',
+      severity: 'high',
+      isDirect: false,
+      via: ['jws'],
+      effects: [],
+      range: '8.0.0 - 8.5.1',
+      nodes: ['node_modules/jsonwebtoken'],
+      fixAvailable: true,
+    },
     cookie: {
       name: 'cookie',
       severity: 'low',
-      via: [{ source: 1099846, name: 'cookie', title: 'cookie accepts cookie name, path, and domain with out of bounds characters', url: 'https://github.com/advisories/GHSA-pxg6-pf52-xh8x', severity: 'low', range: '<0.7.0' }],
+      via: [
+        {
+          source: 1099846,
+          name: 'cookie',
+          title: 'cookie accepts cookie name, path, and domain with out of bounds characters',
+          url: 'https://github.com/advisories/GHSA-pxg6-pf52-xh8x',
+          severity: 'low',
+          range: '<0.7.0',
+        },
+      ],
     },
   },
   metadata: { vulnerabilities: { info: 0, low: 1, moderate: 0, high: 2, critical: 0, total: 3 } },
@@ -48,7 +76,13 @@ describe('npm run audit', () => {
     const r = parseNpmAudit(REPORT);
     expect('findings' in r && r.findings).toEqual([
       { package: 'jws', version: '<3.2.3', id: 'GHSA-869p-cjfg-cm3x', severity: 'high', title: 'auth0/node-jws Improperly Verifies HMAC Signature' },
-      { package: 'cookie', version: '<0.7.0', id: 'GHSA-pxg6-pf52-xh8x', severity: 'low', title: 'cookie accepts cookie name, path, and domain with out of bounds characters' },
+      {
+        package: 'cookie',
+        version: '<0.7.0',
+        id: 'GHSA-pxg6-pf52-xh8x',
+        severity: 'low',
+        title: 'cookie accepts cookie name, path, and domain with out of bounds characters',
+      },
     ]);
   });
 
@@ -65,7 +99,10 @@ describe('npm run audit', () => {
       { package: 'd', version: '1.0.0', id: 'GHSA-dddd', severity: 'unrated' as const, title: 'x' },
     ];
     expect(blockingFindings(findings, { exceptions: {} }).map((f) => f.id)).toEqual(['GHSA-aaaa', 'GHSA-bbbb', 'GHSA-dddd']);
-    expect(blockingFindings(findings, { exceptions: { 'GHSA-bbbb': 'not reachable: we never parse protobuf definitions' } }).map((f) => f.id)).toEqual(['GHSA-aaaa', 'GHSA-dddd']);
+    expect(blockingFindings(findings, { exceptions: { 'GHSA-bbbb': 'not reachable: we never parse protobuf definitions' } }).map((f) => f.id)).toEqual([
+      'GHSA-aaaa',
+      'GHSA-dddd',
+    ]);
   });
 
   it('takes the production tree from the lockfile: runtime packages in, dev-only packages out', () => {
@@ -77,10 +114,16 @@ describe('npm run audit', () => {
   });
 
   it('matches recorded advisories by version range, and the locked tree matches none of them', () => {
-    expect(matchKnownAdvisories([{ name: 'jws', version: '4.0.0' }, { name: 'jws', version: '3.2.3' }, { name: 'protobufjs', version: '7.5.4' }], known).map((f) => `${f.package}@${f.version} ${f.id}`)).toEqual([
-      'jws@4.0.0 GHSA-869p-cjfg-cm3x',
-      'protobufjs@7.5.4 CVE-2026-41242',
-    ]);
+    expect(
+      matchKnownAdvisories(
+        [
+          { name: 'jws', version: '4.0.0' },
+          { name: 'jws', version: '3.2.3' },
+          { name: 'protobufjs', version: '7.5.4' },
+        ],
+        known,
+      ).map((f) => `${f.package}@${f.version} ${f.id}`),
+    ).toEqual(['jws@4.0.0 GHSA-869p-cjfg-cm3x', 'protobufjs@7.5.4 CVE-2026-41242']);
     expect(matchKnownAdvisories(productionPackages(lock), known)).toEqual([]);
   });
 
@@ -99,7 +142,10 @@ describe('npm run audit', () => {
 
     const dir = mkdtempSync(join(tmpdir(), 'audit-'));
     mkdirSync(join(dir, 'security'));
-    writeFileSync(join(dir, 'security/audit-exceptions.json'), JSON.stringify({ exceptions: { 'GHSA-869p-cjfg-cm3x': 'only HMAC verification is affected; MSAL verifies no tokens here' } }));
+    writeFileSync(
+      join(dir, 'security/audit-exceptions.json'),
+      JSON.stringify({ exceptions: { 'GHSA-869p-cjfg-cm3x': 'only HMAC verification is affected; MSAL verifies no tokens here' } }),
+    );
     const ok = audit({ root: dir, npmAuditOutput: REPORT });
     expect(ok.exitCode).toBe(0);
     expect(ok.text).toContain('accepted: only HMAC verification is affected');
@@ -107,7 +153,12 @@ describe('npm run audit', () => {
 
   it('the command, end to end and offline (npm pointed at a closed port): falls back, says so, exits 0', () => {
     const env = { ...process.env, npm_config_registry: 'http://127.0.0.1:9/', npm_config_fetch_retries: '0', npm_config_offline: 'false' };
-    const r = spawnSync(process.execPath, [require.resolve('ts-node/dist/bin.js'), '--transpile-only', join(root, 'tools/bin/audit.ts')], { cwd: root, env, encoding: 'utf8', timeout: 150_000 });
+    const r = spawnSync(process.execPath, [require.resolve('ts-node/dist/bin.js'), '--transpile-only', join(root, 'tools/bin/audit.ts')], {
+      cwd: root,
+      env,
+      encoding: 'utf8',
+      timeout: 150_000,
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('NOT a live audit');

@@ -13,7 +13,26 @@ const bench = (args: string[]) =>
 describe('npm run bench (smoke)', () => {
   it('measures ceiling, pipeline, SDK, naive, parse+map, memory and memory under rejected long lines, and writes results.json', () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-')), 'results.json');
-    const run = bench(['--rows', '5000', '--concurrency', '4,8', '--repeat', '1', '--naive-seconds', '1', '--memory-mb', '6', '--memory-mark-mb', '1', '--reject-lines', '20', '--reject-line-mb', '0.25', '--out', out]);
+    const run = bench([
+      '--rows',
+      '5000',
+      '--concurrency',
+      '4,8',
+      '--repeat',
+      '1',
+      '--naive-seconds',
+      '1',
+      '--memory-mb',
+      '6',
+      '--memory-mark-mb',
+      '1',
+      '--reject-lines',
+      '20',
+      '--reject-line-mb',
+      '0.25',
+      '--out',
+      out,
+    ]);
     expect({ status: run.status, stderr: run.status === 0 ? '' : run.stderr.slice(-3000) }).toEqual({ status: 0, stderr: '' });
     expect(run.stdout).toMatch(/ceiling \(raw batches, conc\. (4|8)\)/);
     expect(run.stdout).toMatch(/pipeline \(worker, 2 files\)/);
@@ -85,17 +104,25 @@ describe('npm run bench (smoke)', () => {
 describe('npm run bench:query (smoke)', () => {
   it('reads the same rows both ways at each round trip, prints the table and writes query-results.json', () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-q-')), 'query-results.json');
-    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'tools/bin/benchQuery.ts', '--devices', '60', '--rtt', '0,5', '--repeat', '1', '--out', out], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    const run = spawnSync(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', 'tools/bin/benchQuery.ts', '--devices', '60', '--rtt', '0,5', '--repeat', '1', '--out', out],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
     expect({ status: run.status, stderr: run.status === 0 ? '' : run.stderr.slice(-3000) }).toEqual({ status: 0, stderr: '' });
     expect(run.stdout).toMatch(/query reads of a \d+-row snapshot table \(60 devices\)/);
     const r = JSON.parse(fs.readFileSync(out, 'utf8')) as import('../../tools/bench/query').QueryBenchResults;
     expect(r.rows.map((x) => [x.read.split(':')[0], x.rttMs])).toEqual([
-      ['diff', 0], ['device by name', 0], ['software', 0],
-      ['diff', 5], ['device by name', 5], ['software', 5],
+      ['diff', 0],
+      ['device by name', 0],
+      ['software', 0],
+      ['diff', 5],
+      ['device by name', 5],
+      ['software', 5],
     ]);
     for (const x of r.rows.filter((x) => !x.read.startsWith('software'))) expect(x.rows).toBe(r.tableRows);
     for (const x of r.rows) expect(x.sequentialMs > 0 && x.rangesMs > 0 && x.speedup > 0).toBe(true);

@@ -46,7 +46,12 @@ describe('snapshot settles to complete when every file is', () => {
     expect(await ingest(0)).toMatchObject({ status: 'complete' });
     expect(await ingest(1)).toMatchObject({ status: 'complete' });
     // as if the supersede had been decided on a stale read, after both files had landed
-    await services.catalog.updateSnapshot(KIND, id, () => ({ Status: 'failed', Error: 'superseded by export 209901010000: 2 of 2 file(s) were not complete', FilesCompleted: 0, RowCount: 0 }));
+    await services.catalog.updateSnapshot(KIND, id, () => ({
+      Status: 'failed',
+      Error: 'superseded by export 209901010000: 2 of 2 file(s) were not complete',
+      FilesCompleted: 0,
+      RowCount: 0,
+    }));
 
     const first = await services.catalog.refreshSnapshot(KIND, id, () => new Date());
     expect(first).toMatchObject({ Status: 'complete', Error: '', completedNow: true, FilesCompleted: 2, RowCount: 45 });
@@ -81,7 +86,20 @@ describe('snapshot settles to complete when every file is', () => {
     // a third file registered beside the two (as a re-arm does when Defender's list for the same generatedTime changed)
     const late = exportFixture(azurite());
     const [lateUrl] = await late.upload([gz(jsonl(records(9, 3, 'late')))]);
-    expect(await services.catalog.createFile({ partitionKey: id, rowKey: fileRowKey(2), BlobPath: stripQuery(lateUrl), Status: 'queued', LinesCommitted: 0, RowsWritten: 0, Rejected: 0, Duplicates: 0, Attempts: 0, Error: '' })).toBe(true);
+    expect(
+      await services.catalog.createFile({
+        partitionKey: id,
+        rowKey: fileRowKey(2),
+        BlobPath: stripQuery(lateUrl),
+        Status: 'queued',
+        LinesCommitted: 0,
+        RowsWritten: 0,
+        Rejected: 0,
+        Duplicates: 0,
+        Attempts: 0,
+        Error: '',
+      }),
+    ).toBe(true);
 
     expect(await ingest(0)).toMatchObject({ status: 'complete' });
     expect(await ingest(1)).toMatchObject({ status: 'complete' });

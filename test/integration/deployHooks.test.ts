@@ -158,7 +158,9 @@ describe('infra/hooks/postprovision.sh', () => {
       expect(r.calls).toEqual(['account show --only-show-errors']);
       expect(r.out).toContain('not signed in');
       expect(r.out).toContain('DEFENDER_SP=$(az ad sp show --id fc780465-2017-40d4-a0c5-307022471b92 --query id -o tsv)');
-      expect(r.out).toContain(`ROLE_ID=$(az ad sp show --id fc780465-2017-40d4-a0c5-307022471b92 --query "appRoles[?value=='Software.Read.All'].id | [0]" -o tsv)`);
+      expect(r.out).toContain(
+        `ROLE_ID=$(az ad sp show --id fc780465-2017-40d4-a0c5-307022471b92 --query "appRoles[?value=='Software.Read.All'].id | [0]" -o tsv)`,
+      );
       // and they work as printed, once az is signed in
       const again = run([sh, '-c', printedCommands(r.out)], base);
       expect([again.code, again.granted]).toEqual([0, [SOFTWARE_ROLE]]);

@@ -107,7 +107,9 @@ describe('blob identity', () => {
     const timer = await runExportTimer(timerDeps(services, silentLog, { defender: fakeDefender(nextGeneratedTime(), () => fx.urls()) }));
     const [first] = (await services.queue.receiveMessages({ numberOfMessages: 1 })).receivedMessageItems;
     await services.queue.deleteMessage(first.messageId, first.popReceipt);
-    expect(await ingestExportFile(first.messageText, ingestDeps(services, silentLog, { timeBudgetMs: 0, limits: { segmentRows: 100 } }))).toMatchObject({ status: 'continued' });
+    expect(await ingestExportFile(first.messageText, ingestDeps(services, silentLog, { timeBudgetMs: 0, limits: { segmentRows: 100 } }))).toMatchObject({
+      status: 'continued',
+    });
     const [cont] = (await services.queue.receiveMessages({ numberOfMessages: 1 })).receivedMessageItems;
     const log = memoryLog();
     expect(await ingestExportFile(cont.messageText, ingestDeps(services, log))).toMatchObject({ status: 'complete', rowsWritten: 250 });

@@ -75,7 +75,9 @@ describe('Defender API faults', () => {
     const published = sim.current()!;
     expect(summary).toMatchObject({ status: 'complete', rows: published.totalRows, rejected: 0, duplicates: 0 });
     const landed = new Set<string>();
-    for await (const e of services.inventory.table(summary.table).listEntities<{ DeviceId: string; SoftwareVendor: string; SoftwareName: string; SoftwareVersion: string }>()) {
+    for await (const e of services.inventory
+      .table(summary.table)
+      .listEntities<{ DeviceId: string; SoftwareVendor: string; SoftwareName: string; SoftwareVersion: string }>()) {
       landed.add(`${e.DeviceId}|${e.SoftwareVendor}|${e.SoftwareName}|${e.SoftwareVersion}`);
     }
     const expected = new Set([...published.records()].map((r) => `${r.deviceId}|${r.softwareVendor}|${r.softwareName}|${r.softwareVersion}`));
@@ -91,10 +93,25 @@ describe('Defender API faults', () => {
   });
 
   it.each<[string, ApiFault[], RegExp]>([
-    ['invalid JSON', [{ kind: 'body', body: '<html>login</html>' }, { kind: 'body', body: '{"exportFiles": [' }], /JSON/i],
+    [
+      'invalid JSON',
+      [
+        { kind: 'body', body: '<html>login</html>' },
+        { kind: 'body', body: '{"exportFiles": [' },
+      ],
+      /JSON/i,
+    ],
     ['exportFiles missing', [{ kind: 'rewrite', edit: ({ exportFiles: _drop, ...rest }) => rest }], /exportFiles/],
-    ['a URL on a disallowed host', [{ kind: 'rewrite', edit: (j) => ({ ...j, exportFiles: ['https://evil.example.com/x.json.gz?sig=SECRET'] }) }], /evil\.example\.com/],
-    ['http on a non-loopback host', [{ kind: 'rewrite', edit: (j) => ({ ...j, exportFiles: ['http://acct.blob.core.windows.net/c/x.json.gz?sig=SECRET'] }) }], /https/],
+    [
+      'a URL on a disallowed host',
+      [{ kind: 'rewrite', edit: (j) => ({ ...j, exportFiles: ['https://evil.example.com/x.json.gz?sig=SECRET'] }) }],
+      /evil\.example\.com/,
+    ],
+    [
+      'http on a non-loopback host',
+      [{ kind: 'rewrite', edit: (j) => ({ ...j, exportFiles: ['http://acct.blob.core.windows.net/c/x.json.gz?sig=SECRET'] }) }],
+      /https/,
+    ],
     ['an unparseable generatedTime', [{ kind: 'rewrite', edit: (j) => ({ ...j, generatedTime: 'soon' }) }], /generatedTime/],
   ])('%s: the timer fails clearly, registers no snapshot, queues nothing', async (_name, faults, message) => {
     const { services } = setup();

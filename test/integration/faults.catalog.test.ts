@@ -37,7 +37,14 @@ async function flipFaultProxy() {
 
 describe('catalog update faults', () => {
   it('npm run ingest: the flip to complete fails after the last file completed; the run still ends with the snapshot complete', async () => {
-    const sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `f-${randomUUID().slice(0, 8)}`, devices: 60, files: 1, seed: 7, generatedTime: nextGeneratedTime() });
+    const sim = await startDefenderSimulator({
+      blobConnectionString: azurite().connectionString,
+      containerName: `f-${randomUUID().slice(0, 8)}`,
+      devices: 60,
+      files: 1,
+      seed: 7,
+      generatedTime: nextGeneratedTime(),
+    });
     const { proxy, failFlips } = await flipFaultProxy();
     try {
       const published = await sim.publish();
@@ -80,7 +87,11 @@ describe('catalog update faults', () => {
       const log = memoryLog();
       const again = await ingestExportFile(m.messageText, ingestDeps(services, log));
       expect(again).toMatchObject({ status: 'skipped', detail: 'file already complete' });
-      expect((await services.catalog.getSnapshot('SoftwareInventory', timer.snapshotId))!).toMatchObject({ Status: 'complete', RowCount: 300, FilesCompleted: 1 });
+      expect((await services.catalog.getSnapshot('SoftwareInventory', timer.snapshotId))!).toMatchObject({
+        Status: 'complete',
+        RowCount: 300,
+        FilesCompleted: 1,
+      });
     } finally {
       await proxy.close();
     }

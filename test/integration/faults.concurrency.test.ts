@@ -73,7 +73,18 @@ async function heartbeatOnFreshRow(o: { maxHoldMs: number; log: Log; label: stri
   const services = createServices(testConfig(azurite()));
   await services.catalog.ensureTables();
   const snapshotId = `lease${randomUUID().slice(0, 8)}`;
-  await services.catalog.upsertFile({ partitionKey: snapshotId, rowKey: '00000', BlobPath: 'x', Status: 'ingesting', LinesCommitted: 0, RowsWritten: 0, Rejected: 0, Duplicates: 0, Attempts: 1, Error: '' });
+  await services.catalog.upsertFile({
+    partitionKey: snapshotId,
+    rowKey: '00000',
+    BlobPath: 'x',
+    Status: 'ingesting',
+    LinesCommitted: 0,
+    RowsWritten: 0,
+    Rejected: 0,
+    Duplicates: 0,
+    Attempts: 1,
+    Error: '',
+  });
   const etag = (await services.catalog.getFile(snapshotId, 0))!.etag;
   const lease = new FileLease({ catalog: services.catalog, snapshotId, fileIndex: 0, etag, leaseMs: 300, now: () => new Date(), ...o });
   lease.startHeartbeat();
@@ -85,7 +96,10 @@ describe('lease heartbeat', () => {
     const { services, snapshotId, msg, worker } = await workerHeldUpAfterFirstCheckpoint('slow');
     await sleep(2 * LEASE_MS); // without renewal the claim would have lapsed by now
     const dupLog = memoryLog();
-    const duplicate = await ingestExportFile(msg.text, ingestDeps(services, dupLog, { workerId: 'duplicate', limits: { leaseMs: LEASE_MS, segmentRows: 100 } }));
+    const duplicate = await ingestExportFile(
+      msg.text,
+      ingestDeps(services, dupLog, { workerId: 'duplicate', limits: { leaseMs: LEASE_MS, segmentRows: 100 } }),
+    );
     expect(duplicate.status).toBe('busy');
     expect(dupLog.lines.join('\n')).toContain('another worker holds it');
 
@@ -135,14 +149,26 @@ describe('lease heartbeat', () => {
 
 describe('two timer runs at the same moment', () => {
   it('registering the same new export: one creates it, every file is queued exactly once, the snapshot lands exactly', async () => {
-    const sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `t-${randomUUID().slice(0, 8)}`, devices: 90, files: 3, seed: 21, generatedTime: nextGeneratedTime() });
+    const sim = await startDefenderSimulator({
+      blobConnectionString: azurite().connectionString,
+      containerName: `t-${randomUUID().slice(0, 8)}`,
+      devices: 90,
+      files: 3,
+      seed: 21,
+      generatedTime: nextGeneratedTime(),
+    });
     // hold back every insert into the catalog and file tables, so both runs read "absent" before either writes
     const proxy = await startFaultProxy(azurite().tablePort, (r) =>
-      r.method === 'POST' && (r.url.includes(`/${CATALOG_TABLE}`) || r.url.includes(`/${FILES_TABLE}`)) && !r.url.includes('$batch') ? { delayMs: 400 } : undefined,
+      r.method === 'POST' && (r.url.includes(`/${CATALOG_TABLE}`) || r.url.includes(`/${FILES_TABLE}`)) && !r.url.includes('$batch')
+        ? { delayMs: 400 }
+        : undefined,
     );
     try {
       const published = await sim.publish();
-      const config = testConfig(azurite(), { AzureWebJobsStorage: azuriteConnectionString(azurite().blobPort, azurite().queuePort, proxy.port), DEFENDER_API_BASE_URL: sim.baseUrl });
+      const config = testConfig(azurite(), {
+        AzureWebJobsStorage: azuriteConnectionString(azurite().blobPort, azurite().queuePort, proxy.port),
+        DEFENDER_API_BASE_URL: sim.baseUrl,
+      });
       const services = createServices(config);
       await services.catalog.ensureTables();
       const logs = [memoryLog(), memoryLog()];
@@ -177,9 +203,16 @@ describe('two timer runs at the same moment', () => {
     await services.catalog.markSnapshotFailed('SoftwareInventory', first.snapshotId, 'file 0: gave up (test)');
 
     // hold back every re-arming merge of a file row, so both runs decide from the same reading
-    const proxy = await startFaultProxy(azurite().tablePort, (r) => (r.method === 'PATCH' && r.url.includes(`/${FILES_TABLE}(`) ? { delayMs: 400 } : undefined));
+    const proxy = await startFaultProxy(azurite().tablePort, (r) =>
+      r.method === 'PATCH' && r.url.includes(`/${FILES_TABLE}(`) ? { delayMs: 400 } : undefined,
+    );
     try {
-      const viaProxy = createServices(testConfig(azurite(), { AzureWebJobsStorage: azuriteConnectionString(azurite().blobPort, azurite().queuePort, proxy.port), INGEST_QUEUE: config.ingestQueue }));
+      const viaProxy = createServices(
+        testConfig(azurite(), {
+          AzureWebJobsStorage: azuriteConnectionString(azurite().blobPort, azurite().queuePort, proxy.port),
+          INGEST_QUEUE: config.ingestQueue,
+        }),
+      );
       const logs = [memoryLog(), memoryLog()];
       const runs = await Promise.all(logs.map((log) => runExportTimer(timerDeps(viaProxy, log, { defender: fakeDefender(generated, () => fx.urls()) }))));
       expect(runs[0].filesQueued + runs[1].filesQueued).toBe(3);
@@ -195,7 +228,9 @@ describe('two timer runs at the same moment', () => {
 
   it('EXPORT_METHOD=json: two runs in the same minute page the inventory once', async () => {
     const sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, devices: 30, seed: 9 });
-    const proxy = await startFaultProxy(azurite().tablePort, (r) => (r.method === 'POST' && r.url.includes(`/${CATALOG_TABLE}`) && !r.url.includes('$batch') ? { delayMs: 400 } : undefined));
+    const proxy = await startFaultProxy(azurite().tablePort, (r) =>
+      r.method === 'POST' && r.url.includes(`/${CATALOG_TABLE}`) && !r.url.includes('$batch') ? { delayMs: 400 } : undefined,
+    );
     try {
       const published = await sim.publish();
       const config = testConfig(azurite(), {

@@ -34,7 +34,14 @@ describe('delivery faults (process level)', () => {
   it('a handler that always fails: maxDequeueCount deliveries, -poison queue, file and snapshot failed with the reason, exit 1; the next run repairs it', async () => {
     const { maxDequeueCount } = hostQueueSettings();
     expect(maxDequeueCount).toBe(5);
-    const sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `p-${randomUUID().slice(0, 8)}`, devices: 120, files: 2, seed: 5, generatedTime: nextGeneratedTime() });
+    const sim = await startDefenderSimulator({
+      blobConnectionString: azurite().connectionString,
+      containerName: `p-${randomUUID().slice(0, 8)}`,
+      devices: 120,
+      files: 2,
+      seed: 5,
+      generatedTime: nextGeneratedTime(),
+    });
     // snapshot-table writes are entity-group transactions (POST $batch); catalog and progress rows are single-entity calls
     const proxy = await startFaultProxy(azurite().tablePort, (r) => (r.method === 'POST' && r.url.includes('$batch') ? TABLE_NOT_FOUND : undefined));
     try {
@@ -83,7 +90,14 @@ describe('delivery faults (process level)', () => {
   }, 120_000);
 
   it('two runners at once on the same export and queue (concurrent and duplicate delivery): both exit 0, exact rows and counts', async () => {
-    const sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `c-${randomUUID().slice(0, 8)}`, devices: 300, files: 3, seed: 12, generatedTime: nextGeneratedTime() });
+    const sim = await startDefenderSimulator({
+      blobConnectionString: azurite().connectionString,
+      containerName: `c-${randomUUID().slice(0, 8)}`,
+      devices: 300,
+      files: 3,
+      seed: 12,
+      generatedTime: nextGeneratedTime(),
+    });
     try {
       const published = await sim.publish();
       const env = localIngestEnv(azurite().connectionString, sim.baseUrl, 'dup');
@@ -100,7 +114,14 @@ describe('delivery faults (process level)', () => {
 
 describe('time budget (process level)', () => {
   it('a file that outlasts WORKER_TIME_BUDGET_SECONDS is checkpointed, continued by a new message and completed exactly', async () => {
-    const sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `b-${randomUUID().slice(0, 8)}`, devices: 200, files: 1, seed: 31, generatedTime: nextGeneratedTime() });
+    const sim = await startDefenderSimulator({
+      blobConnectionString: azurite().connectionString,
+      containerName: `b-${randomUUID().slice(0, 8)}`,
+      devices: 200,
+      files: 1,
+      seed: 31,
+      generatedTime: nextGeneratedTime(),
+    });
     // one transaction at a time, each held back 75 ms: a transaction holds one device's rows (its partition,
     // ~28 here), so the first 5,000-row segment takes over 13 s on any machine, however fast, and the 10 s
     // budget (the smallest allowed) has run out at its checkpoint

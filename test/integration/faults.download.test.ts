@@ -21,9 +21,7 @@ async function armed(files: Buffer[]) {
   await fx.upload(files);
   const timer = await runExportTimer(timerDeps(services, silentLog, { defender: fakeDefender(nextGeneratedTime(), () => fx.urls()) }));
   const items = (await services.queue.receiveMessages({ numberOfMessages: 32 })).receivedMessageItems;
-  const messages = items
-    .map((m) => JSON.parse(Buffer.from(m.messageText, 'base64').toString()) as IngestMessage)
-    .sort((a, b) => a.fileIndex - b.fileIndex);
+  const messages = items.map((m) => JSON.parse(Buffer.from(m.messageText, 'base64').toString()) as IngestMessage).sort((a, b) => a.fileIndex - b.fileIndex);
   const ingest = (i: number, limits: Partial<IngestLimits> = {}, log = silentLog) => ingestExportFile(messages[i], ingestDeps(services, log, { limits }));
   return { services, timer, fx, messages, ingest };
 }

@@ -38,7 +38,11 @@ const cases: { name: string; fault: TableFault; pick: (body: string) => boolean 
   { name: 'the claim', fault: cut, pick: (b) => b.includes('"Attempts"') },
   { name: 'a checkpoint', fault: cut, pick: (b) => b.includes('"LinesCommitted":100') && !b.includes('"Status"') },
   { name: 'the completion', fault: cut, pick: (b) => b.includes('"Status":"complete"') },
-  { name: 'a checkpoint answered 503 by a gateway after it was applied', fault: gateway503, pick: (b) => b.includes('"LinesCommitted":100') && !b.includes('"Status"') },
+  {
+    name: 'a checkpoint answered 503 by a gateway after it was applied',
+    fault: gateway503,
+    pick: (b) => b.includes('"LinesCommitted":100') && !b.includes('"Status"'),
+  },
 ];
 
 describe('a conditional write whose answer was lost', () => {
@@ -139,7 +143,13 @@ describe('a conditional write whose answer was lost', () => {
     expect(aLog.lines.join('\n')).toMatch(/another worker took over this file/);
     b.open();
     expect(await second).toMatchObject({ status: 'complete', rowsWritten: ROWS });
-    expect((await services.catalog.getFile(id, 0))!).toMatchObject({ Status: 'complete', LinesCommitted: ROWS, RowsWritten: ROWS, Attempts: 2, LeaseOwner: '' });
+    expect((await services.catalog.getFile(id, 0))!).toMatchObject({
+      Status: 'complete',
+      LinesCommitted: ROWS,
+      RowsWritten: ROWS,
+      Attempts: 2,
+      LeaseOwner: '',
+    });
     expect(await tables(azurite().connectionString).all(`SoftwareInventory${id}`)).toHaveLength(ROWS);
   });
 });

@@ -59,8 +59,15 @@ describe('process faults: SIGKILL of npm run ingest', () => {
     sim = undefined;
   });
 
-  it('SIGKILL mid-file: the restart takes the dead worker\'s file over at once and resumes from its checkpoint; exact rows', async () => {
-    sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `c-${randomUUID().slice(0, 8)}`, devices: 600, files: 2, seed: 11, generatedTime: nextGeneratedTime() });
+  it("SIGKILL mid-file: the restart takes the dead worker's file over at once and resumes from its checkpoint; exact rows", async () => {
+    sim = await startDefenderSimulator({
+      blobConnectionString: azurite().connectionString,
+      containerName: `c-${randomUUID().slice(0, 8)}`,
+      devices: 600,
+      files: 2,
+      seed: 11,
+      generatedTime: nextGeneratedTime(),
+    });
     const published = await sim.publish();
     expect(Math.min(...published.files.map((f) => f.rows))).toBeGreaterThan(5000); // a checkpoint (every 5,000 rows) before the end of each file
     const id = snapshotIdFor(published.generatedTime);
@@ -69,11 +76,19 @@ describe('process faults: SIGKILL of npm run ingest', () => {
 
     // The first run's table traffic passes a proxy that holds every request after the first checkpoint, so
     // the kill always finds that file part-way (polling and killing raced the file's last rows on a fast machine).
-    const proxy = await startFaultProxy(azurite().tablePort, holdAfter((r) => checkpointOf(r)?.snapshotId === id));
+    const proxy = await startFaultProxy(
+      azurite().tablePort,
+      holdAfter((r) => checkpointOf(r)?.snapshotId === id),
+    );
     const first = startIngest(viaProxy(env, proxy));
     let victim: Awaited<ReturnType<typeof t.files>>[number];
     try {
-      victim = await waitFor('a file with a checkpoint but not complete', async () => (await t.files(id)).find((f) => f.LinesCommitted > 0 && f.Status !== 'complete'), 40_000, 10);
+      victim = await waitFor(
+        'a file with a checkpoint but not complete',
+        async () => (await t.files(id)).find((f) => f.LinesCommitted > 0 && f.Status !== 'complete'),
+        40_000,
+        10,
+      );
     } finally {
       await first.kill();
       await proxy.close();
@@ -169,7 +184,14 @@ describe('process faults: SIGKILL of npm run ingest', () => {
       expect(diff.extra).toEqual([]);
       expect(rows).toHaveLength(19000);
       const snap = await t.snapshot(id);
-      expect(snap).toMatchObject({ Status: 'complete', FileCount: 2, FilesCompleted: 2, RowCount: 19000, DuplicateCount: f0.duplicates + f1.duplicates, RejectedCount: f0.rejected + f1.rejected });
+      expect(snap).toMatchObject({
+        Status: 'complete',
+        FileCount: 2,
+        FilesCompleted: 2,
+        RowCount: 19000,
+        DuplicateCount: f0.duplicates + f1.duplicates,
+        RejectedCount: f0.rejected + f1.rejected,
+      });
       expect([f0.duplicates + f1.duplicates, f0.rejected + f1.rejected]).toEqual([3, 3]);
       const files = await t.files(id);
       expect(files.map((f) => [f.Status, f.RowsWritten, f.Duplicates, f.Rejected, f.LinesCommitted])).toEqual([

@@ -87,7 +87,14 @@ describe('stale snapshots', () => {
   }, 150_000);
 
   it('SIGKILL inside the timer, after it registered the files and sent only one of their messages: the next run re-arms the rest', async () => {
-    sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `k-${randomUUID().slice(0, 8)}`, devices: 60, files: 3, seed: 24, generatedTime: nextGeneratedTime() });
+    sim = await startDefenderSimulator({
+      blobConnectionString: azurite().connectionString,
+      containerName: `k-${randomUUID().slice(0, 8)}`,
+      devices: 60,
+      files: 3,
+      seed: 24,
+      generatedTime: nextGeneratedTime(),
+    });
     const published = await sim.publish();
     const id = snapshotIdFor(published.generatedTime);
     const env = ingestEnv(azurite(), sim);
@@ -99,7 +106,8 @@ describe('stale snapshots', () => {
     const proxy = await startFaultProxy(azurite().queuePort, holdAfter(isSend));
     try {
       const viaProxy = { ...env, AzureWebJobsStorage: azuriteConnectionString(azurite().blobPort, proxy.port, azurite().tablePort) };
-      const allSent = async () => proxy.requests.filter(isSend).length >= 3 && (await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.length === 1;
+      const allSent = async () =>
+        proxy.requests.filter(isSend).length >= 3 && (await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.length === 1;
       await killWhen(startIngest(viaProxy), 'one message sent and the others held', allSent);
     } finally {
       await proxy.close();

@@ -6,7 +6,9 @@
 /** The next scheduled run of the production timer, once the dead workers' files count as abandoned. */
 async function nextScheduledRun(env: Record<string, string>) {
   const log = memoryLog();
-  const outcome = await runExportTimer(timerDeps(createServices(loadConfig({ ...env })), log, { now: () => new Date(Date.now() + DEFAULT_STALE_AFTER_MS + 60_000) }));
+  const outcome = await runExportTimer(
+    timerDeps(createServices(loadConfig({ ...env })), log, { now: () => new Date(Date.now() + DEFAULT_STALE_AFTER_MS + 60_000) }),
+  );
   return { outcome, log };
 }
 import { createHash } from 'node:crypto';
@@ -78,7 +80,7 @@ describe('superseded snapshots', () => {
     expect((await t.snapshot(oldId))!.etag).toBe(superseded.etag);
   }, 150_000);
 
-  it('a newer export generated in the same minute (same snapshot id) never writes into the older snapshot\'s table', async () => {
+  it("a newer export generated in the same minute (same snapshot id) never writes into the older snapshot's table", async () => {
     const minute = new Date(Date.UTC(2025, 0, 2, 3, 4, 0));
     sim = await startSim(azurite(), 24, minute);
     const old = await sim.publish();
@@ -93,7 +95,9 @@ describe('superseded snapshots', () => {
 
     const { outcome, log } = await nextScheduledRun(env);
     expect(outcome).toMatchObject({ action: 'none', snapshotId: id, status: 'failed', filesQueued: 0 });
-    expect(log.lines.some((l) => l.startsWith(`error snapshot ${id}: Defender now serves export 2025-01-02T03:04:30Z, generated in the same minute`))).toBe(true);
+    expect(log.lines.some((l) => l.startsWith(`error snapshot ${id}: Defender now serves export 2025-01-02T03:04:30Z, generated in the same minute`))).toBe(
+      true,
+    );
     expect(await tableState(`SoftwareInventory${id}`)).toEqual(oldRows);
 
     // npm run ingest sees the same: nothing to ingest, the snapshot failed, exit 1 — and still not one row written

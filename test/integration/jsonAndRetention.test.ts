@@ -24,7 +24,9 @@ describe('EXPORT_METHOD=json', () => {
       expect(pages).toBe(Math.ceil(published.totalRows / 250));
       // same keys and properties as the files method would write
       const first = published.records().next().value!;
-      const row = await services.inventory.table(summary.table).getEntity<Record<string, unknown>>(first.deviceId, `${first.softwareVendor}|${first.softwareName}|${first.softwareVersion}`.replace(/\//g, '%2F'));
+      const row = await services.inventory
+        .table(summary.table)
+        .getEntity<Record<string, unknown>>(first.deviceId, `${first.softwareVendor}|${first.softwareName}|${first.softwareVersion}`.replace(/\//g, '%2F'));
       expect(row).toMatchObject({ DeviceId: first.deviceId, SoftwareVersion: first.softwareVersion, DeviceName: first.deviceName });
       expect('cveIds' in row).toBe(false);
     } finally {

@@ -17,7 +17,8 @@ type Method = 'receiveMessages' | 'deleteMessage' | 'updateMessage' | 'sendMessa
 type Fault = (method: Method, args: unknown[], real: QueueClient) => Promise<unknown> | undefined;
 
 const SECRET = 'QUEUESECRETSIG';
-const transient = (what: string) => Object.assign(new Error(`${what}: socket hang up (https://st.queue.core.windows.net/q/messages?sv=1&sig=${SECRET})`), { code: 'ECONNRESET' });
+const transient = (what: string) =>
+  Object.assign(new Error(`${what}: socket hang up (https://st.queue.core.windows.net/q/messages?sv=1&sig=${SECRET})`), { code: 'ECONNRESET' });
 
 /** The same QueueClient, with `fault` consulted before each of the four message calls. */
 function faulty(real: QueueClient, fault: Fault): QueueClient {
@@ -33,7 +34,11 @@ function faulty(real: QueueClient, fault: Fault): QueueClient {
 }
 
 /** Fails the first call of `method` that `match` accepts, once, with `how`. */
-function once(method: Method, how: (args: unknown[], real: QueueClient) => Promise<unknown>, match: (args: unknown[]) => boolean = () => true): Fault & { fired: number } {
+function once(
+  method: Method,
+  how: (args: unknown[], real: QueueClient) => Promise<unknown>,
+  match: (args: unknown[]) => boolean = () => true,
+): Fault & { fired: number } {
   const f = ((m: Method, args: unknown[], real: QueueClient) => {
     if (m !== method || f.fired > 0 || !match(args)) return undefined;
     f.fired++;
@@ -113,7 +118,11 @@ describe('npm run ingest survives one failed queue call', () => {
     const onProgress = (p: { fileIndex: number }) => {
       if (p.fileIndex === 0 && thrown++ === 0) throw new Error('handler failure (test)');
     };
-    const fault = once('updateMessage', async () => Promise.reject(transient('update')), (args) => args[3] === 1);
+    const fault = once(
+      'updateMessage',
+      async () => Promise.reject(transient('update')),
+      (args) => args[3] === 1,
+    );
     const log = memoryLog();
     const summary = await runIngestCycle({
       config,
@@ -136,7 +145,11 @@ describe('npm run ingest survives one failed queue call', () => {
     const onProgress = (p: { fileIndex: number }) => {
       if (p.fileIndex === 0) throw new Error('handler failure (test)');
     };
-    const faults = [once('sendMessage', async () => Promise.reject(transient('send'))), once('receiveMessages', async () => Promise.reject(transient('poison receive'))), once('deleteMessage', async () => Promise.reject(transient('poison delete')))];
+    const faults = [
+      once('sendMessage', async () => Promise.reject(transient('send'))),
+      once('receiveMessages', async () => Promise.reject(transient('poison receive'))),
+      once('deleteMessage', async () => Promise.reject(transient('poison delete'))),
+    ];
     const poison: Fault = (m, args, real) => faults.map((f) => f(m, args, real)).find((r) => r !== undefined);
     const log = memoryLog();
     const summary = await runIngestCycle({

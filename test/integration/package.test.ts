@@ -131,14 +131,19 @@ describe('npm run package: the deployment zip', () => {
     // compiled JavaScript only: no TypeScript, no maps, no tests or tools
     expect(files.filter((f) => f.startsWith('dist/') && !f.endsWith('.js'))).toEqual([]);
     expect(files.filter((f) => RUNTIME_UNUSED.test(f))).toEqual([]);
-    const functions = fs.readdirSync(path.join(ROOT, 'functions')).filter((f) => f.endsWith('.ts')).map((f) => `dist/functions/${f.replace(/\.ts$/, '.js')}`);
+    const functions = fs
+      .readdirSync(path.join(ROOT, 'functions'))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => `dist/functions/${f.replace(/\.ts$/, '.js')}`);
     expect(files.filter((f) => f.startsWith('dist/functions/')).sort()).toEqual(functions.sort());
     expect(fs.readFileSync(path.join(appRoot, 'host.json'), 'utf8')).toBe(fs.readFileSync(path.join(ROOT, 'host.json'), 'utf8'));
   });
 
-  test('node_modules is exactly the lock file\'s production tree: every dependency, no dev package', () => {
+  test("node_modules is exactly the lock file's production tree: every dependency, no dev package", () => {
     const installed = new Set(files.filter((f) => f.startsWith('node_modules/') && f.endsWith('/package.json')).map((f) => lockKey(f)));
-    const production = Object.entries(lock.packages).filter(([k, v]) => k.startsWith('node_modules/') && !v.dev).map(([k]) => k);
+    const production = Object.entries(lock.packages)
+      .filter(([k, v]) => k.startsWith('node_modules/') && !v.dev)
+      .map(([k]) => k);
     // every production package of the lock is there (optional platform packages aside)
     const missing = production.filter((k) => !installed.has(k) && !(lock.packages[k] as { optional?: boolean }).optional);
     expect(missing).toEqual([]);
@@ -159,9 +164,15 @@ describe('npm run package: the deployment zip', () => {
     const byName = Object.fromEntries(probe.registrations.map((r) => [r.name, Object.values(r.bindings)]));
     expect(Object.keys(byName).sort()).toEqual(['exportTimer', 'ingestExportFile', 'ingestPoison']);
     for (const r of probe.registrations) expect([r.name, r.callback]).toEqual([r.name, 'function']);
-    expect(byName.exportTimer).toEqual([expect.objectContaining({ type: 'timerTrigger', direction: 'in', schedule: '%EXPORT_SCHEDULE%', runOnStartup: false })]);
-    expect(byName.ingestExportFile).toEqual([expect.objectContaining({ type: 'queueTrigger', direction: 'in', queueName: '%INGEST_QUEUE%', connection: 'AzureWebJobsStorage' })]);
-    expect(byName.ingestPoison).toEqual([expect.objectContaining({ type: 'queueTrigger', direction: 'in', queueName: '%INGEST_QUEUE%-poison', connection: 'AzureWebJobsStorage' })]);
+    expect(byName.exportTimer).toEqual([
+      expect.objectContaining({ type: 'timerTrigger', direction: 'in', schedule: '%EXPORT_SCHEDULE%', runOnStartup: false }),
+    ]);
+    expect(byName.ingestExportFile).toEqual([
+      expect.objectContaining({ type: 'queueTrigger', direction: 'in', queueName: '%INGEST_QUEUE%', connection: 'AzureWebJobsStorage' }),
+    ]);
+    expect(byName.ingestPoison).toEqual([
+      expect.objectContaining({ type: 'queueTrigger', direction: 'in', queueName: '%INGEST_QUEUE%-poison', connection: 'AzureWebJobsStorage' }),
+    ]);
     // the library found the stand-in worker API: no "test mode" warning
     expect(probe.warnings.filter((w) => /test mode|Skipping call to register/.test(w))).toEqual([]);
   });
@@ -172,7 +183,14 @@ describe('npm run package: the deployment zip', () => {
     const appReal = fs.realpathSync(appRoot);
     const outside = probe.modules.filter((m) => !m.startsWith(appReal + path.sep));
     expect(outside).toEqual([]);
-    const packages = [...new Set(probe.modules.map((m) => path.relative(appReal, m)).filter((m) => m.startsWith('node_modules')).map(lockKey))];
+    const packages = [
+      ...new Set(
+        probe.modules
+          .map((m) => path.relative(appReal, m))
+          .filter((m) => m.startsWith('node_modules'))
+          .map(lockKey),
+      ),
+    ];
     expect(packages.length).toBeGreaterThan(10);
     expect(packages.filter((k) => !lock.packages[k] || lock.packages[k].dev)).toEqual([]);
     // a specifier that did not resolve is a dependency the package lacks, unless it is a known optional one

@@ -19,7 +19,8 @@ function tableOf(name: string): TableClient {
 
 async function all<T extends object>(table: string, filter?: string): Promise<(T & { partitionKey: string; rowKey: string })[]> {
   const out: (T & { partitionKey: string; rowKey: string })[] = [];
-  for await (const e of tableOf(table).listEntities<T>({ queryOptions: filter ? { filter } : undefined })) out.push(e as T & { partitionKey: string; rowKey: string });
+  for await (const e of tableOf(table).listEntities<T>({ queryOptions: filter ? { filter } : undefined }))
+    out.push(e as T & { partitionKey: string; rowKey: string });
   return out;
 }
 
@@ -79,7 +80,11 @@ describe('strings that are not well-formed UTF-16', () => {
 
   it('rejects bad lines with a storable reason and excerpt (no lone surrogate, no split pair) and completes the file', async () => {
     const [base] = records(1, 1, 'rej');
-    const recs = [{ ...base, softwareFirstSeenTimestamp: '\ud800 yesterday' }, { ...base, softwareFirstSeenTimestamp: `${'x'.repeat(39)}😀 later` }, { ...base, deviceId: 'ok' }];
+    const recs = [
+      { ...base, softwareFirstSeenTimestamp: '\ud800 yesterday' },
+      { ...base, softwareFirstSeenTimestamp: `${'x'.repeat(39)}😀 later` },
+      { ...base, deviceId: 'ok' },
+    ];
     const cutInPair = `${'{'.repeat(999)}😀 not JSON`; // the 1,000-character excerpt would end inside the pair
     const { summary, rows } = await ingest(jsonl(recs) + cutInPair + '\n');
     expect(summary).toMatchObject({ status: 'complete', rows: 1, rejected: 3 });

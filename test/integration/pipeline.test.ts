@@ -18,14 +18,16 @@ function tableOf(name: string): TableClient {
 
 async function all<T extends object>(table: string, filter?: string): Promise<(T & { partitionKey: string; rowKey: string })[]> {
   const out: (T & { partitionKey: string; rowKey: string })[] = [];
-  for await (const e of tableOf(table).listEntities<T>({ queryOptions: filter ? { filter } : undefined })) out.push(e as T & { partitionKey: string; rowKey: string });
+  for await (const e of tableOf(table).listEntities<T>({ queryOptions: filter ? { filter } : undefined }))
+    out.push(e as T & { partitionKey: string; rowKey: string });
   return out;
 }
 
 /** Every property with its EDM type, as stored. */
 async function typedRows(table: string): Promise<Record<string, { value: unknown; type: string }>[]> {
   const out: Record<string, { value: unknown; type: string }>[] = [];
-  for await (const e of tableOf(table).listEntities({ disableTypeConversion: true })) out.push(e as unknown as Record<string, { value: unknown; type: string }>);
+  for await (const e of tableOf(table).listEntities({ disableTypeConversion: true }))
+    out.push(e as unknown as Record<string, { value: unknown; type: string }>);
   return out;
 }
 
@@ -46,13 +48,23 @@ describe('core pipeline', () => {
     const messy = records(30, 3, 'messy');
     const messyText =
       '\ufeff' +
-      messy.slice(0, 10).map((r) => JSON.stringify(r)).join('\r\n') +
+      messy
+        .slice(0, 10)
+        .map((r) => JSON.stringify(r))
+        .join('\r\n') +
       '\r\n\r\n   \r\n' +
       '{"deviceId": "broken",\n' + // line 13: malformed JSON (10 records, then blank lines 11 and 12)
-      JSON.stringify({ ...messy[10], softwareVersion: undefined }) + '\n' + // line 14: missing version
-      JSON.stringify({ ...messy[11], numberOfWeaknesses: 'many' }) + '\n' + // line 15: wrong type
-      JSON.stringify(messy[0]) + '\n' + // line 16: exact duplicate of line 1
-      messy.slice(11).map((r) => JSON.stringify({ ...r, cveIds: ['CVE-2024-1'] })).join('\n') + '\n';
+      JSON.stringify({ ...messy[10], softwareVersion: undefined }) +
+      '\n' + // line 14: missing version
+      JSON.stringify({ ...messy[11], numberOfWeaknesses: 'many' }) +
+      '\n' + // line 15: wrong type
+      JSON.stringify(messy[0]) +
+      '\n' + // line 16: exact duplicate of line 1
+      messy
+        .slice(11)
+        .map((r) => JSON.stringify({ ...r, cveIds: ['CVE-2024-1'] }))
+        .join('\n') +
+      '\n';
     const files = [gz(jsonl(camel)), gz(jsonl(pascal)), gz(messyText), Buffer.alloc(0), gz('')];
     const { config, generatedTime, defender, services } = await setup(files);
     const log = memoryLog();
@@ -67,7 +79,16 @@ describe('core pipeline', () => {
     const rows = await all<Record<string, unknown>>(summary.table);
     expect(rows).toHaveLength(209);
     const snap = await tableOf(CATALOG_TABLE).getEntity<SnapshotRow>('SoftwareInventory', id);
-    expect(snap).toMatchObject({ Status: 'complete', TableName: summary.table, Method: 'files', FileCount: 5, FilesCompleted: 5, RowCount: 209, RejectedCount: 3, DuplicateCount: 1 });
+    expect(snap).toMatchObject({
+      Status: 'complete',
+      TableName: summary.table,
+      Method: 'files',
+      FileCount: 5,
+      FilesCompleted: 5,
+      RowCount: 209,
+      RejectedCount: 3,
+      DuplicateCount: 1,
+    });
     expect(snap.GeneratedTime).toEqual(generatedTime);
     expect(snap.CompletedAt).toBeInstanceOf(Date);
 
@@ -92,7 +113,11 @@ describe('core pipeline', () => {
     // property names and EDM types exactly as docs/architecture.md#tables-and-keys says
     const typed = (await typedRows(summary.table)).find((r) => (r.DeviceId as unknown as { value: string }).value === 'camel0000');
     expect(typed).toBeDefined();
-    const types = Object.fromEntries(Object.entries(typed!).filter(([k]) => !['partitionKey', 'rowKey', 'timestamp', 'etag'].includes(k)).map(([k, v]) => [k, v.type]));
+    const types = Object.fromEntries(
+      Object.entries(typed!)
+        .filter(([k]) => !['partitionKey', 'rowKey', 'timestamp', 'etag'].includes(k))
+        .map(([k, v]) => [k, v.type]),
+    );
     expect(types).toEqual({
       DeviceId: 'String',
       DeviceName: 'String',
@@ -111,7 +136,13 @@ describe('core pipeline', () => {
 
     // PascalCase input lands exactly like camelCase input would
     const pascalRow = rows.find((r) => r.DeviceId === 'pascal0001' && r.SoftwareVersion === '1.1.1');
-    expect(pascalRow).toMatchObject({ SoftwareVendor: 'google', SoftwareName: 'product_0', NumberOfWeaknesses: 1, DiskPaths: '["C:\\\\Program Files\\\\p1\\\\app.exe"]', RegistryPaths: '[]' });
+    expect(pascalRow).toMatchObject({
+      SoftwareVendor: 'google',
+      SoftwareName: 'product_0',
+      NumberOfWeaknesses: 1,
+      DiskPaths: '["C:\\\\Program Files\\\\p1\\\\app.exe"]',
+      RegistryPaths: '[]',
+    });
     // the undocumented column was ignored and reported once for the file
     expect(rows.some((r) => 'cveIds' in r)).toBe(false);
     expect(log.lines.filter((l) => l.includes('undocumented column(s): cveIds'))).toHaveLength(1);
@@ -157,7 +188,10 @@ describe('core pipeline', () => {
     const again = await ingestExportFile(encodeMessage(file0), deps('w3'));
     expect(again).toMatchObject({ status: 'skipped', detail: 'file already complete' });
 
-    await ingestExportFile(bodies.find((x) => x.fileIndex === 1)!, deps('w4'));
+    await ingestExportFile(
+      bodies.find((x) => x.fileIndex === 1)!,
+      deps('w4'),
+    );
     const snap = await services.catalog.getSnapshot('SoftwareInventory', timer.snapshotId);
     expect(snap).toMatchObject({ Status: 'complete', RowCount: 400, FilesCompleted: 2 });
     expect(await all(timer.tableName)).toHaveLength(400);

@@ -63,7 +63,12 @@ let gen0: PublishedExport;
 let gen1: PublishedExport;
 
 beforeAll(async () => {
-  sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, devices: 50, seed: 11, generatedTime: new Date(Date.UTC(2025, 2, 10, 8, 0)) });
+  sim = await startDefenderSimulator({
+    blobConnectionString: azurite().connectionString,
+    devices: 50,
+    seed: 11,
+    generatedTime: new Date(Date.UTC(2025, 2, 10, 8, 0)),
+  });
   const config = testConfig(azurite(), { DEFENDER_API_BASE_URL: sim.baseUrl });
   const services = createServices(config);
   gen0 = await sim.publish();
@@ -161,10 +166,35 @@ describe('query CLI (process)', () => {
     const rows = json(r);
     expect(rows.map((s) => s.SnapshotId)).toEqual([I, F, B, A, X]);
     for (const s of rows) {
-      expect(Object.keys(s)).toEqual(['SnapshotId', 'Kind', 'Status', 'GeneratedTime', 'TableName', 'Method', 'FileCount', 'FilesCompleted', 'RowCount', 'RejectedCount', 'DuplicateCount', 'StartedAt', 'CompletedAt']);
+      expect(Object.keys(s)).toEqual([
+        'SnapshotId',
+        'Kind',
+        'Status',
+        'GeneratedTime',
+        'TableName',
+        'Method',
+        'FileCount',
+        'FilesCompleted',
+        'RowCount',
+        'RejectedCount',
+        'DuplicateCount',
+        'StartedAt',
+        'CompletedAt',
+      ]);
     }
     const b = rows[2];
-    expect(b).toMatchObject({ Kind: 'SoftwareInventory', Status: 'complete', GeneratedTime: '2025-03-11T08:00:00.000Z', TableName: `SoftwareInventory${B}`, Method: 'files', RowCount: gen1.totalRows, FileCount: gen1.files.length, FilesCompleted: gen1.files.length, RejectedCount: 0, DuplicateCount: 0 });
+    expect(b).toMatchObject({
+      Kind: 'SoftwareInventory',
+      Status: 'complete',
+      GeneratedTime: '2025-03-11T08:00:00.000Z',
+      TableName: `SoftwareInventory${B}`,
+      Method: 'files',
+      RowCount: gen1.totalRows,
+      FileCount: gen1.files.length,
+      FilesCompleted: gen1.files.length,
+      RejectedCount: 0,
+      DuplicateCount: 0,
+    });
     expect(String(b.StartedAt)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(String(b.CompletedAt)).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(rows[0]).toMatchObject({ Status: 'ingesting', CompletedAt: null });
@@ -354,7 +384,18 @@ describe('query CLI (process)', () => {
   });
 
   it('usage errors exit 2 with the usage on stderr; --help exits 0', async () => {
-    const cases = [[], ['nonsense'], ['snapshots', '--json=yes'], ['device'], ['diff', A], ['diff', A, B, 'extra-argument'], ['device', 'x', '--at'], ['device', 'x', '--vendor', 'v'], ['device', 'x', '--at', '2025-02-30'], ['diff', `${A},${B}`, B]];
+    const cases = [
+      [],
+      ['nonsense'],
+      ['snapshots', '--json=yes'],
+      ['device'],
+      ['diff', A],
+      ['diff', A, B, 'extra-argument'],
+      ['device', 'x', '--at'],
+      ['device', 'x', '--vendor', 'v'],
+      ['device', 'x', '--at', '2025-02-30'],
+      ['diff', `${A},${B}`, B],
+    ];
     const [process2, ...runs] = await Promise.all([query(['snapshots', '--bogus']), ...cases.map((c) => inproc(c)), inproc(['--help'])]);
     const help = runs.pop()!;
     runs.unshift(process2);
@@ -400,7 +441,13 @@ describe('Table Storage order (what the merge-join relies on)', () => {
     await ensureTable(services.inventory, name);
     const table = services.inventory.table(name);
     const ids = ['b', 'B', 'a', 'a/b', 'a#1', 'Zulu', 'é-device', '😀', 'x'.repeat(600), 'x'.repeat(599) + 'y', '0', '~tilde', 'a%b'];
-    const triples: [string, string, string][] = [['google', 'chrome', '1'], ['Mozilla', 'Firefox', '9'], ['a', 'b|c', 'd'], ['a', 'b', 'c/d'], ['v'.repeat(300), 'n'.repeat(300), '1.0']];
+    const triples: [string, string, string][] = [
+      ['google', 'chrome', '1'],
+      ['Mozilla', 'Firefox', '9'],
+      ['a', 'b|c', 'd'],
+      ['a', 'b', 'c/d'],
+      ['v'.repeat(300), 'n'.repeat(300), '1.0'],
+    ];
     const keys: [string, string][] = [];
     for (const id of ids) for (const t of triples) keys.push([partitionKeyFor(id), rowKeyFor(...t)]);
     // inserted in a scrambled order
@@ -416,7 +463,10 @@ describe('Table Storage order (what the merge-join relies on)', () => {
     let prev: [string, string] | undefined;
     let n = 0;
     let pages = 0;
-    for await (const e of readEntities<DiffRow>(services.inventory.table(`SoftwareInventory${B}`), B, { select: ['PartitionKey', 'RowKey'], onPage: () => pages++ })) {
+    for await (const e of readEntities<DiffRow>(services.inventory.table(`SoftwareInventory${B}`), B, {
+      select: ['PartitionKey', 'RowKey'],
+      onPage: () => pages++,
+    })) {
       if (prev) expect(compareKeys(prev[0], e.partitionKey) || compareKeys(prev[1], e.rowKey)).toBe(-1);
       prev = [e.partitionKey, e.rowKey];
       n++;
@@ -508,8 +558,20 @@ describe('merge-join diff', () => {
 
 describe('snapshot argument resolution', () => {
   const cat = (id: string, Status: SnapshotRow['Status']): CatalogRow =>
-    ({ partitionKey: SOFTWARE_INVENTORY, rowKey: id, Status, TableName: `SoftwareInventory${id}`, GeneratedTime: new Date(Date.UTC(+id.slice(0, 4), +id.slice(4, 6) - 1, +id.slice(6, 8), +id.slice(8, 10), +id.slice(10))) }) as CatalogRow;
-  const rows = [cat('202402030600', 'ingesting'), cat('202402020600', 'complete'), cat('202402012359', 'complete'), cat('202402010000', 'failed'), cat('202401310600', 'complete')];
+    ({
+      partitionKey: SOFTWARE_INVENTORY,
+      rowKey: id,
+      Status,
+      TableName: `SoftwareInventory${id}`,
+      GeneratedTime: new Date(Date.UTC(+id.slice(0, 4), +id.slice(4, 6) - 1, +id.slice(6, 8), +id.slice(8, 10), +id.slice(10))),
+    }) as CatalogRow;
+  const rows = [
+    cat('202402030600', 'ingesting'),
+    cat('202402020600', 'complete'),
+    cat('202402012359', 'complete'),
+    cat('202402010000', 'failed'),
+    cat('202401310600', 'complete'),
+  ];
   const ids = (text: string) => resolveSnapshots(text, rows).snapshots.map((s) => s.rowKey);
 
   it('single forms', () => {

@@ -21,7 +21,13 @@ function setup() {
   /** The ids of this test's snapshots that were dropped (earlier tests' leftovers may go too). */
   const run = async (nowMs: number) =>
     (
-      await applyRetention({ catalog: services.catalog, deleteTable: (n) => services.inventory.tableService.deleteTable(n), retentionDays: 7, log, now: () => new Date(nowMs) })
+      await applyRetention({
+        catalog: services.catalog,
+        deleteTable: (n) => services.inventory.tableService.deleteTable(n),
+        retentionDays: 7,
+        log,
+        now: () => new Date(nowMs),
+      })
     ).filter((id) => seeded.includes(id));
   /** A snapshot with its table, one file row and one reject row; `row` overrides catalog properties. */
   const seed = async (generatedMs: number, status: SnapshotRow['Status'], row: Record<string, unknown> = {}) => {
@@ -46,7 +52,12 @@ function setup() {
     for (const k of Object.keys(entity)) if ((entity as Record<string, unknown>)[k] === undefined) delete (entity as Record<string, unknown>)[k];
     await services.catalog.catalog.createEntity(entity);
     await ensureTable(services.inventory, snapshotTableName(SOFTWARE_INVENTORY, id));
-    await services.catalog.files.createEntity({ partitionKey: id, rowKey: '00000', BlobPath: 'https://x.blob.core.windows.net/c/f.json.gz', Status: status === 'complete' ? 'complete' : 'queued' });
+    await services.catalog.files.createEntity({
+      partitionKey: id,
+      rowKey: '00000',
+      BlobPath: 'https://x.blob.core.windows.net/c/f.json.gz',
+      Status: status === 'complete' ? 'complete' : 'queued',
+    });
     await services.catalog.rejects.createEntity({ partitionKey: id, rowKey: '00000-0000000001', Reason: 'r', Excerpt: 'e' });
     return id;
   };
@@ -93,7 +104,7 @@ describe('RETENTION_DAYS never deletes', () => {
     await r.gone(older);
   });
 
-  it('a table whose name is not its catalog row\'s kind + stamp: the row is skipped with a warning, the table it names stays', async () => {
+  it("a table whose name is not its catalog row's kind + stamp: the row is skipped with a warning, the table it names stays", async () => {
     const r = setup();
     const base = era();
     const newest = await r.seed(base + 3 * DAY, 'complete');
@@ -108,7 +119,9 @@ describe('RETENTION_DAYS never deletes', () => {
     expect(r.log.lines).toContain(
       `warn retention: skipped snapshot ${atNewest}: its catalog row names table ${snapshotTableName(SOFTWARE_INVENTORY, newest)}, not ${snapshotTableName(SOFTWARE_INVENTORY, atNewest)}; nothing deleted`,
     );
-    expect(r.log.lines).toContain(`warn retention: skipped snapshot ${atCatalog}: its catalog row names table InventorySnapshots, not ${snapshotTableName(SOFTWARE_INVENTORY, atCatalog)}; nothing deleted`);
+    expect(r.log.lines).toContain(
+      `warn retention: skipped snapshot ${atCatalog}: its catalog row names table InventorySnapshots, not ${snapshotTableName(SOFTWARE_INVENTORY, atCatalog)}; nothing deleted`,
+    );
   });
 
   it('a snapshot whose GeneratedTime is missing or unreadable: skipped with a warning, not compared as NaN', async () => {

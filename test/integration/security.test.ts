@@ -65,7 +65,15 @@ interface Setup {
 }
 
 async function setup(simOpts: Partial<SimulatorOptions>, env: Record<string, string> = {}): Promise<Setup> {
-  const sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `sec-${Math.random().toString(36).slice(2, 10)}`, devices: 40, files: 2, seed: 9, generatedTime: nextGeneratedTime(), ...simOpts });
+  const sim = await startDefenderSimulator({
+    blobConnectionString: azurite().connectionString,
+    containerName: `sec-${Math.random().toString(36).slice(2, 10)}`,
+    devices: 40,
+    files: 2,
+    seed: 9,
+    generatedTime: nextGeneratedTime(),
+    ...simOpts,
+  });
   const bodies: string[] = [];
   const api = Object.assign(
     await startFaultProxy(sim.port, (r) =>
@@ -100,7 +108,10 @@ describe('secrets never leak (process level)', () => {
 
   it('expired SAS URLs (403 on every download): files expired, exit 1, no signature anywhere', async () => {
     const { sim, api, env } = await setup({ sasValidMinutes: -1 });
-    cleanup.push(() => api.close(), () => sim.stop());
+    cleanup.push(
+      () => api.close(),
+      () => sim.stop(),
+    );
     const published = await sim.publish();
     const id = snapshotIdFor(published.generatedTime);
 
@@ -124,14 +135,22 @@ describe('secrets never leak (process level)', () => {
 
   it('a 403 and a 401 from the API while a bearer token is in play: the token never shows, even when the API echoes it', async () => {
     const { sim, api, env } = await setup({ requireToken: TOKEN }, { DEFENDER_AUTH: 'managedIdentity', FAKE_ACCESS_TOKEN: TOKEN });
-    cleanup.push(() => api.close(), () => sim.stop());
+    cleanup.push(
+      () => api.close(),
+      () => sim.stop(),
+    );
     await sim.publish();
     const withToken = { preload: [FAKE_MI] };
 
     // 403, with an error body that (carelessly) repeats the Authorization header and a SAS URL
     api.rule = (r) => ({
       status: 403,
-      body: { error: { code: 'Forbidden', message: `Access denied for Authorization: ${r.headers.authorization}; see https://x.blob.core.windows.net/c/f?sv=1&sig=LEAKED%2Fsig` } },
+      body: {
+        error: {
+          code: 'Forbidden',
+          message: `Access denied for Authorization: ${r.headers.authorization}; see https://x.blob.core.windows.net/c/f?sv=1&sig=LEAKED%2Fsig`,
+        },
+      },
     });
     const denied = await runIngest(env, 60_000, withToken);
     expect(api.requests.at(-1)!.headers.authorization).toBe(`Bearer ${TOKEN}`); // the token really was sent
@@ -144,7 +163,13 @@ describe('secrets never leak (process level)', () => {
 
     // 401 from the simulator itself: it wants another token than the one presented
     api.rule = () => undefined;
-    const other = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: 'sec-other', devices: 5, files: 1, requireToken: 'some-other-token' });
+    const other = await startDefenderSimulator({
+      blobConnectionString: azurite().connectionString,
+      containerName: 'sec-other',
+      devices: 5,
+      files: 1,
+      requireToken: 'some-other-token',
+    });
     cleanup.push(() => other.stop());
     const proxyToOther = await startFaultProxy(other.port);
     cleanup.push(() => proxyToOther.close());
@@ -162,7 +187,10 @@ describe('secrets never leak (process level)', () => {
 
   it('a client secret that cannot get a token: the error names the problem, never the secret', async () => {
     const { sim, api, env } = await setup({});
-    cleanup.push(() => api.close(), () => sim.stop());
+    cleanup.push(
+      () => api.close(),
+      () => sim.stop(),
+    );
     const run = await runIngest(
       {
         ...env,
@@ -182,7 +210,10 @@ describe('secrets never leak (process level)', () => {
 
   it('an export URL the SSRF guard refuses: nothing is requested or registered, and its signature is not shown', async () => {
     const { sim, api, env } = await setup({});
-    cleanup.push(() => api.close(), () => sim.stop());
+    cleanup.push(
+      () => api.close(),
+      () => sim.stop(),
+    );
     const published = await sim.publish();
     const blobOrigin = `http://127.0.0.1:${azurite().blobPort}`;
     api.rule = (r) =>
@@ -198,7 +229,9 @@ describe('secrets never leak (process level)', () => {
         : undefined;
     const run = await runIngest(env);
     expect(run.code).toBe(1);
-    expect(run.output).toMatch(/export file 1 was refused\. Refused download URL https:\/\/exports\.attacker\.example\/\S+: host exports\.attacker\.example is not in DOWNLOAD_HOST_ALLOWLIST/);
+    expect(run.output).toMatch(
+      /export file 1 was refused\. Refused download URL https:\/\/exports\.attacker\.example\/\S+: host exports\.attacker\.example is not in DOWNLOAD_HOST_ALLOWLIST/,
+    );
     expectNoSecrets(run.output, sigsHandedOut(api));
     // refused before anything was registered: no snapshot, no file rows
     const t = tables(azurite().connectionString);

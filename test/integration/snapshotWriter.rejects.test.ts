@@ -26,9 +26,12 @@ process.stdout.write('ok ' + Math.round(process.memoryUsage().heapUsed / MiB) + 
 
 describe('rejected lines in an open segment', () => {
   it('keeps only the excerpt of each: 100 rejected 4 MiB lines fit in a 160 MB heap', () => {
-    const run = spawnSync(process.execPath, ['--max-old-space-size=160', '-r', 'ts-node/register/transpile-only', '-e', CHILD], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    const run = spawnSync(process.execPath, ['--max-old-space-size=160', '-r', 'ts-node/register/transpile-only', '-e', CHILD], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect({ status: run.status, stderr: run.status === 0 ? '' : run.stderr.slice(-600) }).toEqual({ status: 0, stderr: '' });
     expect(run.stdout).toMatch(/^ok \d+/);
   });
-
 });

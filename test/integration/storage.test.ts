@@ -40,7 +40,9 @@ describe('storage edge cases', () => {
     const server = createServer((_req, res) => {
       hits++;
       res.writeHead(409, { 'content-type': 'application/xml', 'x-ms-error-code': 'BlobArchived' });
-      res.end('<?xml version="1.0" encoding="utf-8"?><Error><Code>BlobArchived</Code><Message>This operation is not permitted on an archived blob.</Message></Error>');
+      res.end(
+        '<?xml version="1.0" encoding="utf-8"?><Error><Code>BlobArchived</Code><Message>This operation is not permitted on an archived blob.</Message></Error>',
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {

@@ -17,10 +17,17 @@ const azurite = useAzurite();
 const ODD_KEYS = ['0', '1', '10', '9zz', 'a', 'A', 'F0', 'f', 'f~~~', 'g', 'Z', '!', '~', '%2F00', 'é', "o'brien", '0'.repeat(40), 'f'.repeat(40)];
 
 async function tableWith(keys: string[], rowsPerKey: number): Promise<TableClient> {
-  const table = TableClient.fromConnectionString(azurite().connectionString, `read${randomUUID().replace(/-/g, '').slice(0, 12)}`, { allowInsecureConnection: true });
+  const table = TableClient.fromConnectionString(azurite().connectionString, `read${randomUUID().replace(/-/g, '').slice(0, 12)}`, {
+    allowInsecureConnection: true,
+  });
   await table.createTable();
   for (const pk of keys) {
-    const rows = Array.from({ length: rowsPerKey }, (_, i) => ({ partitionKey: pk, rowKey: String(i).padStart(4, '0'), Name: i % 3 === 0 ? 'chrome' : 'edge', N: i }));
+    const rows = Array.from({ length: rowsPerKey }, (_, i) => ({
+      partitionKey: pk,
+      rowKey: String(i).padStart(4, '0'),
+      Name: i % 3 === 0 ? 'chrome' : 'edge',
+      N: i,
+    }));
     for (let i = 0; i < rows.length; i += 100) await table.submitTransaction(rows.slice(i, i + 100).map((e) => ['upsert', e] as ['upsert', typeof e]));
   }
   return table;
@@ -43,7 +50,7 @@ describe('rangeFilters', () => {
 
 describe('readEntities over key ranges', () => {
   it('yields exactly the sequential stream, in the same order, for any key, with and without a filter and a select', async () => {
-    const hex = Array.from({ length: 40 }, (_, i) => (i * 2654435761 >>> 0).toString(16).padStart(8, '0'));
+    const hex = Array.from({ length: 40 }, (_, i) => ((i * 2654435761) >>> 0).toString(16).padStart(8, '0'));
     const table = await tableWith([...ODD_KEYS, ...hex], 7);
     const sequential = await readAll<{ Name: string; N: number }>(table, 't');
     expect(sequential).toHaveLength((ODD_KEYS.length + hex.length) * 7);
@@ -64,7 +71,9 @@ describe('readEntities over key ranges', () => {
     const table = await tableWith(['1a', '9b'], 60);
     const proxy = await startFaultProxy(azurite().tablePort);
     try {
-      const viaProxy = TableClient.fromConnectionString(azuriteConnectionString(azurite().blobPort, azurite().queuePort, proxy.port), table.tableName, { allowInsecureConnection: true });
+      const viaProxy = TableClient.fromConnectionString(azuriteConnectionString(azurite().blobPort, azurite().queuePort, proxy.port), table.tableName, {
+        allowInsecureConnection: true,
+      });
       const gets = () => proxy.requests.filter((r) => r.method === 'GET').length;
       // 2 ranges ('5' splits them) of 60 rows, 5 per page: 12 pages each
       const reader = readEntities(viaProxy, 't', { scan: { splits: ['5'] }, pageSize: 5, pagesAhead: 2 });

@@ -46,10 +46,42 @@ function edgeRecords(): Record<string, unknown>[] {
     { ...base, deviceId: dev, softwareVendor: 'v', softwareName: 'long', softwareVersion: '9.'.repeat(600) }, // hashed RowKey
     { ...base, deviceId: dev, softwareVendor: 'v', softwareName: 'ints', softwareVersion: 'max', numberOfWeaknesses: 2147483647 },
     { ...base, deviceId: dev, softwareVendor: 'v', softwareName: 'ints', softwareVersion: 'min', numberOfWeaknesses: -2147483648 },
-    { ...base, deviceId: dev, softwareVendor: 'v', softwareName: 'dates', softwareVersion: 'ms', softwareFirstSeenTimestamp: '2019-04-07 02:06:47.1234567', endOfSupportDate: '2026-01-31' },
-    { ...base, deviceId: dev, softwareVendor: 'v', softwareName: 'dates', softwareVersion: 'edges', softwareFirstSeenTimestamp: '1970-01-01 00:00:00', endOfSupportDate: '9999-12-31T23:59:59Z' },
-    { ...base, deviceId: dev, softwareVendor: 'v', softwareName: 'strings', softwareVersion: 'escapes', deviceName: 'tab\there "quoted" back\\slash \u0001 </script>', rbacGroupName: '' },
-    { ...base, deviceId: dev, softwareVendor: 'v', softwareName: 'truncated', softwareVersion: '1', diskPaths: Array.from({ length: 3000 }, (_, i) => `C:\\p\\${i}\\x.exe`), registryPaths: [] },
+    {
+      ...base,
+      deviceId: dev,
+      softwareVendor: 'v',
+      softwareName: 'dates',
+      softwareVersion: 'ms',
+      softwareFirstSeenTimestamp: '2019-04-07 02:06:47.1234567',
+      endOfSupportDate: '2026-01-31',
+    },
+    {
+      ...base,
+      deviceId: dev,
+      softwareVendor: 'v',
+      softwareName: 'dates',
+      softwareVersion: 'edges',
+      softwareFirstSeenTimestamp: '1970-01-01 00:00:00',
+      endOfSupportDate: '9999-12-31T23:59:59Z',
+    },
+    {
+      ...base,
+      deviceId: dev,
+      softwareVendor: 'v',
+      softwareName: 'strings',
+      softwareVersion: 'escapes',
+      deviceName: 'tab\there "quoted" back\\slash \u0001 </script>',
+      rbacGroupName: '',
+    },
+    {
+      ...base,
+      deviceId: dev,
+      softwareVendor: 'v',
+      softwareName: 'truncated',
+      softwareVersion: '1',
+      diskPaths: Array.from({ length: 3000 }, (_, i) => `C:\\p\\${i}\\x.exe`),
+      registryPaths: [],
+    },
     { deviceId: dev, softwareVendor: 'v', softwareName: 'minimal', softwareVersion: '1' },
     { ...base, deviceId: 'x'.repeat(700), softwareVendor: 'v', softwareName: 'hashed pk', softwareVersion: '1' },
     { ...base, deviceId: "'", softwareVendor: 'v', softwareName: 'quote pk', softwareVersion: '1' },
@@ -69,10 +101,11 @@ function realistic(n: number): Record<string, unknown>[] {
 /** Replace the per-request random parts (boundary ids, request id, date, signature) so requests compare. */
 function normalized(r: CapturedRequest): CapturedRequest {
   const ids = new Map<string, string>();
-  const swap = (text: string) => text.replace(/(batch|changeset)_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/g, (_, kind: string, id: string) => {
-    if (!ids.has(id)) ids.set(id, `ID${ids.size}`);
-    return `${kind}_${ids.get(id)}`;
-  });
+  const swap = (text: string) =>
+    text.replace(/(batch|changeset)_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/g, (_, kind: string, id: string) => {
+      if (!ids.has(id)) ids.set(id, `ID${ids.size}`);
+      return `${kind}_${ids.get(id)}`;
+    });
   const body = swap(r.body);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(r.headers)) {
@@ -84,14 +117,35 @@ function normalized(r: CapturedRequest): CapturedRequest {
 
 const key = () => new AzureNamedKeyCredential('devstoreaccount1', AZURITE_KEY);
 const clientForms: [string, (httpClient: unknown) => TableClient][] = [
-  ['path-style account URL with a shared key (Azurite)', (h) => new TableClient('http://127.0.0.1:10002/devstoreaccount1', 'SoftwareInventory202401010000', key(), { allowInsecureConnection: true, httpClient: h as never })],
-  ['https account URL with a shared key', (h) => new TableClient('https://acct.table.core.windows.net', 'SoftwareInventory202401010000', key(), { httpClient: h as never })],
-  ['https account URL with a trailing slash and a SAS credential', (h) => new TableClient('https://acct.table.core.windows.net/', 'T1', new AzureSASCredential('sv=2019-02-02&ss=t&sig=abc%2B'), { httpClient: h as never })],
-  ['SAS in the account URL', (h) => new TableClient('https://acct.table.core.windows.net?sv=2019-02-02&ss=t&srt=o&sp=rwau&sig=abc%2B', 'T1', { httpClient: h as never })],
+  [
+    'path-style account URL with a shared key (Azurite)',
+    (h) =>
+      new TableClient('http://127.0.0.1:10002/devstoreaccount1', 'SoftwareInventory202401010000', key(), {
+        allowInsecureConnection: true,
+        httpClient: h as never,
+      }),
+  ],
+  [
+    'https account URL with a shared key',
+    (h) => new TableClient('https://acct.table.core.windows.net', 'SoftwareInventory202401010000', key(), { httpClient: h as never }),
+  ],
+  [
+    'https account URL with a trailing slash and a SAS credential',
+    (h) => new TableClient('https://acct.table.core.windows.net/', 'T1', new AzureSASCredential('sv=2019-02-02&ss=t&sig=abc%2B'), { httpClient: h as never }),
+  ],
+  [
+    'SAS in the account URL',
+    (h) => new TableClient('https://acct.table.core.windows.net?sv=2019-02-02&ss=t&srt=o&sp=rwau&sig=abc%2B', 'T1', { httpClient: h as never }),
+  ],
   [
     'Entra ID token credential',
     (h) =>
-      new TableClient('https://acct.table.core.windows.net', 'T1', { getToken: async () => ({ token: 'tok', expiresOnTimestamp: Date.now() + 3600_000 }) }, { httpClient: h as never }),
+      new TableClient(
+        'https://acct.table.core.windows.net',
+        'T1',
+        { getToken: async () => ({ token: 'tok', expiresOnTimestamp: Date.now() + 3600_000 }) },
+        { httpClient: h as never },
+      ),
   ],
 ];
 
@@ -141,8 +195,14 @@ describe('lean transactions are the SDK transactions', () => {
       { ...base, deviceId: 'ls', softwareVendor: 'v', softwareName: 'n', softwareVersion: '1', deviceName: 'line\u2028sep\u2029para' },
       { ...base, deviceId: 'ls', softwareVendor: 'v', softwareName: 'n', softwareVersion: '2', deviceName: 'line\u2028sep\u2029para' },
     ]);
-    expect(entityJson(a.entity)).toBe(JSON.stringify(JSON.parse(entityJson(a.entity)!)).replace('\u2028', '\\u2028').replace('\u2029', '\\u2029'));
-    const t = TableClient.fromConnectionString(azurite().connectionString, `Ls${randomUUID().replace(/-/g, '').slice(0, 10)}`, { allowInsecureConnection: true });
+    expect(entityJson(a.entity)).toBe(
+      JSON.stringify(JSON.parse(entityJson(a.entity)!))
+        .replace('\u2028', '\\u2028')
+        .replace('\u2029', '\\u2029'),
+    );
+    const t = TableClient.fromConnectionString(azurite().connectionString, `Ls${randomUUID().replace(/-/g, '').slice(0, 10)}`, {
+      allowInsecureConnection: true,
+    });
     await t.createTable();
     expect(await writeEntities(t, [a, b], 2)).toEqual({ written: 2, rejected: [] });
     const reference = { ...a.entity, rowKey: 'reference' };
@@ -156,7 +216,9 @@ describe('lean transactions are the SDK transactions', () => {
   it('lands the same entities, keys and EDM types in Azurite as the SDK path (compared with disableTypeConversion)', async () => {
     const items = mapped([...realistic(300), ...edgeRecords()]);
     const read = async (transport: 'lean' | 'sdk') => {
-      const t = TableClient.fromConnectionString(azurite().connectionString, `Eq${transport}${randomUUID().replace(/-/g, '').slice(0, 10)}`, { allowInsecureConnection: true });
+      const t = TableClient.fromConnectionString(azurite().connectionString, `Eq${transport}${randomUUID().replace(/-/g, '').slice(0, 10)}`, {
+        allowInsecureConnection: true,
+      });
       await t.createTable();
       expect(await writeEntities(t, items, 4, { transport })).toEqual({ written: items.length, rejected: [] });
       const rows = new Map<string, TableEntityResult<Record<string, unknown>>>();

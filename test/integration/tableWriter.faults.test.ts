@@ -70,7 +70,9 @@ describe('table writer under Table Storage faults', () => {
     const items = pending(300, 3); // three transactions of 100
     const before = proxy.requests.length;
     // the first transaction: 503, 503 (with Retry-After 0), then 500 ×4 — past the pipeline's 1 + 3 tries
-    proxy.setRule(onBatches({ 1: serverBusy, 2: { ...serverBusy, retryAfterSeconds: 0 }, 3: internalError, 4: internalError, 5: internalError, 6: internalError }));
+    proxy.setRule(
+      onBatches({ 1: serverBusy, 2: { ...serverBusy, retryAfterSeconds: 0 }, 3: internalError, 4: internalError, 5: internalError, 6: internalError }),
+    );
     const retries: { attempt: number; delayMs: number; error: string }[] = [];
     expect(await writeEntities(viaProxy, items, 1, quick(retries))).toEqual({ written: 300, rejected: [] });
     expect(batchesSeen(before)).toEqual({ faulted: 6, total: 9 });

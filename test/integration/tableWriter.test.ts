@@ -37,7 +37,7 @@ describe('table writer', () => {
 
   it('keeps a transaction under 4 MiB when entities are large', () => {
     const big = 'x'.repeat(30000);
-    const items = pending(100, 1).map((p) => ({ ...p, entity: { ...p.entity, DiskPaths: big, RegistryPaths: big } as InventoryEntity }));
+    const items = pending(100, 1).map((p) => ({ ...p, entity: { ...p.entity, DiskPaths: big, RegistryPaths: big } }));
     const batches = planBatches(items);
     expect(batches.length).toBeGreaterThan(1);
   });

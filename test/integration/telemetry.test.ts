@@ -62,20 +62,41 @@ describe('telemetry settings', () => {
     expect(loadConfig(env).telemetry).toBeUndefined();
     const cs = `InstrumentationKey=${IKEY};IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/;ApplicationId=x`;
     expect(loadConfig({ ...env, APPLICATIONINSIGHTS_CONNECTION_STRING: cs }).telemetry).toEqual({ connectionString: cs });
-    expect(loadConfig({ ...env, APPLICATIONINSIGHTS_CONNECTION_STRING: cs, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `ClientId=${CLIENT_ID};Authorization=AAD` }).telemetry).toEqual({
+    expect(
+      loadConfig({ ...env, APPLICATIONINSIGHTS_CONNECTION_STRING: cs, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `ClientId=${CLIENT_ID};Authorization=AAD` })
+        .telemetry,
+    ).toEqual({
       connectionString: cs,
       entra: { clientId: CLIENT_ID },
     });
-    expect(loadConfig({ ...env, APPLICATIONINSIGHTS_CONNECTION_STRING: cs, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD' }).telemetry).toEqual({ connectionString: cs, entra: {} });
+    expect(loadConfig({ ...env, APPLICATIONINSIGHTS_CONNECTION_STRING: cs, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD' }).telemetry).toEqual(
+      { connectionString: cs, entra: {} },
+    );
   });
 
   it.each([
-    [{ APPLICATIONINSIGHTS_CONNECTION_STRING: 'not a connection string' }, 'APPLICATIONINSIGHTS_CONNECTION_STRING', /expected an Application Insights connection string/],
+    [
+      { APPLICATIONINSIGHTS_CONNECTION_STRING: 'not a connection string' },
+      'APPLICATIONINSIGHTS_CONNECTION_STRING',
+      /expected an Application Insights connection string/,
+    ],
     [{ APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=abc' }, 'APPLICATIONINSIGHTS_CONNECTION_STRING', /InstrumentationKey=<guid>/],
-    [{ APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${IKEY};IngestionEndpoint=http://example.com/` }, 'APPLICATIONINSIGHTS_CONNECTION_STRING', /must be an https URL/],
+    [
+      { APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${IKEY};IngestionEndpoint=http://example.com/` },
+      'APPLICATIONINSIGHTS_CONNECTION_STRING',
+      /must be an https URL/,
+    ],
     [{ APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD' }, 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', /CONNECTION_STRING is not/],
-    [{ APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${IKEY}`, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=x' }, 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', /Authorization=AAD/],
-    [{ APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${IKEY}`, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=me;Authorization=AAD' }, 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', /GUID/],
+    [
+      { APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${IKEY}`, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=x' },
+      'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+      /Authorization=AAD/,
+    ],
+    [
+      { APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${IKEY}`, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=me;Authorization=AAD' },
+      'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+      /GUID/,
+    ],
   ])('%j is refused, naming the setting', (bad, setting, message) => {
     let err: unknown;
     try {
@@ -98,9 +119,16 @@ describe('telemetry through the Application Insights SDK (npm run ingest)', () =
     sim = collector = undefined;
   });
 
-  it('a full cycle sends one event per file, the snapshot completion and the rows metric, with the identity\'s token and no secret', async () => {
+  it("a full cycle sends one event per file, the snapshot completion and the rows metric, with the identity's token and no secret", async () => {
     collector = await startTelemetryCollector();
-    sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `t-${randomUUID().slice(0, 8)}`, devices: 60, files: 2, seed: 5, generatedTime: nextGeneratedTime() });
+    sim = await startDefenderSimulator({
+      blobConnectionString: azurite().connectionString,
+      containerName: `t-${randomUUID().slice(0, 8)}`,
+      devices: 60,
+      files: 2,
+      seed: 5,
+      generatedTime: nextGeneratedTime(),
+    });
     const published = await sim.publish();
     const id = snapshotIdFor(published.generatedTime);
 
@@ -149,7 +177,14 @@ describe('telemetry through the Application Insights SDK (npm run ingest)', () =
     const gone = await startTelemetryCollector();
     const url = gone.url;
     await gone.close(); // nothing listens there any more
-    sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `t-${randomUUID().slice(0, 8)}`, devices: 20, files: 1, seed: 6, generatedTime: nextGeneratedTime() });
+    sim = await startDefenderSimulator({
+      blobConnectionString: azurite().connectionString,
+      containerName: `t-${randomUUID().slice(0, 8)}`,
+      devices: 20,
+      files: 1,
+      seed: 6,
+      generatedTime: nextGeneratedTime(),
+    });
     const published = await sim.publish();
     const run = await runIngest(withTelemetry(baseEnv(sim.baseUrl), { url }).env, 90_000, { preload: [FAKE_MI] });
     expect(run.code).toBe(0);
@@ -160,7 +195,11 @@ describe('telemetry through the Application Insights SDK (npm run ingest)', () =
 describe('telemetry events from the handlers', () => {
   it('a file that cannot be read and a poison message each report InventorySnapshotFailed; the timer reports its errors', async () => {
     const fx = exportFixture(azurite());
-    const good = gz(records(30, 3, 'tel-').map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const good = gz(
+      records(30, 3, 'tel-')
+        .map((r) => JSON.stringify(r))
+        .join('\n') + '\n',
+    );
     await fx.upload([good, Buffer.from('this is not gzip at all')]);
     const generatedTime = nextGeneratedTime();
     const config = testConfig(azurite());
@@ -174,7 +213,10 @@ describe('telemetry events from the handlers', () => {
     const messages = (await services.queue.receiveMessages({ numberOfMessages: 2 })).receivedMessageItems;
     expect(messages).toHaveLength(2);
     for (const m of messages) await ingestExportFile(m.messageText, ingestDeps(services, log, { telemetry }));
-    const byStatus = telemetry.events.filter((e) => e.name === 'InventoryFileIngested').map((e) => e.properties.status).sort();
+    const byStatus = telemetry.events
+      .filter((e) => e.name === 'InventoryFileIngested')
+      .map((e) => e.properties.status)
+      .sort();
     expect(byStatus).toEqual(['complete', 'failed']);
     const failed = telemetry.events.find((e) => e.name === 'InventorySnapshotFailed')!;
     expect(failed.properties).toMatchObject({ snapshotId: timer.snapshotId, cause: 'file', fileIndex: '1' });
@@ -182,9 +224,19 @@ describe('telemetry events from the handlers', () => {
     expect(telemetry.flushes).toBe(3); // once per invocation
 
     // the poison handler: the host gave up on file 1's message
-    const poison = encodeMessage({ snapshotId: timer.snapshotId, kind: 'SoftwareInventory', fileIndex: 1, fileCount: 2, url: fx.urls()[1], generatedTime: generatedTime.toISOString() });
+    const poison = encodeMessage({
+      snapshotId: timer.snapshotId,
+      kind: 'SoftwareInventory',
+      fileIndex: 1,
+      fileCount: 2,
+      url: fx.urls()[1],
+      generatedTime: generatedTime.toISOString(),
+    });
     await handlePoisonMessage(poison, { catalog: services.catalog, log, telemetry }, 5);
-    expect(telemetry.events.at(-1)).toMatchObject({ name: 'InventorySnapshotFailed', properties: { cause: 'poison', fileIndex: '1', snapshotId: timer.snapshotId } });
+    expect(telemetry.events.at(-1)).toMatchObject({
+      name: 'InventorySnapshotFailed',
+      properties: { cause: 'poison', fileIndex: '1', snapshotId: timer.snapshotId },
+    });
     expect(telemetry.flushes).toBe(4);
     // no SAS signature in any property, whatever the reason text carried
     expect(JSON.stringify(telemetry.events)).not.toMatch(/\bsig=(?!REDACTED)/i);
@@ -198,8 +250,14 @@ describe('telemetry events from the handlers', () => {
     expect(telemetry.flushes).toBe(5);
   }, 60_000);
 
-  it('EXPORT_METHOD=json: the timer run reports the paged snapshot\'s completion and its check', async () => {
-    const sim = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, containerName: `j-${randomUUID().slice(0, 8)}`, devices: 20, seed: 8, generatedTime: nextGeneratedTime() });
+  it("EXPORT_METHOD=json: the timer run reports the paged snapshot's completion and its check", async () => {
+    const sim = await startDefenderSimulator({
+      blobConnectionString: azurite().connectionString,
+      containerName: `j-${randomUUID().slice(0, 8)}`,
+      devices: 20,
+      seed: 8,
+      generatedTime: nextGeneratedTime(),
+    });
     try {
       const published = await sim.publish();
       const config = testConfig(azurite(), { DEFENDER_API_BASE_URL: sim.baseUrl, EXPORT_METHOD: 'json', JSON_PAGE_SIZE: '100' });
@@ -208,8 +266,13 @@ describe('telemetry events from the handlers', () => {
       expect(summary).toMatchObject({ status: 'complete', rows: published.totalRows });
       const completed = telemetry.events.filter((e) => e.name === 'InventorySnapshotCompleted');
       expect(completed).toHaveLength(1);
-      expect(completed[0]).toMatchObject({ properties: { snapshotId: summary.snapshotId, method: 'json' }, measurements: { files: 1, rows: published.totalRows } });
-      expect(telemetry.events.find((e) => e.name === 'InventoryExportChecked')).toMatchObject({ properties: { method: 'json', action: 'created', status: 'complete' } });
+      expect(completed[0]).toMatchObject({
+        properties: { snapshotId: summary.snapshotId, method: 'json' },
+        measurements: { files: 1, rows: published.totalRows },
+      });
+      expect(telemetry.events.find((e) => e.name === 'InventoryExportChecked')).toMatchObject({
+        properties: { method: 'json', action: 'created', status: 'complete' },
+      });
     } finally {
       await sim.stop();
     }

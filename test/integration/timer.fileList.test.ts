@@ -136,7 +136,13 @@ describe('superseding an older snapshot whose files all completed', () => {
     const newer = nextGeneratedTime();
     const outcome = await runExportTimer(timerDeps(services, memoryLog(), { defender: fakeDefender(newer, () => fx.urls()) }));
     expect(outcome).toMatchObject({ action: 'created', snapshotId: snapshotIdFor(newer) });
-    expect((await services.catalog.getSnapshot(SOFTWARE_INVENTORY, id))!).toMatchObject({ Status: 'complete', Error: '', FileCount: 2, FilesCompleted: 2, RowCount: 50 });
+    expect((await services.catalog.getSnapshot(SOFTWARE_INVENTORY, id))!).toMatchObject({
+      Status: 'complete',
+      Error: '',
+      FileCount: 2,
+      FilesCompleted: 2,
+      RowCount: 50,
+    });
   }, 60_000);
 
   it('a newer export generated in the same minute: the older snapshot, every file complete but the flip lost, ends complete, not failed', async () => {
@@ -147,6 +153,12 @@ describe('superseding an older snapshot whose files all completed', () => {
     const log = memoryLog();
     const outcome = await runExportTimer(timerDeps(services, log, { defender: fakeDefender(new Date(older.getTime() + 30_000), () => fx.urls()) }));
     expect(outcome).toMatchObject({ action: 'none', snapshotId: id, status: 'complete', filesQueued: 0 });
-    expect((await services.catalog.getSnapshot(SOFTWARE_INVENTORY, id))!).toMatchObject({ Status: 'complete', Error: '', FileCount: 2, FilesCompleted: 2, RowCount: 50 });
+    expect((await services.catalog.getSnapshot(SOFTWARE_INVENTORY, id))!).toMatchObject({
+      Status: 'complete',
+      Error: '',
+      FileCount: 2,
+      FilesCompleted: 2,
+      RowCount: 50,
+    });
   }, 60_000);
 });

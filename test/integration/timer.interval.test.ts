@@ -42,7 +42,12 @@ describe('SNAPSHOT_INTERVAL_HOURS', () => {
     const { config, services, fx } = setup();
     await fx.upload([gz(jsonl(records(20, 2, 'ia')))]);
     const base = era();
-    const first = await runIngestCycle({ config, log: silentLog, services, timer: { defender: fakeDefender(new Date(base), () => fx.urls()), now: at(base + 600_000) } });
+    const first = await runIngestCycle({
+      config,
+      log: silentLog,
+      services,
+      timer: { defender: fakeDefender(new Date(base), () => fx.urls()), now: at(base + 600_000) },
+    });
     expect(first.status).toBe('complete');
 
     const newer = new Date(base + 3 * HOUR);
@@ -95,7 +100,11 @@ describe('SNAPSHOT_INTERVAL_HOURS', () => {
       config,
       log: silentLog,
       services,
-      timer: { defender: fakeDefender(unfinished, () => [fx.urls()[0], fx.urls({ expiresInMinutes: -10 })[1]]), now: at(base + HOUR + 60_000), snapshotIntervalHours: 0 },
+      timer: {
+        defender: fakeDefender(unfinished, () => [fx.urls()[0], fx.urls({ expiresInMinutes: -10 })[1]]),
+        now: at(base + HOUR + 60_000),
+        snapshotIntervalHours: 0,
+      },
     });
     expect(s).toMatchObject({ snapshotId: snapshotIdFor(unfinished), status: 'ingesting' });
     expect((await services.catalog.listFiles(s.snapshotId)).map((f) => f.Status)).toEqual(['complete', 'expired']);
@@ -125,7 +134,10 @@ describe('SNAPSHOT_INTERVAL_HOURS', () => {
     const defender = fakeDefender(newer, () => fx.urls());
     const outcome = await runExportTimer(timerDeps(services, silentLog, { defender, now: at(base + 2 * HOUR + 60_000) }));
     expect(outcome).toMatchObject({ action: 'created', snapshotId: snapshotIdFor(newer), filesQueued: 2 });
-    expect((await services.catalog.getSnapshot(SOFTWARE_INVENTORY, snapshotIdFor(unfinished)))!).toMatchObject({ Status: 'failed', Error: expect.stringMatching(/^superseded by export/) });
+    expect((await services.catalog.getSnapshot(SOFTWARE_INVENTORY, snapshotIdFor(unfinished)))!).toMatchObject({
+      Status: 'failed',
+      Error: expect.stringMatching(/^superseded by export/),
+    });
     const done = await runIngestCycle({ config, log: silentLog, services, timer: { defender, now: at(base + 2 * HOUR + 120_000) } });
     expect(done).toMatchObject({ snapshotId: snapshotIdFor(newer), status: 'complete', rows: 30 });
   }, 60_000);
@@ -134,10 +146,17 @@ describe('SNAPSHOT_INTERVAL_HOURS', () => {
     const { services, fx } = setup();
     await fx.upload([gz(jsonl(records(20, 2, 'ih')))]);
     const base = era();
-    await runIngestCycle({ config: testConfig(azurite(), { SNAPSHOT_INTERVAL_HOURS: '0' }), log: silentLog, services, timer: { defender: fakeDefender(new Date(base), () => fx.urls()), now: at(base + 600_000) } });
+    await runIngestCycle({
+      config: testConfig(azurite(), { SNAPSHOT_INTERVAL_HOURS: '0' }),
+      log: silentLog,
+      services,
+      timer: { defender: fakeDefender(new Date(base), () => fx.urls()), now: at(base + 600_000) },
+    });
     // registered and queued an hour later (interval 0 then); no worker has touched it yet
     const unfinished = new Date(base + HOUR);
-    const s1 = await runExportTimer(timerDeps(services, silentLog, { defender: fakeDefender(unfinished, () => fx.urls()), now: at(base + HOUR), snapshotIntervalHours: 0 }));
+    const s1 = await runExportTimer(
+      timerDeps(services, silentLog, { defender: fakeDefender(unfinished, () => fx.urls()), now: at(base + HOUR), snapshotIntervalHours: 0 }),
+    );
     expect(s1).toMatchObject({ action: 'created', status: 'ingesting' });
     await services.queue.clearMessages();
 
@@ -148,7 +167,9 @@ describe('SNAPSHOT_INTERVAL_HOURS', () => {
     expect((await services.catalog.getSnapshot(SOFTWARE_INVENTORY, s1.snapshotId))!.Status).toBe('ingesting');
 
     // an hour later its queued file has been idle past the stale bound: nothing works on it, the newer export replaces it
-    const replaced = await runExportTimer(timerDeps(services, silentLog, { defender: fakeDefender(newer, () => fx.urls()), now: at(base + 2 * HOUR + 10 * 60_000) }));
+    const replaced = await runExportTimer(
+      timerDeps(services, silentLog, { defender: fakeDefender(newer, () => fx.urls()), now: at(base + 2 * HOUR + 10 * 60_000) }),
+    );
     expect(replaced).toMatchObject({ action: 'created', snapshotId: snapshotIdFor(newer) });
     expect((await services.catalog.getSnapshot(SOFTWARE_INVENTORY, s1.snapshotId))!.Status).toBe('failed');
   }, 60_000);

@@ -112,7 +112,11 @@ describe('Functions triggers with a real InvocationContext', () => {
 
   it('ingestExportFile: without a message id the worker identity is the invocation id', async () => {
     const msg = messages[1];
-    await catalog.updateFile(msg.snapshotId, msg.fileIndex, { Status: 'ingesting', LeaseOwner: 'inv-fallback', LeaseExpiresAt: new Date(Date.now() + 10 * 60_000) });
+    await catalog.updateFile(msg.snapshotId, msg.fileIndex, {
+      Status: 'ingesting',
+      LeaseOwner: 'inv-fallback',
+      LeaseExpiresAt: new Date(Date.now() + 10 * 60_000),
+    });
     const { context } = invocation('ingestExportFile', { invocationId: 'inv-fallback', triggerMetadata: {} });
     await handlers.queue(msg, context);
     expect(await catalog.getFile(msg.snapshotId, msg.fileIndex)).toMatchObject({ Status: 'complete', RowsWritten: published.files[1].rows });

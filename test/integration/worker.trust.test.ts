@@ -14,7 +14,9 @@ import { tables } from '../helpers/inventoryTables';
 
 const azurite = useAzurite();
 
-async function listen(handler: (req: IncomingMessage, res: import('node:http').ServerResponse) => void): Promise<{ server: Server; base: string; hits: string[] }> {
+async function listen(
+  handler: (req: IncomingMessage, res: import('node:http').ServerResponse) => void,
+): Promise<{ server: Server; base: string; hits: string[] }> {
   const hits: string[] = [];
   const server = createServer((req, res) => {
     hits.push(req.url ?? '');
@@ -71,7 +73,10 @@ describe('a worker ingests only what the timer registered', () => {
     await fx.upload([gz(jsonl(records(12, 2)))]);
     const { services, messages } = await arm(() => fx.urls());
     const fresh = fx.urls({ expiresInMinutes: 30 })[0] + '#frag';
-    expect(await ingestExportFile(encodeMessage({ ...messages[0], url: fresh }), ingestDeps(services, silentLog))).toMatchObject({ status: 'complete', rowsWritten: 12 });
+    expect(await ingestExportFile(encodeMessage({ ...messages[0], url: fresh }), ingestDeps(services, silentLog))).toMatchObject({
+      status: 'complete',
+      rowsWritten: 12,
+    });
   });
 });
 

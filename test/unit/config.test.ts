@@ -165,7 +165,11 @@ describe('enumerations', () => {
   test('EXPORT_KINDS: comma-separated, case-insensitive, unknown kinds refused', () => {
     expect(load({ EXPORT_KINDS: 'softwareinventory' }).exportKinds).toEqual(['SoftwareInventory']);
     expect(load({ EXPORT_KINDS: ' SoftwareInventory , ' }).exportKinds).toEqual(['SoftwareInventory']);
-    expectRefused({ EXPORT_KINDS: 'SoftwareInventory,SoftwareVulnerabilities' }, 'EXPORT_KINDS', /"SoftwareVulnerabilities" is not supported \(supported: SoftwareInventory\)/);
+    expectRefused(
+      { EXPORT_KINDS: 'SoftwareInventory,SoftwareVulnerabilities' },
+      'EXPORT_KINDS',
+      /"SoftwareVulnerabilities" is not supported \(supported: SoftwareInventory\)/,
+    );
     expectRefused({ EXPORT_KINDS: ',' }, 'EXPORT_KINDS', /lists no export kind/);
   });
 });
@@ -198,7 +202,9 @@ describe('EXPORT_SCHEDULE', () => {
 describe('DEFENDER_API_BASE_URL and DEFENDER_AUTH', () => {
   test('https URL accepted, trailing slash dropped', () => {
     expect(load({ DEFENDER_API_BASE_URL: 'https://eu.api.security.microsoft.com/' }).defenderApiBaseUrl).toBe('https://eu.api.security.microsoft.com');
-    expect(load({ DEFENDER_API_BASE_URL: 'https://api.securitycenter.microsoft.com/api/' }).defenderApiBaseUrl).toBe('https://api.securitycenter.microsoft.com/api');
+    expect(load({ DEFENDER_API_BASE_URL: 'https://api.securitycenter.microsoft.com/api/' }).defenderApiBaseUrl).toBe(
+      'https://api.securitycenter.microsoft.com/api',
+    );
   });
 
   test('not a URL refused', () => {
@@ -206,7 +212,11 @@ describe('DEFENDER_API_BASE_URL and DEFENDER_AUTH', () => {
   });
 
   test('http to a non-loopback host refused; other schemes refused', () => {
-    expectRefused({ DEFENDER_API_BASE_URL: 'http://api.security.microsoft.com' }, 'DEFENDER_API_BASE_URL', /must be an https URL \(http is accepted only for loopback hosts\)/);
+    expectRefused(
+      { DEFENDER_API_BASE_URL: 'http://api.security.microsoft.com' },
+      'DEFENDER_API_BASE_URL',
+      /must be an https URL \(http is accepted only for loopback hosts\)/,
+    );
     expectRefused({ DEFENDER_API_BASE_URL: 'http://10.0.0.5:7071' }, 'DEFENDER_API_BASE_URL', /must be an https URL/);
     expectRefused({ DEFENDER_API_BASE_URL: 'ftp://api.security.microsoft.com' }, 'DEFENDER_API_BASE_URL', /must be an https URL/);
   });
@@ -218,8 +228,16 @@ describe('DEFENDER_API_BASE_URL and DEFENDER_AUTH', () => {
   });
 
   test('DEFENDER_AUTH=none refused unless the base URL is loopback', () => {
-    expectRefused({ DEFENDER_AUTH: 'none' }, 'DEFENDER_AUTH', /"none" is only accepted when DEFENDER_API_BASE_URL is a loopback address.*api\.security\.microsoft\.com/);
-    expectRefused({ DEFENDER_AUTH: 'none', DEFENDER_API_BASE_URL: 'https://defender-sim.example.com' }, 'DEFENDER_AUTH', /only accepted when DEFENDER_API_BASE_URL is a loopback/);
+    expectRefused(
+      { DEFENDER_AUTH: 'none' },
+      'DEFENDER_AUTH',
+      /"none" is only accepted when DEFENDER_API_BASE_URL is a loopback address.*api\.security\.microsoft\.com/,
+    );
+    expectRefused(
+      { DEFENDER_AUTH: 'none', DEFENDER_API_BASE_URL: 'https://defender-sim.example.com' },
+      'DEFENDER_AUTH',
+      /only accepted when DEFENDER_API_BASE_URL is a loopback/,
+    );
     expect(load({ DEFENDER_AUTH: 'none', DEFENDER_API_BASE_URL: 'http://127.0.0.1:7071' })).toMatchObject({
       defenderAuth: 'none',
       defenderApiBaseUrl: 'http://127.0.0.1:7071',
@@ -246,8 +264,14 @@ describe('DEFENDER_API_BASE_URL and DEFENDER_AUTH', () => {
   });
 
   test('DEFENDER_TOKEN_SCOPE must end in /.default', () => {
-    expect(load({ DEFENDER_TOKEN_SCOPE: 'https://api.security.microsoft.com/.default' }).defenderTokenScope).toBe('https://api.security.microsoft.com/.default');
-    expectRefused({ DEFENDER_TOKEN_SCOPE: 'https://api.securitycenter.microsoft.com' }, 'DEFENDER_TOKEN_SCOPE', /expected a resource scope ending in \/\.default/);
+    expect(load({ DEFENDER_TOKEN_SCOPE: 'https://api.security.microsoft.com/.default' }).defenderTokenScope).toBe(
+      'https://api.security.microsoft.com/.default',
+    );
+    expectRefused(
+      { DEFENDER_TOKEN_SCOPE: 'https://api.securitycenter.microsoft.com' },
+      'DEFENDER_TOKEN_SCOPE',
+      /expected a resource scope ending in \/\.default/,
+    );
   });
 
   test('AZURE_AUTHORITY_HOST must be an https URL', () => {
@@ -264,47 +288,86 @@ describe('the Defender token goes only to Defender API hosts, for their audience
     expect(DEFENDER_HOSTS.length).toBeGreaterThanOrEqual(15);
     for (const h of DEFENDER_HOSTS) {
       for (const scope of h.audiences) {
-        expect(load({ DEFENDER_API_BASE_URL: `https://${h.host}`, DEFENDER_TOKEN_SCOPE: scope })).toMatchObject({ defenderApiBaseUrl: `https://${h.host}`, defenderTokenScope: scope });
+        expect(load({ DEFENDER_API_BASE_URL: `https://${h.host}`, DEFENDER_TOKEN_SCOPE: scope })).toMatchObject({
+          defenderApiBaseUrl: `https://${h.host}`,
+          defenderTokenScope: scope,
+        });
       }
     }
     // the ones the design names, regional and government included
     const hosts = DEFENDER_HOSTS.map((h) => h.host);
-    for (const h of ['api.security.microsoft.com', 'us.api.security.microsoft.com', 'eu.api.security.microsoft.com', 'uk.api.security.microsoft.com', 'au.api.security.microsoft.com', 'api.securitycenter.microsoft.com', 'api-us.securitycenter.microsoft.com', 'api-eu.securitycenter.microsoft.com', 'api-uk.securitycenter.microsoft.com', 'api-gcc.securitycenter.microsoft.us', 'api-gov.securitycenter.microsoft.us']) {
+    for (const h of [
+      'api.security.microsoft.com',
+      'us.api.security.microsoft.com',
+      'eu.api.security.microsoft.com',
+      'uk.api.security.microsoft.com',
+      'au.api.security.microsoft.com',
+      'api.securitycenter.microsoft.com',
+      'api-us.securitycenter.microsoft.com',
+      'api-eu.securitycenter.microsoft.com',
+      'api-uk.securitycenter.microsoft.com',
+      'api-gcc.securitycenter.microsoft.us',
+      'api-gov.securitycenter.microsoft.us',
+    ]) {
       expect(hosts).toContain(h);
     }
     expect(DEFENDER_HOSTS.find((h) => h.host === 'api-gov.securitycenter.microsoft.us')?.authorityHost).toBe('https://login.microsoftonline.us');
   });
 
   test('any other host is refused, look-alikes included, naming the opt-in', () => {
-    for (const url of ['https://defender.example.com', 'https://api.security.microsoft.com.evil.example', 'https://evilapi.security.microsoft.com', 'https://api-xx.securitycenter.microsoft.com', 'https://graph.microsoft.com']) {
+    for (const url of [
+      'https://defender.example.com',
+      'https://api.security.microsoft.com.evil.example',
+      'https://evilapi.security.microsoft.com',
+      'https://api-xx.securitycenter.microsoft.com',
+      'https://graph.microsoft.com',
+    ]) {
       const err = expectRefused({ DEFENDER_API_BASE_URL: url }, 'DEFENDER_API_BASE_URL', /is not a Defender API host/);
       expect(err.message).toMatch(OPT_IN);
     }
   });
 
   test('a scope that is not an audience of the host is refused: another API, or another cloud', () => {
-    expectRefused({ DEFENDER_TOKEN_SCOPE: 'https://graph.microsoft.com/.default' }, 'DEFENDER_TOKEN_SCOPE', /"https:\/\/graph\.microsoft\.com\/\.default" is not a token audience of api\.security\.microsoft\.com .*DEFENDER_ALLOW_CUSTOM_ENDPOINT=true/);
+    expectRefused(
+      { DEFENDER_TOKEN_SCOPE: 'https://graph.microsoft.com/.default' },
+      'DEFENDER_TOKEN_SCOPE',
+      /"https:\/\/graph\.microsoft\.com\/\.default" is not a token audience of api\.security\.microsoft\.com .*DEFENDER_ALLOW_CUSTOM_ENDPOINT=true/,
+    );
     expectRefused(
       { DEFENDER_API_BASE_URL: 'https://api-gov.securitycenter.microsoft.us' },
       'DEFENDER_TOKEN_SCOPE',
       /is not a token audience of api-gov\.securitycenter\.microsoft\.us \(expected https:\/\/api-gov\.securitycenter\.microsoft\.us\/\.default\)/,
     );
-    expectRefused({ DEFENDER_API_BASE_URL: 'https://eu.api.security.microsoft.com', DEFENDER_TOKEN_SCOPE: 'https://api-gcc.securitycenter.microsoft.us/.default' }, 'DEFENDER_TOKEN_SCOPE', /not a token audience/);
+    expectRefused(
+      { DEFENDER_API_BASE_URL: 'https://eu.api.security.microsoft.com', DEFENDER_TOKEN_SCOPE: 'https://api-gcc.securitycenter.microsoft.us/.default' },
+      'DEFENDER_TOKEN_SCOPE',
+      /not a token audience/,
+    );
   });
 
   test('DEFENDER_ALLOW_CUSTOM_ENDPOINT=true accepts another host and scope; anything but true/false is refused', () => {
-    expect(load({ DEFENDER_API_BASE_URL: 'https://defender-proxy.contoso.example', DEFENDER_TOKEN_SCOPE: 'api://contoso-proxy/.default', DEFENDER_ALLOW_CUSTOM_ENDPOINT: 'true' })).toMatchObject({
+    expect(
+      load({
+        DEFENDER_API_BASE_URL: 'https://defender-proxy.contoso.example',
+        DEFENDER_TOKEN_SCOPE: 'api://contoso-proxy/.default',
+        DEFENDER_ALLOW_CUSTOM_ENDPOINT: 'true',
+      }),
+    ).toMatchObject({
       defenderApiBaseUrl: 'https://defender-proxy.contoso.example',
       defenderTokenScope: 'api://contoso-proxy/.default',
     });
-    expect(load({ DEFENDER_TOKEN_SCOPE: 'https://graph.microsoft.com/.default', DEFENDER_ALLOW_CUSTOM_ENDPOINT: 'TRUE' }).defenderTokenScope).toBe('https://graph.microsoft.com/.default');
+    expect(load({ DEFENDER_TOKEN_SCOPE: 'https://graph.microsoft.com/.default', DEFENDER_ALLOW_CUSTOM_ENDPOINT: 'TRUE' }).defenderTokenScope).toBe(
+      'https://graph.microsoft.com/.default',
+    );
     expectRefused({ DEFENDER_ALLOW_CUSTOM_ENDPOINT: 'yes' }, 'DEFENDER_ALLOW_CUSTOM_ENDPOINT', /expected one of false, true, got "yes"/);
     expect(DEFAULTS.DEFENDER_ALLOW_CUSTOM_ENDPOINT).toBe('false');
   });
 
   test('a loopback simulator is accepted with or without a credential, with any scope', () => {
     expect(load({ DEFENDER_API_BASE_URL: 'http://127.0.0.1:7071' }).defenderAuth).toBe('default');
-    expect(load({ DEFENDER_API_BASE_URL: 'http://localhost:7071', DEFENDER_TOKEN_SCOPE: 'api://simulator/.default' }).defenderTokenScope).toBe('api://simulator/.default');
+    expect(load({ DEFENDER_API_BASE_URL: 'http://localhost:7071', DEFENDER_TOKEN_SCOPE: 'api://simulator/.default' }).defenderTokenScope).toBe(
+      'api://simulator/.default',
+    );
   });
 
   test('user info in the base URL is refused without echoing it, on loopback and with the opt-in too', () => {
@@ -321,7 +384,11 @@ describe('the Defender token goes only to Defender API hosts, for their audience
   });
 
   test('a query string or fragment in the base URL is refused without echoing it', () => {
-    const err = expectRefused({ DEFENDER_API_BASE_URL: 'https://api.security.microsoft.com/?code=SECRETCODE' }, 'DEFENDER_API_BASE_URL', /must not carry a query string or fragment/);
+    const err = expectRefused(
+      { DEFENDER_API_BASE_URL: 'https://api.security.microsoft.com/?code=SECRETCODE' },
+      'DEFENDER_API_BASE_URL',
+      /must not carry a query string or fragment/,
+    );
     expect(err.message).not.toContain('SECRETCODE');
   });
 });
@@ -333,14 +400,33 @@ describe('no settings error echoes a value that can hold a secret', () => {
     ['an http URL with a query', { DEFENDER_API_BASE_URL: `http://api.security.microsoft.com/?sig=${SECRET}` }],
     ['an authority host with user info', { AZURE_AUTHORITY_HOST: `https://user:${SECRET}@login.microsoftonline.us` }],
     ['an authority host that is http, with a query', { AZURE_AUTHORITY_HOST: `http://login.microsoftonline.us/?client_secret=${SECRET}` }],
-    ['a storage service URI with a SAS', { AzureWebJobsStorage: undefined, AzureWebJobsStorage__tableServiceUri: `http://st.table.core.windows.net/?sv=1&sig=${SECRET}` }],
-    ['a storage service URI with user info', { AzureWebJobsStorage: undefined, AzureWebJobsStorage__accountName: 'stexample', AzureWebJobsStorage__queueServiceUri: `https://k:${SECRET}@st.queue.core.windows.net` }],
+    [
+      'a storage service URI with a SAS',
+      { AzureWebJobsStorage: undefined, AzureWebJobsStorage__tableServiceUri: `http://st.table.core.windows.net/?sv=1&sig=${SECRET}` },
+    ],
+    [
+      'a storage service URI with user info',
+      {
+        AzureWebJobsStorage: undefined,
+        AzureWebJobsStorage__accountName: 'stexample',
+        AzureWebJobsStorage__queueServiceUri: `https://k:${SECRET}@st.queue.core.windows.net`,
+      },
+    ],
     ['a scope with a query', { DEFENDER_TOKEN_SCOPE: `https://api.security.microsoft.com/?sig=${SECRET}` }],
     ['a connection string pasted into a number', { WORKER_TIME_BUDGET_SECONDS: `AccountName=a;AccountKey=${SECRET}` }],
     ['a client secret pasted into DEFENDER_AUTH', { DEFENDER_AUTH: `Abc8Q~${SECRET}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx` }],
     ['a key pasted into the queue name', { INGEST_QUEUE: `q;sig=${SECRET}` }],
-    ['an Application Insights connection string with a bad endpoint', { APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://x.example/?sig=${SECRET}` }],
-    ['an Application Insights ClientId that is a secret', { APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000', APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `ClientId=${SECRET}~x=y;Authorization=AAD` }],
+    [
+      'an Application Insights connection string with a bad endpoint',
+      { APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://x.example/?sig=${SECRET}` },
+    ],
+    [
+      'an Application Insights ClientId that is a secret',
+      {
+        APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000',
+        APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `ClientId=${SECRET}~x=y;Authorization=AAD`,
+      },
+    ],
   ])('%s', (_what, extra) => {
     const err = configError({ ...MINIMAL, ...extra });
     expect(err.message).not.toContain(SECRET);
@@ -378,7 +464,17 @@ describe('INGEST_QUEUE', () => {
   });
 
   test('invalid names refused, saying the rule', () => {
-    for (const bad of ['Inventory', 'inventory--files', '-inventory', 'inventory-', 'ab', 'inventory_files', 'inventory.files', 'a'.repeat(57), 'a'.repeat(64)]) {
+    for (const bad of [
+      'Inventory',
+      'inventory--files',
+      '-inventory',
+      'inventory-',
+      'ab',
+      'inventory_files',
+      'inventory.files',
+      'a'.repeat(57),
+      'a'.repeat(64),
+    ]) {
       expectRefused({ INGEST_QUEUE: bad }, 'INGEST_QUEUE', /is not a valid queue name \(3-56 lowercase letters, digits and single hyphens\)/);
     }
   });
@@ -404,9 +500,14 @@ describe('storage', () => {
   });
 
   test('a garbage connection string refused, and not echoed back', () => {
-    const err = expectRefused({}, 'AzureWebJobsStorage', /is not a storage connection string \(expected one with AccountName and AccountKey, endpoints with a SharedAccessSignature, or UseDevelopmentStorage=true\)/, {
-      AzureWebJobsStorage: 'hunter2-not-a-connection-string',
-    });
+    const err = expectRefused(
+      {},
+      'AzureWebJobsStorage',
+      /is not a storage connection string \(expected one with AccountName and AccountKey, endpoints with a SharedAccessSignature, or UseDevelopmentStorage=true\)/,
+      {
+        AzureWebJobsStorage: 'hunter2-not-a-connection-string',
+      },
+    );
     expect(err.message).not.toContain('hunter2');
     expectRefused({}, 'INVENTORY_STORAGE', /is not a storage connection string/, { ...MINIMAL, INVENTORY_STORAGE: 'true' });
   });
@@ -448,9 +549,19 @@ describe('storage', () => {
       AzureWebJobsStorage__queueServiceUri: 'https://q.example.net',
       AzureWebJobsStorage__blobServiceUri: 'https://b.example.net',
     };
-    expect(loadConfig(all).jobsStorage).toMatchObject({ tableServiceUri: 'https://t.example.net', queueServiceUri: 'https://q.example.net', blobServiceUri: 'https://b.example.net' });
-    expectRefused({}, 'AzureWebJobsStorage__queueServiceUri', /is required when AzureWebJobsStorage__accountName is not set/, { ...all, AzureWebJobsStorage__queueServiceUri: undefined });
-    expectRefused({}, 'AzureWebJobsStorage__blobServiceUri', /is required when AzureWebJobsStorage__accountName is not set/, { ...all, AzureWebJobsStorage__blobServiceUri: undefined });
+    expect(loadConfig(all).jobsStorage).toMatchObject({
+      tableServiceUri: 'https://t.example.net',
+      queueServiceUri: 'https://q.example.net',
+      blobServiceUri: 'https://b.example.net',
+    });
+    expectRefused({}, 'AzureWebJobsStorage__queueServiceUri', /is required when AzureWebJobsStorage__accountName is not set/, {
+      ...all,
+      AzureWebJobsStorage__queueServiceUri: undefined,
+    });
+    expectRefused({}, 'AzureWebJobsStorage__blobServiceUri', /is required when AzureWebJobsStorage__accountName is not set/, {
+      ...all,
+      AzureWebJobsStorage__blobServiceUri: undefined,
+    });
   });
 
   test('identity form: service URIs must be https (http only on loopback, e.g. Azurite)', () => {
@@ -472,7 +583,9 @@ describe('storage', () => {
 
   test('identity form: a bad account name refused, naming the __accountName setting', () => {
     for (const bad of ['StExample', 'st-example', 'st', 'a'.repeat(25)]) {
-      expectRefused({}, 'AzureWebJobsStorage__accountName', /is not a storage account name \(3-24 lowercase letters and digits\)/, { AzureWebJobsStorage__accountName: bad });
+      expectRefused({}, 'AzureWebJobsStorage__accountName', /is not a storage account name \(3-24 lowercase letters and digits\)/, {
+        AzureWebJobsStorage__accountName: bad,
+      });
     }
   });
 

@@ -15,7 +15,8 @@ let base: string;
 const SCOPE = 'https://api.securitycenter.microsoft.com/.default';
 const TOKEN = 'eyJ0eXAi.FAKE-ACCESS-TOKEN.c2lnbmF0dXJl';
 const SIG = 'SECRETSIGVALUE%2Bxyz%3D';
-const sasUrl = (i: number, host = 'acct.blob.core.windows.net') => `https://${host}/exports/file${i}.json.gz?sv=2020-08-04&se=2030-01-01T00%3A00%3A00Z&sr=b&sp=r&sig=${SIG}`;
+const sasUrl = (i: number, host = 'acct.blob.core.windows.net') =>
+  `https://${host}/exports/file${i}.json.gz?sv=2020-08-04&se=2030-01-01T00%3A00%3A00Z&sr=b&sp=r&sig=${SIG}`;
 const GENERATED = '2021-01-11T11:01:00Z';
 
 function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -23,7 +24,10 @@ function send(res: http.ServerResponse, status: number, body: unknown, headers: 
   res.writeHead(status, { 'Content-Type': 'application/json', ...headers }).end(text);
 }
 const exportOk = (files: string[] = [sasUrl(0), sasUrl(1)]) => ({ exportFiles: files, generatedTime: GENERATED });
-const answer = (status: number, body: unknown, headers?: Record<string, string>): Handler => (_req, res) => send(res, status, body, headers);
+const answer =
+  (status: number, body: unknown, headers?: Record<string, string>): Handler =>
+  (_req, res) =>
+    send(res, status, body, headers);
 /** Answers from a script, one entry per request; the last entry repeats. */
 const script =
   (...steps: Handler[]): Handler =>
@@ -158,17 +162,20 @@ describe('getSoftwareInventoryExport', () => {
       expect(waits).toEqual([ms]);
     });
 
-    it.each(['-1', '-0.5', 'soon', '1.5.2', '5 s', '1e3', 'Nov 6 1994'])('Retry-After %j is ignored with a warning: the usual backoff applies, not a wait of 0', async (value) => {
-      handler = script(answer(429, '', { 'Retry-After': value }), answer(200, exportOk()));
-      const { client, waits, log } = makeClient();
-      await client.getSoftwareInventoryExport(6);
-      expect(waits).toHaveLength(1);
-      // first backoff: between half and all of 1 s
-      expect(waits[0]).toBeGreaterThanOrEqual(500);
-      expect(waits[0]).toBeLessThanOrEqual(1000);
-      expect(log.lines.join('\n')).toMatch(/warn .*ignoring Retry-After/);
-      expect(log.lines.join('\n')).not.toMatch(/\(Retry-After\)/);
-    });
+    it.each(['-1', '-0.5', 'soon', '1.5.2', '5 s', '1e3', 'Nov 6 1994'])(
+      'Retry-After %j is ignored with a warning: the usual backoff applies, not a wait of 0',
+      async (value) => {
+        handler = script(answer(429, '', { 'Retry-After': value }), answer(200, exportOk()));
+        const { client, waits, log } = makeClient();
+        await client.getSoftwareInventoryExport(6);
+        expect(waits).toHaveLength(1);
+        // first backoff: between half and all of 1 s
+        expect(waits[0]).toBeGreaterThanOrEqual(500);
+        expect(waits[0]).toBeLessThanOrEqual(1000);
+        expect(log.lines.join('\n')).toMatch(/warn .*ignoring Retry-After/);
+        expect(log.lines.join('\n')).not.toMatch(/\(Retry-After\)/);
+      },
+    );
 
     it('honours the obsolete HTTP-date forms (RFC 850, asctime) and waits 0 for a date in the past', async () => {
       const { client, clock, waits } = makeClient();
@@ -394,13 +401,17 @@ describe('getSoftwareInventoryExport', () => {
       const err = await failure(makeClient().client.getSoftwareInventoryExport(6));
       expect(err.code).toBe('UrlRefused');
       expect(err.retriable).toBe(false);
-      expect(err.message).toMatch(/export file 1 was refused.*https:\/\/evil\.example\.com\/exports\/file1\.json\.gz: host evil\.example\.com is not in DOWNLOAD_HOST_ALLOWLIST/);
+      expect(err.message).toMatch(
+        /export file 1 was refused.*https:\/\/evil\.example\.com\/exports\/file1\.json\.gz: host evil\.example\.com is not in DOWNLOAD_HOST_ALLOWLIST/,
+      );
       expect(err.message).not.toContain('?');
     });
 
     it('refuses an http file URL on a non-loopback host', async () => {
       handler = answer(200, exportOk([sasUrl(0).replace('https:', 'http:')]));
-      const err = await failure(makeClient({ downloadPolicy: { allowlist: ['*.blob.core.windows.net'], allowLoopback: true } }).client.getSoftwareInventoryExport(6));
+      const err = await failure(
+        makeClient({ downloadPolicy: { allowlist: ['*.blob.core.windows.net'], allowLoopback: true } }).client.getSoftwareInventoryExport(6),
+      );
       expect(err.message).toMatch(/scheme http is not allowed/);
     });
 
@@ -411,7 +422,10 @@ describe('getSoftwareInventoryExport', () => {
       expect(refused.code).toBe('UrlRefused');
       const allowed = makeClient({ downloadPolicy: { allowlist: ['*.blob.core.windows.net'], allowLoopback: true } });
       expect((await allowed.client.getSoftwareInventoryExport(6)).exportFiles).toEqual([local]);
-      expect(requests.map((r) => r.url)).toEqual(['/api/machines/SoftwareInventoryExport?sasValidHours=6', '/api/machines/SoftwareInventoryExport?sasValidHours=6']);
+      expect(requests.map((r) => r.url)).toEqual([
+        '/api/machines/SoftwareInventoryExport?sasValidHours=6',
+        '/api/machines/SoftwareInventoryExport?sasValidHours=6',
+      ]);
     });
   });
 
@@ -505,7 +519,10 @@ describe('getSoftwareInventoryPages', () => {
     handler = (req, res, n) => {
       if (n === 1) return send(res, 429, '', { 'Retry-After': '3' });
       const page = Number(new URL(req.url ?? '', base).searchParams.get('p') ?? '1');
-      send(res, 200, { value: [record(page)], ...(page < 31 ? { '@odata.nextLink': `${base}/api/machines/SoftwareInventoryByMachine?pageSize=2&p=${page + 1}` } : {}) });
+      send(res, 200, {
+        value: [record(page)],
+        ...(page < 31 ? { '@odata.nextLink': `${base}/api/machines/SoftwareInventoryByMachine?pageSize=2&p=${page + 1}` } : {}),
+      });
     };
     const { client, waits } = makeClient();
     const pages = await pagesOf(client);
@@ -529,19 +546,28 @@ describe('parseUtcTimestamp', () => {
     expect(parseUtcTimestamp(text)?.toISOString()).toBe(iso);
   });
 
-  it.each(['', 'yesterday', '2021-13-01T00:00:00Z', '2021-02-29T00:00:00Z', '2021-01-11T24:00:00Z', '2021-01-11T11:01:00+25:00', '1610362860'])('refuses %j', (text) => {
-    expect(parseUtcTimestamp(text)).toBeUndefined();
-  });
+  it.each(['', 'yesterday', '2021-13-01T00:00:00Z', '2021-02-29T00:00:00Z', '2021-01-11T24:00:00Z', '2021-01-11T11:01:00+25:00', '1610362860'])(
+    'refuses %j',
+    (text) => {
+      expect(parseUtcTimestamp(text)).toBeUndefined();
+    },
+  );
 });
 
 describe('credentials', () => {
   const env = { AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
   it('builds the credential DEFENDER_AUTH asks for', () => {
     expect(createDefenderCredential(loadConfig({ ...env, DEFENDER_AUTH: 'managedIdentity' }))).toBeInstanceOf(ManagedIdentityCredential);
-    expect(createDefenderCredential(loadConfig({ ...env, DEFENDER_AUTH: 'managedIdentity', AZURE_CLIENT_ID: '00000000-0000-0000-0000-000000000001' }))).toBeInstanceOf(
-      ManagedIdentityCredential,
-    );
-    const secret = { DEFENDER_AUTH: 'clientSecret', AZURE_TENANT_ID: 't', AZURE_CLIENT_ID: 'c', AZURE_CLIENT_SECRET: 's', AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us' };
+    expect(
+      createDefenderCredential(loadConfig({ ...env, DEFENDER_AUTH: 'managedIdentity', AZURE_CLIENT_ID: '00000000-0000-0000-0000-000000000001' })),
+    ).toBeInstanceOf(ManagedIdentityCredential);
+    const secret = {
+      DEFENDER_AUTH: 'clientSecret',
+      AZURE_TENANT_ID: 't',
+      AZURE_CLIENT_ID: 'c',
+      AZURE_CLIENT_SECRET: 's',
+      AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us',
+    };
     expect(createDefenderCredential(loadConfig({ ...env, ...secret }))).toBeInstanceOf(ClientSecretCredential);
     expect(createDefenderCredential(loadConfig(env))).toBeInstanceOf(DefaultAzureCredential);
     expect(createDefenderCredential(loadConfig({ ...env, DEFENDER_AUTH: 'none', DEFENDER_API_BASE_URL: 'http://127.0.0.1:1' }))).toBeUndefined();

@@ -20,9 +20,7 @@ function markdownFiles(): string[] {
 
 /** The text outside fenced code blocks, and outside inline code spans. */
 function prose(markdown: string): string {
-  return markdown
-    .replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '')
-    .replace(/`[^`\n]*`/g, '');
+  return markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '').replace(/`[^`\n]*`/g, '');
 }
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens, repeats numbered. */
@@ -31,7 +29,7 @@ export function githubSlugs(markdown: string): Set<string> {
   const slugs = new Set<string>();
   const seen = new Map<string, number>();
   for (const m of withoutFences.matchAll(/^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$/gm)) {
-    const text = m[1]!.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/<[^>]+>/g, '');
+    const text = m[1].replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/<[^>]+>/g, '');
     const base = text
       .toLowerCase()
       .replace(/[^\p{L}\p{N}\p{M} _-]/gu, '')
@@ -40,7 +38,7 @@ export function githubSlugs(markdown: string): Set<string> {
     seen.set(base, n + 1);
     slugs.add(n === 0 ? base : `${base}-${n}`);
   }
-  for (const m of withoutFences.matchAll(/<a\s+(?:id|name)="([^"]+)"/g)) slugs.add(m[1]!);
+  for (const m of withoutFences.matchAll(/<a\s+(?:id|name)="([^"]+)"/g)) slugs.add(m[1]);
   return slugs;
 }
 
@@ -53,7 +51,7 @@ function relativeLinks(file: string): Link[] {
   const text = prose(readFileSync(file, 'utf8'));
   const links: Link[] = [];
   for (const m of text.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
-    const target = m[1]!;
+    const target = m[1];
     if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // https:, mailto:, …
     links.push({ file, target });
   }

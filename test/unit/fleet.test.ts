@@ -74,11 +74,23 @@ describe('generateFleet', () => {
         'endOfSupportDate',
         r,
       );
-      check([...r.diskPaths, ...r.registryPaths].every((p) => typeof p === 'string' && p.length > 0), 'path arrays', r);
+      check(
+        [...r.diskPaths, ...r.registryPaths].every((p) => typeof p === 'string' && p.length > 0),
+        'path arrays',
+        r,
+      );
       if (r.osPlatform === 'Linux') check(r.registryPaths.length === 0 && r.diskPaths.every((p) => p.startsWith('/')), 'linux paths', r);
       if (r.osPlatform.startsWith('Windows')) {
-        check(r.diskPaths.every((p) => /^C:\\/.test(p)), 'windows disk paths', r);
-        check(r.registryPaths.every((p) => /^(HKEY_LOCAL_MACHINE|HKEY_USERS|SOFTWARE)\\/.test(p)), 'registry paths', r);
+        check(
+          r.diskPaths.every((p) => /^C:\\/.test(p)),
+          'windows disk paths',
+          r,
+        );
+        check(
+          r.registryPaths.every((p) => /^(HKEY_LOCAL_MACHINE|HKEY_USERS|SOFTWARE)\\/.test(p)),
+          'registry paths',
+          r,
+        );
       }
     }
     expect(problems).toEqual([]);
@@ -110,7 +122,8 @@ describe('generateFleet', () => {
   });
 
   it('gives older versions more weaknesses', () => {
-    const newest = (r: SoftwareRecord) => PRODUCTS.find((p) => p.vendor === r.softwareVendor && p.name === r.softwareName)!.versions.at(-1) === r.softwareVersion;
+    const newest = (r: SoftwareRecord) =>
+      PRODUCTS.find((p) => p.vendor === r.softwareVendor && p.name === r.softwareName)!.versions.at(-1) === r.softwareVersion;
     const mean = (rs: SoftwareRecord[]) => rs.reduce((s, r) => s + r.numberOfWeaknesses, 0) / rs.length;
     expect(mean(records.filter((r) => !newest(r)))).toBeGreaterThan(mean(records.filter(newest)) + 3);
   });

@@ -64,7 +64,14 @@ describe('errors thrown to the Functions host are redacted', () => {
 
   it('the registered poison handler rethrows the storage error with its SAS signature redacted, message and stack', async () => {
     const { ingestPoison } = register('ingestPoison');
-    const message = { snapshotId: '202401010000', kind: 'SoftwareInventory', fileIndex: 0, fileCount: 1, url: 'https://a.blob.core.windows.net/f.gz', generatedTime: '2024-01-01T00:00:00Z' };
+    const message = {
+      snapshotId: '202401010000',
+      kind: 'SoftwareInventory',
+      fileIndex: 0,
+      fileCount: 1,
+      url: 'https://a.blob.core.windows.net/f.gz',
+      generatedTime: '2024-01-01T00:00:00Z',
+    };
     const ctx = context();
     const err = await ingestPoison.handler(message, ctx).then(
       () => undefined,

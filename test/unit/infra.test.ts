@@ -217,7 +217,8 @@ function resourceBodies(code: string, typePrefix: string): string[] {
   let m: RegExpExecArray | null;
   while ((m = re.exec(code))) {
     let start = m.index + m[0].length;
-    if (code[start] === '[') start = code.indexOf('{', start); // a loop: [for x in y: { ... }]
+    if (code[start] === '[')
+      start = code.indexOf('{', start); // a loop: [for x in y: { ... }]
     else if (code.startsWith('if', start)) start = code.indexOf('{', start);
     bodies.push(code.slice(start + 1, skipBraces(code, start)));
   }
@@ -266,7 +267,8 @@ const KNOWN_EXPRESSIONS: Record<string, string> = {
   'storage.name': 'stexample',
   'identity.properties.clientId': PLACEHOLDER_CLIENT_ID,
   'environment().suffixes.storage': 'core.windows.net',
-  'appInsights.properties.ConnectionString': 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://example.in.applicationinsights.azure.com/',
+  'appInsights.properties.ConnectionString':
+    'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://example.in.applicationinsights.azure.com/',
 };
 
 function evaluate(value: string, params: Map<string, Param>): string {
@@ -304,7 +306,12 @@ function configErrorSetting(env: Record<string, string>): string | undefined {
 const bicep = readFileSync(BICEP_PATH, 'utf8');
 const code = stripComments(bicep);
 const params = parseParams(bicep);
-const appSettings = flatEntries(objectProperty(resourceBody(bicep, 'Microsoft.Web/sites/config', (b) => /name:\s*'appsettings'/.test(b)), 'properties'));
+const appSettings = flatEntries(
+  objectProperty(
+    resourceBody(bicep, 'Microsoft.Web/sites/config', (b) => /name:\s*'appsettings'/.test(b)),
+    'properties',
+  ),
+);
 const settingNames: readonly string[] = SETTING_NAMES;
 
 /** The environment the deployed app would see, with placeholders for Azure-assigned values. */
@@ -388,7 +395,8 @@ describe('infra/main.bicep app settings', () => {
       if (p.type === 'int') {
         expect([name, p.minValue !== undefined && p.maxValue !== undefined]).toEqual([name, true]);
         for (const ok of [p.minValue!, p.maxValue!]) expect([name, ok, configErrorSetting({ ...base, [name]: String(ok) })]).toEqual([name, ok, undefined]);
-        for (const bad of [p.minValue! - 1, p.maxValue! + 1]) expect([name, bad, configErrorSetting({ ...base, [name]: String(bad) })]).toEqual([name, bad, name]);
+        for (const bad of [p.minValue! - 1, p.maxValue! + 1])
+          expect([name, bad, configErrorSetting({ ...base, [name]: String(bad) })]).toEqual([name, bad, name]);
         bounded++;
       }
       for (const allowed of p.allowed ?? []) {
@@ -542,7 +550,11 @@ describe('infra/main.parameters.json and README', () => {
         // azd's own values (environment name, region) have no default, and azd leaves out a parameter whose
         // variable is unset (the analysts: a JSON array when set); the others default to the Bicep one
         if (azd[2] === undefined) {
-          const unsetOk: Record<string, string> = { environmentName: 'AZURE_ENV_NAME', location: 'AZURE_LOCATION', analystPrincipalIds: 'ANALYST_PRINCIPAL_IDS' };
+          const unsetOk: Record<string, string> = {
+            environmentName: 'AZURE_ENV_NAME',
+            location: 'AZURE_LOCATION',
+            analystPrincipalIds: 'ANALYST_PRINCIPAL_IDS',
+          };
           expect([name, azd[1]]).toEqual([name, unsetOk[name]]);
           continue;
         }
@@ -568,7 +580,16 @@ describe('infra/main.parameters.json and README', () => {
     const doc = readFileSync(DEPLOY_DOC_PATH, 'utf8');
     expect(doc).toContain('Software.Read.All');
     expect(doc).toContain('fc780465-2017-40d4-a0c5-307022471b92');
-    for (const cmd of ['azd auth login', 'azd up', 'azd deploy', 'azd down', 'npm run package', 'az bicep build', 'az deployment group what-if', 'az deployment group create']) {
+    for (const cmd of [
+      'azd auth login',
+      'azd up',
+      'azd deploy',
+      'azd down',
+      'npm run package',
+      'az bicep build',
+      'az deployment group what-if',
+      'az deployment group create',
+    ]) {
       expect([cmd, doc.includes(cmd)]).toEqual([cmd, true]);
     }
     // Core Tools cannot tell the worker runtime without local.settings.json (git-ignored)
@@ -590,7 +611,9 @@ describe('infra/main.bicep security posture', () => {
     expect(p.default).toBe(Math.floor(perAccount / Math.min(...perInstance)));
     expect(p.minValue).toBe(1);
     // the reasoning sits next to it
-    expect(bicep).toMatch(/\/\/ Why 4 \(docs\/performance.md "Scale math for Azure"\)[^\n]*\n(\/\/[^\n]*\n)+@description[^\n]*\n@minValue\(1\)\n@maxValue\(1000\)\nparam maximumInstanceCount int = 4/);
+    expect(bicep).toMatch(
+      /\/\/ Why 4 \(docs\/performance.md "Scale math for Azure"\)[^\n]*\n(\/\/[^\n]*\n)+@description[^\n]*\n@minValue\(1\)\n@maxValue\(1000\)\nparam maximumInstanceCount int = 4/,
+    );
   });
 
   test('every role assignment has a one-line reason for its scope, and analysts only read tables', () => {
@@ -613,7 +636,9 @@ describe('infra/main.bicep security posture', () => {
 
   test('Log Analytics local auth off and SCM/FTP basic publishing off by default', () => {
     expect(params.get('logAnalyticsDisableLocalAuth')).toMatchObject({ type: 'bool', default: true });
-    expect(objectProperty(resourceBody(code, 'Microsoft.OperationalInsights/workspaces'), 'features')).toMatch(/disableLocalAuth:\s*logAnalyticsDisableLocalAuth\b/);
+    expect(objectProperty(resourceBody(code, 'Microsoft.OperationalInsights/workspaces'), 'features')).toMatch(
+      /disableLocalAuth:\s*logAnalyticsDisableLocalAuth\b/,
+    );
     expect(params.get('allowBasicPublishingCredentials')).toMatchObject({ type: 'bool', default: false });
     const policies = resourceBody(code, 'Microsoft.Web/sites/basicPublishingCredentialsPolicies');
     expect(code).toMatch(/basicPublishingCredentialsPolicies@[^']+' = \[\s*for policy in \[\s*'scm'\s*'ftp'\s*\]:/);
@@ -627,8 +652,16 @@ describe('infra/main.bicep security posture', () => {
     expect(code).toMatch(/resource vnet 'Microsoft\.Network\/virtualNetworks@[^']+' = if \(vnetEnabled\)/);
     expect(vnet).toMatch(/serviceName:\s*'Microsoft\.App\/environments'/);
     expect(code).toMatch(/var privateStorageServices = \[\s*'blob'\s*'queue'\s*'table'\s*\]/);
-    for (const type of ['Microsoft.Network/privateDnsZones', 'Microsoft.Network/privateDnsZones/virtualNetworkLinks', 'Microsoft.Network/privateEndpoints', 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups']) {
-      const decl = new RegExp(`^resource \\w+ '${type.replace(/[/.]/g, '\\$&')}@[^']+' = \\[\\s*for (svc|\\(svc, i\\)) in privateStorageServices: if \\(vnetEnabled\\) \\{`, 'm');
+    for (const type of [
+      'Microsoft.Network/privateDnsZones',
+      'Microsoft.Network/privateDnsZones/virtualNetworkLinks',
+      'Microsoft.Network/privateEndpoints',
+      'Microsoft.Network/privateEndpoints/privateDnsZoneGroups',
+    ]) {
+      const decl = new RegExp(
+        `^resource \\w+ '${type.replace(/[/.]/g, '\\$&')}@[^']+' = \\[\\s*for (svc|\\(svc, i\\)) in privateStorageServices: if \\(vnetEnabled\\) \\{`,
+        'm',
+      );
       expect([type, decl.test(code)]).toEqual([type, true]);
     }
     expect(resourceBody(code, 'Microsoft.Network/privateDnsZones')).toMatch(/name:\s*'privatelink\.\$\{svc\}\.\$\{environment\(\)\.suffixes\.storage\}'/);
@@ -678,7 +711,16 @@ describe('azd: azure.yaml, tags, region and outputs', () => {
   });
 
   test('azd-style outputs for the hook and the docs', () => {
-    for (const o of ['AZURE_LOCATION', 'AZURE_TENANT_ID', 'AZURE_FUNCTION_APP_NAME', 'AZURE_STORAGE_ACCOUNT_NAME', 'AZURE_IDENTITY_CLIENT_ID', 'AZURE_IDENTITY_PRINCIPAL_ID', 'EXPORT_KINDS', 'SERVICE_APP_NAME']) {
+    for (const o of [
+      'AZURE_LOCATION',
+      'AZURE_TENANT_ID',
+      'AZURE_FUNCTION_APP_NAME',
+      'AZURE_STORAGE_ACCOUNT_NAME',
+      'AZURE_IDENTITY_CLIENT_ID',
+      'AZURE_IDENTITY_PRINCIPAL_ID',
+      'EXPORT_KINDS',
+      'SERVICE_APP_NAME',
+    ]) {
       expect([o, new RegExp(`^output ${o} string = `, 'm').test(code)]).toEqual([o, true]);
     }
     expect(code).toMatch(/^output AZURE_IDENTITY_PRINCIPAL_ID string = identity\.properties\.principalId$/m);

@@ -29,15 +29,27 @@ describe('line reader', () => {
   it('reports an over-long line with an excerpt instead of buffering it, then carries on', async () => {
     const long = 'x'.repeat(5000);
     const lines = await collect(['ok1\n', long.slice(0, 2000), long.slice(2000), '\nok2\n', 'y'.repeat(300) + '\n'], 1000);
-    expect(lines.map((l) => [l.number, l.tooLongBytes ?? 0])).toEqual([[1, 0], [2, 5000], [3, 0], [4, 300 > 1000 ? 300 : 0]]);
+    expect(lines.map((l) => [l.number, l.tooLongBytes ?? 0])).toEqual([
+      [1, 0],
+      [2, 5000],
+      [3, 0],
+      [4, 300 > 1000 ? 300 : 0],
+    ]);
     expect(lines[1].text).toBe('xxxxxxxxxx');
     const inOne = await collect(['a\n' + 'z'.repeat(2000) + '\nb\n'], 1000);
-    expect(inOne.map((l) => [l.number, l.tooLongBytes ?? 0])).toEqual([[1, 0], [2, 2000], [3, 0]]);
+    expect(inOne.map((l) => [l.number, l.tooLongBytes ?? 0])).toEqual([
+      [1, 0],
+      [2, 2000],
+      [3, 0],
+    ]);
   });
 
   it('handles an empty stream and a last line without newline', async () => {
     expect(await collect([])).toEqual([]);
-    expect(await collect(['a\nb'])).toEqual([{ number: 1, text: 'a' }, { number: 2, text: 'b' }]);
+    expect(await collect(['a\nb'])).toEqual([
+      { number: 1, text: 'a' },
+      { number: 2, text: 'b' },
+    ]);
   });
 });
 
@@ -75,14 +87,15 @@ describe('line reader against a reference', () => {
     const parts: Buffer[] = [];
     if (r() < 0.3) parts.push(Buffer.from([0xef, 0xbb, 0xbf]));
     for (let i = 0; i < 400; i++) {
-      if (r() < 0.03) parts.push(Buffer.from([0xe2, 0x82])); // a truncated UTF-8 sequence
+      if (r() < 0.03)
+        parts.push(Buffer.from([0xe2, 0x82])); // a truncated UTF-8 sequence
       else if (r() < 0.02) parts.push(Buffer.from('y'.repeat(Math.floor(r() * 400))));
       else parts.push(Buffer.from(pieces[Math.floor(r() * pieces.length)], 'utf8'));
     }
     const bytes = Buffer.concat(parts);
     const maxLineBytes = 60 + Math.floor(r() * 200);
     const chunks: Buffer[] = [];
-    for (let at = 0; at < bytes.length; ) {
+    for (let at = 0; at < bytes.length;) {
       const n = 1 + Math.floor(r() * (r() < 0.5 ? 8 : 300));
       chunks.push(Buffer.from(bytes.subarray(at, at + n)));
       at += n;

@@ -1,4 +1,13 @@
-import { cachedColumnNames, fitJsonArray, mapLine, mapRecord, MAX_EXTRA_NAMES, MAX_STRING_LENGTH, parseDefenderDate, ExtraColumns } from '../../shared/ingest/recordMapper';
+import {
+  cachedColumnNames,
+  fitJsonArray,
+  mapLine,
+  mapRecord,
+  MAX_EXTRA_NAMES,
+  MAX_STRING_LENGTH,
+  parseDefenderDate,
+  ExtraColumns,
+} from '../../shared/ingest/recordMapper';
 import { isWellFormed } from '../../shared/core/text';
 import { MAX_KEY_LENGTH } from '../../shared/storage/tableKeys';
 

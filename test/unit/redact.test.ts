@@ -14,7 +14,9 @@ function expectClean(text: string, ...secrets: string[]): string {
 
 describe('redact', () => {
   it('a SAS query string: sig and signature, the rest kept', () => {
-    expect(expectClean(`https://a.blob.core.windows.net/c/f.gz?sv=2020&sig=${SIG}&se=2030`, SIG)).toBe('https://a.blob.core.windows.net/c/f.gz?sv=2020&sig=REDACTED&se=2030');
+    expect(expectClean(`https://a.blob.core.windows.net/c/f.gz?sv=2020&sig=${SIG}&se=2030`, SIG)).toBe(
+      'https://a.blob.core.windows.net/c/f.gz?sv=2020&sig=REDACTED&se=2030',
+    );
     expect(expectClean(`x?signature=${SIG}`, SIG)).toBe('x?signature=REDACTED');
   });
 
@@ -44,7 +46,9 @@ describe('redact', () => {
   it('access_token, refresh_token, id_token and client_secret fields in JSON', () => {
     const body = `{"token_type":"Bearer","expires_in":3599,"access_token":"${JWT}","refresh_token":"0.AAAA-refresh","id_token":"idtok","client_secret":"s3cr3t~value"}`;
     const out = expectClean(body, JWT, '0.AAAA-refresh', 'idtok', 's3cr3t~value');
-    expect(out).toBe('{"token_type":"Bearer","expires_in":3599,"access_token":"REDACTED","refresh_token":"REDACTED","id_token":"REDACTED","client_secret":"REDACTED"}');
+    expect(out).toBe(
+      '{"token_type":"Bearer","expires_in":3599,"access_token":"REDACTED","refresh_token":"REDACTED","id_token":"REDACTED","client_secret":"REDACTED"}',
+    );
   });
 
   it('client_secret and tokens in a form body, first parameter or not', () => {

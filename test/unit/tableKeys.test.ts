@@ -1,4 +1,13 @@
-import { deviceIdFromPartitionKey, escapeKeyPart, MAX_KEY_LENGTH, partitionKeyFor, productRowKeyRange, rowKeyFor, tripleFromRowKey, unescapeKeyPart } from '../../shared/storage/tableKeys';
+import {
+  deviceIdFromPartitionKey,
+  escapeKeyPart,
+  MAX_KEY_LENGTH,
+  partitionKeyFor,
+  productRowKeyRange,
+  rowKeyFor,
+  tripleFromRowKey,
+  unescapeKeyPart,
+} from '../../shared/storage/tableKeys';
 
 const FORBIDDEN = /[/\\#?\u0000-\u001f\u007f-\u009f]/;
 

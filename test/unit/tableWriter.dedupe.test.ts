@@ -116,7 +116,12 @@ describe('duplicate detector', () => {
 });
 
 describe('snapshot writer duplicates', () => {
-  const table = () => TableClient.fromConnectionString('DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;', 'T', { allowInsecureConnection: true, httpClient: sink as never });
+  const table = () =>
+    TableClient.fromConnectionString(
+      'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;',
+      'T',
+      { allowInsecureConnection: true, httpClient: sink as never },
+    );
   let sink = sinkHttpClient();
 
   function result(pk: string, rk: string): MapResult {
@@ -127,7 +132,17 @@ describe('snapshot writer duplicates', () => {
   async function ingest(seq: [string, string][], resumeAt?: number): Promise<Counters> {
     const checkpoints: Counters[] = [];
     const make = (start: Counters) =>
-      new SnapshotWriter({ table: table(), rejectsTable: table(), snapshotId: 's', fileIndex: 0, writeConcurrency: 4, segmentRows: 500, start, checkpoint: async (c) => void checkpoints.push(c), spillDir: os.tmpdir() });
+      new SnapshotWriter({
+        table: table(),
+        rejectsTable: table(),
+        snapshotId: 's',
+        fileIndex: 0,
+        writeConcurrency: 4,
+        segmentRows: 500,
+        start,
+        checkpoint: async (c) => void checkpoints.push(c),
+        spillDir: os.tmpdir(),
+      });
     let w = make({ lines: 0, rows: 0, rejected: 0, duplicates: 0 });
     let startAt = 0;
     if (resumeAt !== undefined) {

@@ -15,7 +15,14 @@ function linesIn(r: CapturedRequest): number[] {
 }
 
 function entity(line: number, device: number): MapResult {
-  const e: InventoryEntity = { partitionKey: `dev${device}`, rowKey: `r${line}`, DeviceId: `dev${device}`, SoftwareVendor: 'v', SoftwareName: `n${line}`, SoftwareVersion: '1' };
+  const e: InventoryEntity = {
+    partitionKey: `dev${device}`,
+    rowKey: `r${line}`,
+    DeviceId: `dev${device}`,
+    SoftwareVendor: 'v',
+    SoftwareName: `n${line}`,
+    SoftwareVersion: '1',
+  };
   return { ok: true, entity: e };
 }
 
@@ -25,7 +32,7 @@ describe('snapshot writer streaming', () => {
     let inFlight = 0;
     let maxInFlight = 0;
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     const sink = sinkHttpClient({
       delayMs: () => {
         inFlight++;
@@ -86,7 +93,7 @@ describe('snapshot writer streaming', () => {
         throw Object.assign(new Error('socket hang up'), { name: 'Error', code: 'EPROTO', request });
       },
     };
-    const table = TableClient.fromConnectionString(CS, 'T', { allowInsecureConnection: true, httpClient: failing as never, retryOptions: { maxRetries: 0 } });
+    const table = TableClient.fromConnectionString(CS, 'T', { allowInsecureConnection: true, httpClient: failing, retryOptions: { maxRetries: 0 } });
     const writer = new SnapshotWriter({
       table,
       rejectsTable: table,

@@ -41,7 +41,10 @@ export interface AuditExceptions {
 
 /** The shape of `npm audit --json` (auditReportVersion 2) that matters here. */
 interface NpmAuditReport {
-  vulnerabilities?: Record<string, { name: string; severity: Severity; via: (string | { name: string; title: string; url?: string; source?: number; severity: Severity; range: string })[] }>;
+  vulnerabilities?: Record<
+    string,
+    { name: string; severity: Severity; via: (string | { name: string; title: string; url?: string; source?: number; severity: Severity; range: string })[] }
+  >;
   message?: string;
   statusCode?: number;
   error?: { code?: string; summary?: string; detail?: string };
@@ -50,7 +53,9 @@ interface NpmAuditReport {
 export const BLOCKING: ReadonlySet<Severity> = new Set<Severity>(['high', 'critical', 'unrated']);
 
 /** Every package npm installs for production (`npm ci --omit=dev`), from a v2/v3 lockfile. */
-export function productionPackages(lock: { packages?: Record<string, { version?: string; dev?: boolean; link?: boolean }> }): { name: string; version: string }[] {
+export function productionPackages(lock: {
+  packages?: Record<string, { version?: string; dev?: boolean; link?: boolean }>;
+}): { name: string; version: string }[] {
   const out = new Map<string, { name: string; version: string }>();
   for (const [path, p] of Object.entries(lock.packages ?? {})) {
     if (!path || p.dev || p.link || !p.version) continue;
@@ -91,7 +96,7 @@ export function parseNpmAudit(stdout: string): { findings: Finding[] } | { unrea
     for (const via of v.via) {
       // a string is a dependency through which a vulnerability reaches this package: it is reported under its own name
       if (typeof via === 'string') continue;
-      const id = via.url?.match(/(GHSA-[\w-]+)/)?.[1] ?? (via.source !== undefined ? `npm-${via.source}` : via.url ?? via.title);
+      const id = via.url?.match(/(GHSA-[\w-]+)/)?.[1] ?? (via.source !== undefined ? `npm-${via.source}` : (via.url ?? via.title));
       const key = `${via.name}|${id}`;
       if (seen.has(key)) continue;
       seen.add(key);
@@ -158,7 +163,9 @@ export function audit(opts: { root: string; requireLive?: boolean; npmAuditOutpu
   let exitCode = 0;
   if (blocking.length > 0) {
     exitCode = 1;
-    lines.push(`${blocking.length} high, critical or unrated finding(s) without an explanation in security/audit-exceptions.json: upgrade, or explain each there and in README section 9.`);
+    lines.push(
+      `${blocking.length} high, critical or unrated finding(s) without an explanation in security/audit-exceptions.json: upgrade, or explain each there and in README section 9.`,
+    );
   } else {
     lines.push(`No unexplained high or critical finding (${findings.length} finding(s) in all).`);
     if (mode === 'recorded' && opts.requireLive) {

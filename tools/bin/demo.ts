@@ -93,11 +93,13 @@ function pad(s: string, n: number): string {
 async function printSummary(log: Log, cs: string, summary: CycleSummary): Promise<void> {
   const catalog = TableClient.fromConnectionString(cs, CATALOG_TABLE, { allowInsecureConnection: true });
   const snaps: SnapshotRow[] = [];
-  for await (const s of catalog.listEntities<SnapshotRow>({ queryOptions: { filter: odata`PartitionKey eq ${SOFTWARE_INVENTORY}` } })) snaps.push(s as SnapshotRow);
+  for await (const s of catalog.listEntities<SnapshotRow>({ queryOptions: { filter: odata`PartitionKey eq ${SOFTWARE_INVENTORY}` } })) snaps.push(s);
   snaps.sort((a, b) => (a.rowKey < b.rowKey ? 1 : -1));
   const out: string[] = [];
   out.push('', `Snapshots in the catalog (table ${CATALOG_TABLE}), newest first:`);
-  out.push(`  ${pad('snapshot', 14)}${pad('status', 11)}${pad('generated (UTC)', 22)}${pad('files', 7)}${pad('rows', 11)}${pad('rejected', 10)}${pad('duplicates', 11)}table`);
+  out.push(
+    `  ${pad('snapshot', 14)}${pad('status', 11)}${pad('generated (UTC)', 22)}${pad('files', 7)}${pad('rows', 11)}${pad('rejected', 10)}${pad('duplicates', 11)}table`,
+  );
   for (const s of snaps) {
     out.push(
       `  ${pad(s.rowKey, 14)}${pad(s.Status, 11)}${pad(new Date(s.GeneratedTime).toISOString().slice(0, 16).replace('T', ' '), 22)}${pad(`${s.FilesCompleted}/${s.FileCount}`, 7)}${pad(fmt(s.RowCount), 11)}${pad(fmt(s.RejectedCount), 10)}${pad(fmt(s.DuplicateCount), 11)}${s.TableName}`,
@@ -105,14 +107,18 @@ async function printSummary(log: Log, cs: string, summary: CycleSummary): Promis
   }
   const table = TableClient.fromConnectionString(cs, summary.table, { allowInsecureConnection: true });
   const sample: Record<string, string | number | undefined>[] = [];
-  for await (const e of table.listEntities<Record<string, string | number | undefined>>({ queryOptions: { filter: odata`SoftwareVendor eq 'apache' or SoftwareVendor eq 'google'` } })) {
+  for await (const e of table.listEntities<Record<string, string | number | undefined>>({
+    queryOptions: { filter: odata`SoftwareVendor eq 'apache' or SoftwareVendor eq 'google'` },
+  })) {
     sample.push(e);
     if (sample.length >= 3) break;
   }
   if (sample.length > 0) {
     out.push('', `A few rows of ${summary.table} (PartitionKey = DeviceId, RowKey = vendor|name|version):`);
     for (const e of sample) {
-      out.push(`  ${e.DeviceName}  ${e.OSPlatform}  ${e.SoftwareVendor} ${e.SoftwareName} ${e.SoftwareVersion}  weaknesses=${e.NumberOfWeaknesses ?? '-'}  EOS=${e.EndOfSupportStatus ?? '-'}`);
+      out.push(
+        `  ${e.DeviceName}  ${e.OSPlatform}  ${e.SoftwareVendor} ${e.SoftwareName} ${e.SoftwareVersion}  weaknesses=${e.NumberOfWeaknesses ?? '-'}  EOS=${e.EndOfSupportStatus ?? '-'}`,
+      );
     }
   }
   const device = sample[0]?.DeviceId as string | undefined;
@@ -183,7 +189,9 @@ async function main(): Promise<number> {
       azurite = await startAzurite();
     }
     stops.push(() => azurite.stop());
-    log.info(`Azurite ${persistent ? `(data in ${path.relative(process.cwd(), DEMO_DIR)}/azurite)` : '(in memory)'}: blob ${azurite.blobPort}, queue ${azurite.queuePort}, table ${azurite.tablePort}`);
+    log.info(
+      `Azurite ${persistent ? `(data in ${path.relative(process.cwd(), DEMO_DIR)}/azurite)` : '(in memory)'}: blob ${azurite.blobPort}, queue ${azurite.queuePort}, table ${azurite.tablePort}`,
+    );
 
     const now = new Date(Math.floor(Date.now() / 60000) * 60000);
     const last = state.lastGeneratedTime ? new Date(state.lastGeneratedTime).getTime() : 0;

@@ -24,7 +24,9 @@ async function main(): Promise<number> {
     log,
     host: hostQueueSettings(undefined, env),
     onProgress: (p) =>
-      log.info(`progress: ${p.filesDone}/${p.filesTotal} files, ${p.rows.toLocaleString('en-US')} rows, ${Math.round(p.rowsPerSecond).toLocaleString('en-US')} rows/s, ${p.inFlight} in flight`),
+      log.info(
+        `progress: ${p.filesDone}/${p.filesTotal} files, ${p.rows.toLocaleString('en-US')} rows, ${Math.round(p.rowsPerSecond).toLocaleString('en-US')} rows/s, ${p.inFlight} in flight`,
+      ),
   });
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   return summary.status === 'complete' ? 0 : 1;

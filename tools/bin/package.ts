@@ -171,7 +171,9 @@ export function buildPackage(opts: PackageOptions = {}): PackageResult {
   log(`left out ${pruned.files} source maps, TypeScript sources/declarations and Markdown files (${(pruned.bytes / 1e6).toFixed(1)} MB) that Node never loads`);
 
   const z = writeZip(stageDir, zipPath);
-  log(`${path.relative(process.cwd(), zipPath) || zipPath}: ${(z.bytes / 1e6).toFixed(1)} MB, ${z.files} files (${(z.unpackedBytes / 1e6).toFixed(1)} MB unpacked)`);
+  log(
+    `${path.relative(process.cwd(), zipPath) || zipPath}: ${(z.bytes / 1e6).toFixed(1)} MB, ${z.files} files (${(z.unpackedBytes / 1e6).toFixed(1)} MB unpacked)`,
+  );
   return { zipPath, stageDir, zipBytes: z.bytes, files: z.files, unpackedBytes: z.unpackedBytes };
 }
 

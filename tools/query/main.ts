@@ -21,7 +21,7 @@ export function tablesTarget(env: Env): StorageTarget {
   if (!target) {
     throw new ConfigError(
       'INVENTORY_STORAGE',
-      'neither INVENTORY_STORAGE nor AzureWebJobsStorage is set: give the tables\' storage account as a connection string, or as <setting>__accountName / <setting>__tableServiceUri (Entra ID), in the environment or in the Values of ./local.settings.json',
+      "neither INVENTORY_STORAGE nor AzureWebJobsStorage is set: give the tables' storage account as a connection string, or as <setting>__accountName / <setting>__tableServiceUri (Entra ID), in the environment or in the Values of ./local.settings.json",
     );
   }
   return target;

@@ -8,10 +8,7 @@ import { NotFoundError, UsageError } from './errors';
 export type CatalogRow = SnapshotRow & { etag?: string; timestamp?: string };
 
 /** What a snapshot argument means before the catalog is consulted. */
-export type SnapshotSpec =
-  | { kind: 'id'; id: string; text: string }
-  | { kind: 'date'; day: string; text: string }
-  | { kind: 'latest'; text: string };
+export type SnapshotSpec = { kind: 'id'; id: string; text: string } | { kind: 'date'; day: string; text: string } | { kind: 'latest'; text: string };
 
 const ID = /^(?:SoftwareInventory)?(\d{12})$/i;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;

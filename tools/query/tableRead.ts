@@ -57,7 +57,9 @@ export async function* readEntities<T extends object>(table: TableClient, snapsh
   const notFound = (err: unknown) =>
     isTableNotFound(err) ? new NotFoundError(`snapshot ${snapshotId}: table ${table.tableName} does not exist (dropped by retention, or never created)`) : err;
   const pagesOf = (filter: string | undefined) =>
-    table.listEntities<T>({ queryOptions: { filter, select: opts.select } }).byPage({ maxPageSize: opts.pageSize ?? 1000 }) as AsyncIterableIterator<Entity<T>[]>;
+    table.listEntities<T>({ queryOptions: { filter, select: opts.select } }).byPage({ maxPageSize: opts.pageSize ?? 1000 }) as AsyncIterableIterator<
+      Entity<T>[]
+    >;
   if (!opts.scan) {
     yield* sequential(pagesOf(opts.filter), opts.onPage, notFound);
     return;
@@ -84,7 +86,11 @@ export async function* readEntities<T extends object>(table: TableClient, snapsh
   }
 }
 
-async function* sequential<T>(pages: AsyncIterableIterator<T[]>, onPage: ((n: number) => void) | undefined, notFound: (err: unknown) => unknown): AsyncGenerator<T> {
+async function* sequential<T>(
+  pages: AsyncIterableIterator<T[]>,
+  onPage: ((n: number) => void) | undefined,
+  notFound: (err: unknown) => unknown,
+): AsyncGenerator<T> {
   const request = () => {
     const p = pages.next();
     p.catch(() => undefined); // awaited below; never an unhandled rejection if the reader stops early

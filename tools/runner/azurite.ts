@@ -45,11 +45,22 @@ function azuriteScript(): string {
 export async function startAzurite(opts: AzuriteOptions = {}): Promise<Azurite> {
   const args = [
     azuriteScript(),
-    '--blobHost', '127.0.0.1', '--queueHost', '127.0.0.1', '--tableHost', '127.0.0.1',
-    '--blobPort', String(opts.blobPort ?? 0),
-    '--queuePort', String(opts.queuePort ?? 0),
-    '--tablePort', String(opts.tablePort ?? 0),
-    '--skipApiVersionCheck', '--disableTelemetry', '--silent', '--loose',
+    '--blobHost',
+    '127.0.0.1',
+    '--queueHost',
+    '127.0.0.1',
+    '--tableHost',
+    '127.0.0.1',
+    '--blobPort',
+    String(opts.blobPort ?? 0),
+    '--queuePort',
+    String(opts.queuePort ?? 0),
+    '--tablePort',
+    String(opts.tablePort ?? 0),
+    '--skipApiVersionCheck',
+    '--disableTelemetry',
+    '--silent',
+    '--loose',
   ];
   if (opts.blobKeepAliveTimeout !== undefined) args.push('--blobKeepAliveTimeout', String(opts.blobKeepAliveTimeout));
   if (opts.location) args.push('--location', opts.location);

@@ -33,13 +33,17 @@ function timeSpanSeconds(text: string): number {
  * Read the queue settings from host.json, so the runner retries exactly as the host would. Like the host,
  * app settings named `AzureFunctionsJobHost__extensions__queues__<name>` override host.json's values.
  */
-export function hostQueueSettings(hostJsonPath = path.join(__dirname, '..', '..', 'host.json'), env: Record<string, string | undefined> = {}): HostQueueSettings {
+export function hostQueueSettings(
+  hostJsonPath = path.join(__dirname, '..', '..', 'host.json'),
+  env: Record<string, string | undefined> = {},
+): HostQueueSettings {
   const host = JSON.parse(fs.readFileSync(hostJsonPath, 'utf8')) as { extensions?: { queues?: { maxDequeueCount?: number; visibilityTimeout?: string } } };
   const q = host.extensions?.queues ?? {};
   const maxDequeueCount = env[`${HOST_OVERRIDE}maxDequeueCount`] ?? q.maxDequeueCount ?? 5;
   const visibilityTimeout = env[`${HOST_OVERRIDE}visibilityTimeout`] ?? q.visibilityTimeout ?? '00:00:00';
   const settings = { maxDequeueCount: Number(maxDequeueCount), retryDelaySeconds: timeSpanSeconds(String(visibilityTimeout)) };
-  if (!Number.isInteger(settings.maxDequeueCount) || settings.maxDequeueCount < 1) throw new Error(`queues maxDequeueCount: expected a whole number ≥ 1, got "${maxDequeueCount}"`);
+  if (!Number.isInteger(settings.maxDequeueCount) || settings.maxDequeueCount < 1)
+    throw new Error(`queues maxDequeueCount: expected a whole number ≥ 1, got "${maxDequeueCount}"`);
   if (!/^\d+:\d{2}:\d{2}$/.test(String(visibilityTimeout))) throw new Error(`queues visibilityTimeout: expected hh:mm:ss, got "${visibilityTimeout}"`);
   return settings;
 }
@@ -144,17 +148,20 @@ async function queueCall(log: Log, what: string, call: () => Promise<unknown>): 
 function keepInvisible(queue: QueueClient, msg: Received, visibilitySeconds: number, log: Log): () => Promise<void> {
   let stopped = false;
   let renewing: Promise<void> = Promise.resolve();
-  const timer = setInterval(() => {
-    renewing = renewing.then(async () => {
-      if (stopped) return;
-      try {
-        const res = await queue.updateMessage(msg.messageId, msg.popReceipt, undefined, visibilitySeconds);
-        if (res.popReceipt) msg.popReceipt = res.popReceipt;
-      } catch (err) {
-        log.warn(`could not extend visibility of message ${msg.messageId}: ${describeError(err)}`);
-      }
-    });
-  }, Math.max(1000, (visibilitySeconds * 1000) / 3));
+  const timer = setInterval(
+    () => {
+      renewing = renewing.then(async () => {
+        if (stopped) return;
+        try {
+          const res = await queue.updateMessage(msg.messageId, msg.popReceipt, undefined, visibilitySeconds);
+          if (res.popReceipt) msg.popReceipt = res.popReceipt;
+        } catch (err) {
+          log.warn(`could not extend visibility of message ${msg.messageId}: ${describeError(err)}`);
+        }
+      });
+    },
+    Math.max(1000, (visibilitySeconds * 1000) / 3),
+  );
   return async () => {
     stopped = true;
     clearInterval(timer);

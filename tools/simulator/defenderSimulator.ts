@@ -192,7 +192,9 @@ export async function startDefenderSimulator(opts: SimulatorOptions): Promise<De
       },
     };
     published = { exp, plans };
-    log.info(`published export ${exp.generatedTimeText} (generation ${generation}): ${files.length} files, ${totalRows} rows, ${files.reduce((s, f) => s + f.bytes, 0)} gzip bytes in ${Date.now() - started} ms`);
+    log.info(
+      `published export ${exp.generatedTimeText} (generation ${generation}): ${files.length} files, ${totalRows} rows, ${files.reduce((s, f) => s + f.bytes, 0)} gzip bytes in ${Date.now() - started} ms`,
+    );
     return exp;
   }
 
@@ -298,7 +300,12 @@ export async function startDefenderSimulator(opts: SimulatorOptions): Promise<De
     }
     if (req.method !== 'GET') return fail(res, { status: 405, code: 'MethodNotAllowed', message: `${req.method} is not supported; use GET` });
     if (!authorized(req)) {
-      return fail(res, { status: 401, code: 'Unauthorized', message: 'Authorization header with a Bearer token is required', headers: { 'WWW-Authenticate': 'Bearer' } });
+      return fail(res, {
+        status: 401,
+        code: 'Unauthorized',
+        message: 'Authorization header with a Bearer token is required',
+        headers: { 'WWW-Authenticate': 'Bearer' },
+      });
     }
     apiCalls++;
     if (throttleEvery > 0 && apiCalls % throttleEvery === 0) {

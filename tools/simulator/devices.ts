@@ -5,7 +5,10 @@ import { hexId, pick, pickWeighted, rngFor } from './random';
 import { DAY, formatFirstSeen, generationTime } from './fleetTime';
 
 const OS_PRODUCTS: Record<OsPlatform, readonly number[]> = (() => {
-  const map = { Windows10: [], Windows11: [], WindowsServer2016: [], WindowsServer2019: [], WindowsServer2022: [], Linux: [], macOS: [] } as Record<OsPlatform, number[]>;
+  const map = { Windows10: [], Windows11: [], WindowsServer2016: [], WindowsServer2019: [], WindowsServer2022: [], Linux: [], macOS: [] } as Record<
+    OsPlatform,
+    number[]
+  >;
   PRODUCTS.forEach((p, i) => p.os?.forEach((os) => map[os].push(i)));
   return map;
 })();
@@ -23,8 +26,45 @@ const OS_MIX: readonly (readonly [OsPlatform, number])[] = [
 ];
 
 const REGIONS = ['europe', 'northamerica', 'asia'] as const;
-const FIRST = ['anna', 'ben', 'carla', 'david', 'emma', 'felix', 'grace', 'hugo', 'ines', 'jan', 'kim', 'lars', 'maria', 'noah', 'olga', 'pieter', 'rosa', 'sven', 'tara', 'yusuf'];
-const LAST = ['jansen', 'smith', 'kowalski', 'garcia', 'muller', 'rossi', 'dubois', 'nakamura', 'olsen', 'novak', 'silva', 'brown', 'devries', 'larsen', 'schmidt'];
+const FIRST = [
+  'anna',
+  'ben',
+  'carla',
+  'david',
+  'emma',
+  'felix',
+  'grace',
+  'hugo',
+  'ines',
+  'jan',
+  'kim',
+  'lars',
+  'maria',
+  'noah',
+  'olga',
+  'pieter',
+  'rosa',
+  'sven',
+  'tara',
+  'yusuf',
+];
+const LAST = [
+  'jansen',
+  'smith',
+  'kowalski',
+  'garcia',
+  'muller',
+  'rossi',
+  'dubois',
+  'nakamura',
+  'olsen',
+  'novak',
+  'silva',
+  'brown',
+  'devries',
+  'larsen',
+  'schmidt',
+];
 
 export function osFamily(os: OsPlatform): OsFamily {
   if (os === 'Linux') return 'linux';
@@ -78,7 +118,11 @@ function installsFor(osPlatform: OsPlatform, richness: number, rng: () => number
 export function newDevice(seed: number, serial: number, generation: number, rng: () => number): Device {
   const osPlatform = pickWeighted(rng, OS_MIX);
   const family = osFamily(osPlatform);
-  const region = pickWeighted(rng, [['europe', 5], ['northamerica', 4], ['asia', 2]] as const);
+  const region = pickWeighted(rng, [
+    ['europe', 5],
+    ['northamerica', 4],
+    ['asia', 2],
+  ] as const);
   const rbacGroupName = rbacGroupFor(family, region, rng);
   const richness = (rbacGroupName === 'Developers' ? 1.4 : 0.85) + rng() * 0.6;
   const user = `${pick(rng, FIRST)[0]}${pick(rng, LAST)}`;

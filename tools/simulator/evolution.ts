@@ -45,7 +45,10 @@ function evolveDevice(device: Device, rng: () => number, seenAt: () => string): 
   if (rng() < RATES.installPerDevice) {
     const candidates = APP_PRODUCTS.filter((i) => (PRODUCTS[i].share[family] ?? 0) > 0 && !software.some((s) => s.product === i));
     if (candidates.length) {
-      const index = pickWeighted(rng, candidates.map((i) => [i, PRODUCTS[i].share[family] ?? 0] as const));
+      const index = pickWeighted(
+        rng,
+        candidates.map((i) => [i, PRODUCTS[i].share[family] ?? 0] as const),
+      );
       push({ product: index, version: PRODUCTS[index].versions.length - 1, firstSeen: seenAt() });
     }
   }

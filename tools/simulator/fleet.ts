@@ -13,14 +13,7 @@ export { generateFleet, osFamily } from './devices';
 export { evolveFleet, fleetAt } from './evolution';
 export { deviceRecords, fleetRecords, fleetRowCount, recordKey, toRecord } from './records';
 
-export type OsPlatform =
-  | 'Windows10'
-  | 'Windows11'
-  | 'WindowsServer2016'
-  | 'WindowsServer2019'
-  | 'WindowsServer2022'
-  | 'Linux'
-  | 'macOS';
+export type OsPlatform = 'Windows10' | 'Windows11' | 'WindowsServer2016' | 'WindowsServer2019' | 'WindowsServer2022' | 'Linux' | 'macOS';
 
 export type EndOfSupportStatus = 'None' | 'EOS Version' | 'Upcoming EOS Version' | 'EOS Software' | 'Upcoming EOS Software';
 

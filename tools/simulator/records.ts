@@ -21,11 +21,22 @@ function weaknessesFor(p: Product, version: number): number {
 }
 
 const BUNDLING_APPS = [
-  `${PF}\\Git\\mingw64\\bin`, `${PF}\\Microsoft Office\\root\\vfs\\ProgramFilesCommonX64\\Microsoft Shared\\Office16`,
-  `${PF}\\Python311\\DLLs`, `${PF}\\Zabbix Agent`, `${PF}\\Tableau\\Tableau 2023.3\\bin`, `${PF}\\Splunk\\bin`,
-  `${PF}\\PostgreSQL\\15\\bin`, `${PF86}\\Common Files\\Adobe\\OOBE\\PDApp\\core`, `${PF}\\Elastic\\Agent\\data`,
-  `${PF}\\VMware\\VMware Tools`, `${PF}\\LibreOffice\\program`, `${PF}\\WinSCP`, `${PF}\\Veeam\\Backup and Replication\\Console`,
-  `${PF}\\NVIDIA Corporation\\NVIDIA app`, `${PF}\\Dell\\SupportAssistAgent\\bin`, `${PF}\\Apache Software Foundation\\Tomcat 9.0\\lib`,
+  `${PF}\\Git\\mingw64\\bin`,
+  `${PF}\\Microsoft Office\\root\\vfs\\ProgramFilesCommonX64\\Microsoft Shared\\Office16`,
+  `${PF}\\Python311\\DLLs`,
+  `${PF}\\Zabbix Agent`,
+  `${PF}\\Tableau\\Tableau 2023.3\\bin`,
+  `${PF}\\Splunk\\bin`,
+  `${PF}\\PostgreSQL\\15\\bin`,
+  `${PF86}\\Common Files\\Adobe\\OOBE\\PDApp\\core`,
+  `${PF}\\Elastic\\Agent\\data`,
+  `${PF}\\VMware\\VMware Tools`,
+  `${PF}\\LibreOffice\\program`,
+  `${PF}\\WinSCP`,
+  `${PF}\\Veeam\\Backup and Replication\\Console`,
+  `${PF}\\NVIDIA Corporation\\NVIDIA app`,
+  `${PF}\\Dell\\SupportAssistAgent\\bin`,
+  `${PF}\\Apache Software Foundation\\Tomcat 9.0\\lib`,
 ];
 
 /** Paths are a pure function of (device, product, version) so they stay put across generations. */
@@ -45,7 +56,11 @@ function windowsEvidence(device: Device, p: Product, version: number): { diskPat
   if (w.rawReg) registryPaths.push(w.rawReg);
   if (w.reg) {
     const sid = `S-1-5-21-3623811015-3361044348-30300820-${1000 + (device.serial % 400)}`;
-    registryPaths.push(w.perUser ? `HKEY_USERS\\${sid}\\${UNINSTALL.replace('SOFTWARE', 'Software')}\\${w.reg}` : `HKEY_LOCAL_MACHINE\\${w.wow ? UNINSTALL32 : UNINSTALL}\\${w.reg}`);
+    registryPaths.push(
+      w.perUser
+        ? `HKEY_USERS\\${sid}\\${UNINSTALL.replace('SOFTWARE', 'Software')}\\${w.reg}`
+        : `HKEY_LOCAL_MACHINE\\${w.wow ? UNINSTALL32 : UNINSTALL}\\${w.reg}`,
+    );
   }
   return { diskPaths, registryPaths };
 }

@@ -17,11 +17,19 @@ export function accountKeyOf(connectionString: string): AccountKey {
 
 /** Like Defender's URLs, `OrgId=` stays literal (the SDK would write `OrgId%3D`; both name the same blob). */
 export function blobUrlOf(container: ContainerClient, blobName: string): string {
-  const path = blobName.split('/').map((segment) => encodeURIComponent(segment).replace(/%3D/gi, '=')).join('/');
+  const path = blobName
+    .split('/')
+    .map((segment) => encodeURIComponent(segment).replace(/%3D/gi, '='))
+    .join('/');
   return `${container.url}/${path}`;
 }
 
-export function signedUrl(container: ContainerClient, credential: StorageSharedKeyCredential, file: { blobName: string; blobUrl: string }, validMs: number): string {
+export function signedUrl(
+  container: ContainerClient,
+  credential: StorageSharedKeyCredential,
+  file: { blobName: string; blobUrl: string },
+  validMs: number,
+): string {
   const now = Date.now();
   const sas = generateBlobSASQueryParameters(
     {

@@ -31,7 +31,8 @@ export function intParam(q: Map<string, string>, name: string, fallback: number,
   const raw = q.get(name.toLowerCase());
   if (raw === undefined) return fallback;
   const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) return { status: 400, code: 'BadRequest', message: `${name} must be a whole number from ${min} to ${max}, got '${raw}'` };
+  if (!Number.isInteger(n) || n < min || n > max)
+    return { status: 400, code: 'BadRequest', message: `${name} must be a whole number from ${min} to ${max}, got '${raw}'` };
   return n;
 }
 

@@ -27,7 +27,8 @@ export async function deviceCommand(ctx: Context, args: ParsedArgs): Promise<voi
   const query = args.positionals[0];
   const found = await lookupDevice(ctx, resolved.snapshots, query);
   const missing = resolved.snapshots.filter((_, i) => found.rows[i].length === 0);
-  if (missing.length) ctx.io.err(`note: "${printable(query)}" is not in snapshot${missing.length === 1 ? '' : 's'} ${missing.map((s) => s.rowKey).join(', ')}\n`);
+  if (missing.length)
+    ctx.io.err(`note: "${printable(query)}" is not in snapshot${missing.length === 1 ? '' : 's'} ${missing.map((s) => s.rowKey).join(', ')}\n`);
 
   if (args.json) {
     const arr = new JsonArray(ctx.io);
@@ -46,7 +47,14 @@ export async function deviceCommand(ctx: Context, args: ParsedArgs): Promise<voi
       text += `In ${snapshotLine(s)}; matched by ${found.by}\n\n`;
       text += renderTable(
         ['vendor', 'name', 'version', 'weaknesses', 'end of support', 'first seen (UTC)'],
-        rows.map((r) => [r.SoftwareVendor ?? '', r.SoftwareName ?? '', r.SoftwareVersion ?? '', r.NumberOfWeaknesses === undefined ? '-' : String(r.NumberOfWeaknesses), eosText(r), shortTime(r.SoftwareFirstSeenTimestamp)]),
+        rows.map((r) => [
+          r.SoftwareVendor ?? '',
+          r.SoftwareName ?? '',
+          r.SoftwareVersion ?? '',
+          r.NumberOfWeaknesses === undefined ? '-' : String(r.NumberOfWeaknesses),
+          eosText(r),
+          shortTime(r.SoftwareFirstSeenTimestamp),
+        ]),
         ['left', 'left', 'left', 'right'],
       );
       const products = new Set(rows.map((r) => `${r.SoftwareVendor}\u0000${r.SoftwareName}`)).size;

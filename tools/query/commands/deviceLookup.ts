@@ -44,7 +44,11 @@ export async function lookupDevice(ctx: Context, snapshots: readonly CatalogRow[
         scanned += n;
         bar.tick();
       };
-      for await (const e of readEntities<{ DeviceName?: string }>(tables[i], snapshots[i].rowKey, { select: ['PartitionKey', 'DeviceName'], onPage, scan: true })) {
+      for await (const e of readEntities<{ DeviceName?: string }>(tables[i], snapshots[i].rowKey, {
+        select: ['PartitionKey', 'DeviceName'],
+        onPage,
+        scan: true,
+      })) {
         const name = typeof e.DeviceName === 'string' ? e.DeviceName.toLowerCase() : undefined;
         if (name === undefined) continue;
         if (name === wanted) ci.add(e.partitionKey);
@@ -57,7 +61,9 @@ export async function lookupDevice(ctx: Context, snapshots: readonly CatalogRow[
   const keys = [...(ci.size ? ci : short)].sort();
   if (keys.length) {
     const rows = await Promise.all(
-      tables.map(async (t, i) => (await Promise.all(keys.map((k) => readAll<StoredRow>(t, snapshots[i].rowKey, { filter: odata`PartitionKey eq ${k}`, select })))).flat()),
+      tables.map(async (t, i) =>
+        (await Promise.all(keys.map((k) => readAll<StoredRow>(t, snapshots[i].rowKey, { filter: odata`PartitionKey eq ${k}`, select })))).flat(),
+      ),
     );
     return { by: ci.size ? 'DeviceName, case-insensitive' : 'host name, DeviceName before the first dot', rows };
   }

@@ -72,7 +72,12 @@ export async function diffCommand(ctx: Context, args: ParsedArgs): Promise<void>
     block = undefined;
     bar?.done(); // a progress line on the same terminal would garble the output
     const rows = b.changes.map((c) => [c.change, c.SoftwareVendor, c.SoftwareName, changeText(c)]);
-    const table = renderTable(['', '', '', ''], rows).split('\n').slice(1).filter(Boolean).map((l) => `  ${l}\n`).join('');
+    const table = renderTable(['', '', '', ''], rows)
+      .split('\n')
+      .slice(1)
+      .filter(Boolean)
+      .map((l) => `  ${l}\n`)
+      .join('');
     await ctx.io.out(`${b.deviceName ?? '(no name)'}  ${b.deviceId}\n${table}`);
   };
   try {

@@ -41,7 +41,12 @@ export async function softwareCommand(ctx: Context, args: ParsedArgs): Promise<v
           else human.push({ s, r });
         }
         if (count > 0) {
-          if (a !== attempts[0]) ctx.io.err(printableLines(`note: no exact match for "${name}"${args.vendor ? ` (vendor "${args.vendor}")` : ''} in ${s.rowKey}; showing the lower-case "${a.name}"\n`));
+          if (a !== attempts[0])
+            ctx.io.err(
+              printableLines(
+                `note: no exact match for "${name}"${args.vendor ? ` (vendor "${args.vendor}")` : ''} in ${s.rowKey}; showing the lower-case "${a.name}"\n`,
+              ),
+            );
           break;
         }
       }
@@ -56,7 +61,9 @@ export async function softwareCommand(ctx: Context, args: ParsedArgs): Promise<v
   }
   const what = `${args.vendor ? `${args.vendor} ` : ''}${name}${args.version ? ` ${args.version}` : ''}`;
   if (matched === 0) {
-    await ctx.io.out(`No device has ${what} in ${resolved.snapshots.map((s) => s.rowKey).join(', ')} (SoftwareName${args.vendor ? ', SoftwareVendor' : ''}${args.version ? ', SoftwareVersion' : ''} must match exactly).\n`);
+    await ctx.io.out(
+      `No device has ${what} in ${resolved.snapshots.map((s) => s.rowKey).join(', ')} (SoftwareName${args.vendor ? ', SoftwareVendor' : ''}${args.version ? ', SoftwareVersion' : ''} must match exactly).\n`,
+    );
     return;
   }
   let text = '';
@@ -76,7 +83,17 @@ export async function softwareCommand(ctx: Context, args: ParsedArgs): Promise<v
     text += `${text ? '\n' : ''}${what} in ${snapshotLine(s)}\n\n`;
     text += renderTable(
       ['device', 'DeviceId', 'os', 'rbac group', 'vendor', 'name', 'version', 'weaknesses', 'end of support'],
-      rows.map((r) => [r.DeviceName ?? '-', r.DeviceId ?? '', r.OSPlatform ?? '-', r.RbacGroupName ?? '-', r.SoftwareVendor ?? '', r.SoftwareName ?? '', r.SoftwareVersion ?? '', r.NumberOfWeaknesses === undefined ? '-' : String(r.NumberOfWeaknesses), eosText(r)]),
+      rows.map((r) => [
+        r.DeviceName ?? '-',
+        r.DeviceId ?? '',
+        r.OSPlatform ?? '-',
+        r.RbacGroupName ?? '-',
+        r.SoftwareVendor ?? '',
+        r.SoftwareName ?? '',
+        r.SoftwareVersion ?? '',
+        r.NumberOfWeaknesses === undefined ? '-' : String(r.NumberOfWeaknesses),
+        eosText(r),
+      ]),
       ['left', 'left', 'left', 'left', 'left', 'left', 'left', 'right'],
     );
     const oneProduct = new Set(rows.map((r) => `${r.SoftwareVendor}\u0000${r.SoftwareName}`)).size === 1;
