@@ -436,7 +436,7 @@ async function readCapped(res: Response, maxBytes: number): Promise<string | und
     return undefined;
   }
   if (!res.body) return '';
-  const reader = res.body.getReader();
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {

@@ -124,7 +124,8 @@ function statusOf(err: unknown): number | undefined {
 }
 
 function codeOf(err: unknown): string {
-  return String((err as { code?: unknown })?.code ?? '');
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' ? code : '';
 }
 
 /** A 4xx that is about the data (not throttling, not a missing table): retrying the same batch cannot help. */

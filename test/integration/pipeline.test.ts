@@ -173,7 +173,7 @@ describe('core pipeline', () => {
 
   it('ignores a message delivered twice, sequentially and at the same time, with exact totals', async () => {
     const recs = records(300, 10);
-    const { config, defender, services } = await setup([gz(jsonl(recs)), gz(jsonl(records(100, 5, 'b')))]);
+    const { defender, services } = await setup([gz(jsonl(recs)), gz(jsonl(records(100, 5, 'b')))]);
     const timer = await runExportTimer(timerDeps(services, silentLog, { defender }));
     const received = await services.queue.receiveMessages({ numberOfMessages: 32 });
     const bodies = received.receivedMessageItems.map((m) => JSON.parse(Buffer.from(m.messageText, 'base64').toString()) as IngestMessage);
@@ -213,7 +213,7 @@ describe('core pipeline', () => {
   it('resumes a file from its checkpoint after a crash mid-file, with no missing or extra row and exact counts', async () => {
     const recs = records(1000, 25);
     const withDup = [...recs.slice(0, 500), recs[10], ...recs.slice(500), recs[900]]; // line 501 duplicates line 11, the last duplicates line 902
-    const { config, defender, services } = await setup([gz(jsonl(withDup))]);
+    const { defender, services } = await setup([gz(jsonl(withDup))]);
     const timer = await runExportTimer(timerDeps(services, silentLog, { defender }));
     const [m] = (await services.queue.receiveMessages({ numberOfMessages: 1 })).receivedMessageItems;
 

@@ -225,7 +225,7 @@ describe('query CLI (process)', () => {
     ]);
     const rows = json(byId);
     expect(rows).toHaveLength(expected.length);
-    const byVersion = new Map(rows.map((r) => [`${r.SoftwareVendor}|${r.SoftwareName}|${r.SoftwareVersion}`, r]));
+    const byVersion = new Map(rows.map((r) => [`${String(r.SoftwareVendor)}|${String(r.SoftwareName)}|${String(r.SoftwareVersion)}`, r]));
     for (const rec of expected) {
       const row = byVersion.get(`${rec.softwareVendor}|${rec.softwareName}|${rec.softwareVersion}`);
       expect(row).toEqual({

@@ -1,6 +1,5 @@
 import { TableClient } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
-import { InventoryEntity } from '../../shared/core/contracts';
 import { mapRecord } from '../../shared/ingest/recordMapper';
 import { PendingEntity, planBatches, writeEntities } from '../../shared/storage/tableWriter';
 import { useAzurite } from '../helpers/azurite';

@@ -6,9 +6,6 @@ import { InvocationContext, LogLevel, Timer } from '@azure/functions';
 import { QueueClient } from '@azure/storage-queue';
 import { useAzurite } from '../helpers/azurite';
 import { DefenderSimulator, PublishedExport, startDefenderSimulator } from '../../tools/simulator/defenderSimulator';
-import type * as ExportTimer from '../../functions/exportTimer';
-import type * as IngestExportFile from '../../functions/ingestExportFile';
-import type * as IngestPoison from '../../functions/ingestPoison';
 import { IngestMessage, parseMessage } from '../../shared/core/contracts';
 import { SnapshotCatalog } from '../../shared/storage/snapshotCatalog';
 import { appServices } from '../../shared/app/appContext';
@@ -20,9 +17,9 @@ let sim: DefenderSimulator;
 let published: PublishedExport;
 let savedEnv: NodeJS.ProcessEnv;
 let handlers: {
-  timer: typeof ExportTimer.exportTimerHandler;
-  queue: typeof IngestExportFile.ingestExportFileHandler;
-  poison: typeof IngestPoison.ingestPoisonHandler;
+  timer: typeof import('../../functions/exportTimer').exportTimerHandler;
+  queue: typeof import('../../functions/ingestExportFile').ingestExportFileHandler;
+  poison: typeof import('../../functions/ingestPoison').ingestPoisonHandler;
 };
 let catalog: SnapshotCatalog;
 let queue: QueueClient;
@@ -41,9 +38,9 @@ beforeAll(async () => {
   // loading a registration outside the host makes @azure/functions warn once that no host is listening
   const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
   handlers = {
-    timer: (require('../../functions/exportTimer') as typeof ExportTimer).exportTimerHandler,
-    queue: (require('../../functions/ingestExportFile') as typeof IngestExportFile).ingestExportFileHandler,
-    poison: (require('../../functions/ingestPoison') as typeof IngestPoison).ingestPoisonHandler,
+    timer: (await import('../../functions/exportTimer')).exportTimerHandler,
+    queue: (await import('../../functions/ingestExportFile')).ingestExportFileHandler,
+    poison: (await import('../../functions/ingestPoison')).ingestPoisonHandler,
   };
   warn.mockRestore();
   // the services the handlers build for themselves (one composition root per process), to look at the results

@@ -60,7 +60,7 @@ export interface SinkHttpClient {
  * `delayMs`: answer each request after this long (simulated service latency); `onAnswer` sees each request as it is answered.
  */
 export function sinkHttpClient(opts: { capture?: CapturedRequest[]; delayMs?: () => number; onAnswer?: (r: CapturedRequest) => void } = {}): SinkHttpClient {
-  const { createHttpHeaders } = core();
+  const createHttpHeaders = (...args: Parameters<ReturnType<typeof core>['createHttpHeaders']>) => core().createHttpHeaders(...args);
   const sink: SinkHttpClient = {
     operations: 0,
     requests: 0,

@@ -74,11 +74,21 @@ export function renderTable(headers: readonly string[], body: readonly (readonly
   return [line(headers), ...rows.map(line)].map((l) => `${l}\n`).join('');
 }
 
+/** A stored value as text: strings as they are, anything else as JSON (never `[object Object]`). */
+export function asText(v: unknown): string {
+  return typeof v === 'string' ? v : (JSON.stringify(v) ?? '');
+}
+
+/** A date property (a Date, or ISO text) as a Date; an unreadable one gives an invalid Date. */
+export function asDate(v: unknown): Date {
+  return v instanceof Date ? v : new Date(asText(v));
+}
+
 /** `2024-01-31 11:01` from an ISO text or Date; '-' when absent. */
 export function shortTime(v: unknown): string {
   if (v === undefined || v === null || v === '') return '-';
-  const d = v instanceof Date ? v : new Date(String(v));
-  return Number.isNaN(d.getTime()) ? String(v) : d.toISOString().slice(0, 16).replace('T', ' ');
+  const d = asDate(v);
+  return Number.isNaN(d.getTime()) ? asText(v) : d.toISOString().slice(0, 16).replace('T', ' ');
 }
 
 export function shortDate(v: unknown): string {

@@ -4,6 +4,7 @@
 import { SnapshotRow, SOFTWARE_INVENTORY } from '../../shared/core/contracts';
 import { isNotFound, SnapshotCatalog } from '../../shared/storage/snapshotCatalog';
 import { NotFoundError, UsageError } from './errors';
+import { asDate } from './output';
 
 export type CatalogRow = SnapshotRow & { etag?: string; timestamp?: string };
 
@@ -164,7 +165,7 @@ export function catalogJson(row: CatalogRow): Record<string, unknown> {
 
 export function isoOrNull(v: unknown): string | null {
   if (v === undefined || v === null || v === '') return null;
-  const d = v instanceof Date ? v : new Date(String(v));
+  const d = asDate(v);
   return Number.isNaN(d.getTime()) ? null : d.toISOString();
 }
 

@@ -116,7 +116,7 @@ function queueBackoffMs(failures: number): number {
  */
 export function isStalePopReceipt(err: unknown): boolean {
   const e = err as { statusCode?: unknown; code?: unknown };
-  return (e?.statusCode === 404 || e?.statusCode === 400) && /^(MessageNotFound|PopReceiptMismatch)$/.test(String(e?.code ?? ''));
+  return (e?.statusCode === 404 || e?.statusCode === 400) && typeof e?.code === 'string' && /^(MessageNotFound|PopReceiptMismatch)$/.test(e.code);
 }
 
 /**

@@ -8,7 +8,7 @@ export function localEnv(file = path.join(process.cwd(), 'local.settings.json'))
   if (fs.existsSync(file)) {
     let parsed: { Values?: Record<string, unknown> };
     try {
-      parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+      parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as { Values?: Record<string, unknown> };
     } catch (err) {
       throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
     }

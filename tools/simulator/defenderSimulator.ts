@@ -319,7 +319,7 @@ export async function startDefenderSimulator(opts: SimulatorOptions): Promise<De
     const started = Date.now();
     const url = new URL(req.url ?? '/', 'http://localhost');
     const entry: RequestLogEntry = { method: req.method ?? 'GET', path: url.pathname, query: redact(url.search), status: 0 };
-    route(req, res, baseUrl)
+    void route(req, res, baseUrl)
       .catch((err: unknown) => {
         log.error(`${entry.method} ${entry.path} failed: ${describeError(err)}`);
         if (!res.headersSent) return fail(res, { status: 500, code: 'InternalServerError', message: describeError(err) });

@@ -25,7 +25,6 @@ const OS_MIX: readonly (readonly [OsPlatform, number])[] = [
   ['macOS', 8],
 ];
 
-const REGIONS = ['europe', 'northamerica', 'asia'] as const;
 const FIRST = [
   'anna',
   'ben',
