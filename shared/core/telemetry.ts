@@ -10,7 +10,7 @@ import { SnapshotRow } from './contracts';
 import { Log } from './log';
 import { describeError, redact } from './redact';
 
-/** Event names: the README's KQL queries and the Bicep alert rules rely on them. */
+/** Event names: the KQL queries of docs/operations.md and the Bicep alert rules rely on them. */
 export const TELEMETRY_EVENTS = [
   /** a worker invocation ended (complete, continued, expired, failed, busy, skipped, or error) */
   'InventoryFileIngested',

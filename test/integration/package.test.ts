@@ -112,7 +112,7 @@ describe('npm run package: the deployment zip', () => {
     probeWallMs = Number(process.hrtime.bigint() - started) / 1e6;
     if (r.status !== 0) throw new Error(`boot probe failed (${r.status}): ${r.stderr}`);
     probe = JSON.parse(r.stdout) as Probe;
-    // measured, not asserted (machines differ): the README quotes these
+    // measured, not asserted (machines differ): docs/deploy.md quotes these
     console.log(
       `package: ${(pkg.zipBytes / 1e6).toFixed(1)} MB zip, ${pkg.files} files, ${(pkg.unpackedBytes / 1e6).toFixed(1)} MB unpacked; ` +
         `cold load of ${probe.entries.length} function files ${probe.loadMs.toFixed(0)} ms (${probe.loadedAtBoot} modules), ` +

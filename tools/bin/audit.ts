@@ -164,7 +164,7 @@ export function audit(opts: { root: string; requireLive?: boolean; npmAuditOutpu
   if (blocking.length > 0) {
     exitCode = 1;
     lines.push(
-      `${blocking.length} high, critical or unrated finding(s) without an explanation in security/audit-exceptions.json: upgrade, or explain each there and in README section 9.`,
+      `${blocking.length} high, critical or unrated finding(s) without an explanation in security/audit-exceptions.json: upgrade, or explain each there and in docs/reliability.md (dependency audit).`,
     );
   } else {
     lines.push(`No unexplained high or critical finding (${findings.length} finding(s) in all).`);

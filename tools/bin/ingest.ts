@@ -14,7 +14,7 @@ async function main(): Promise<number> {
     config = loadConfig(env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\nSee local.settings.sample.json and the README's settings table.\n`);
+      process.stderr.write(`${err.message}\nSee local.settings.sample.json and docs/settings.md.\n`);
       return 2;
     }
     throw err;
