@@ -44,6 +44,22 @@ describe('line reader', () => {
     ]);
   });
 
+  it('gives multi-megabyte lines the same text whether they are ASCII (decoded off-heap) or not', async () => {
+    const ascii = `{"a":"${'x'.repeat(3 * 1024 * 1024)}"}`;
+    const mixed = `{"a":"${'x'.repeat(3 * 1024 * 1024)}ü€😀"}`;
+    const chunked = (text: string) => {
+      const b = Buffer.from(`${text}\r\n`, 'utf8');
+      const parts: Buffer[] = [];
+      for (let i = 0; i < b.length; i += 65536) parts.push(b.subarray(i, i + 65536));
+      return parts;
+    };
+    const lines = await collect([Buffer.from('\ufeff', 'utf8'), ...chunked(ascii), ...chunked(mixed)], 8 << 20);
+    expect(lines.map((l) => l.number)).toEqual([1, 2]);
+    expect(lines[0].text === ascii).toBe(true);
+    expect(lines[1].text === mixed).toBe(true);
+    expect(JSON.parse(lines[1].text)).toEqual({ a: `${'x'.repeat(3 * 1024 * 1024)}ü€😀` });
+  });
+
   it('handles an empty stream and a last line without newline', async () => {
     expect(await collect([])).toEqual([]);
     expect(await collect(['a\nb'])).toEqual([
