@@ -36,6 +36,7 @@ describe('npm run bench (smoke)', () => {
     expect({ status: run.status, stderr: run.status === 0 ? '' : run.stderr.slice(-3000) }).toEqual({ status: 0, stderr: '' });
     expect(run.stdout).toMatch(/ceiling \(raw batches, conc\. (4|8)\)/);
     expect(run.stdout).toMatch(/pipeline \(worker, 2 files\)/);
+    expect(run.stdout).toMatch(/whole process \(npm run ingest, 2 files\)/);
     expect(run.stdout).toMatch(/targets:/);
 
     const r = JSON.parse(fs.readFileSync(out, 'utf8')) as BenchResults;
@@ -54,6 +55,21 @@ describe('npm run bench (smoke)', () => {
     sane(r.ceiling.best);
     expect(r.pipeline.best).toMatchObject({ rows: 5000, status: 'complete', files: 2, duplicates: 0, rejected: 0 });
     sane(r.pipeline.best);
+    // the real `npm run ingest`, spawned: every row written, and CPU of the whole child tree (start-up included)
+    expect(r.wholeProcess.best).toMatchObject({
+      rows: 5000,
+      status: 'complete',
+      files: 2,
+      duplicates: 0,
+      rejected: 0,
+      cpuMeasured: process.platform === 'linux',
+    });
+    if (process.platform === 'linux') {
+      sane(r.wholeProcess.best);
+      // ts-node start-up alone costs more CPU than the in-process worker spends on 5,000 rows
+      expect(r.wholeProcess.best.cpuSeconds).toBeGreaterThan(r.pipeline.best.cpuSeconds);
+    }
+    expect(r.ratios.wholeProcessToCeiling).toBeGreaterThan(0);
     expect(r.sdkTransaction.rows).toBe(5000);
     sane(r.sdkTransaction);
     expect(r.naive.rows).toBeGreaterThan(0);
@@ -85,6 +101,8 @@ describe('npm run bench (smoke)', () => {
       'pipeline vs naive',
       'parse+map, one core',
       'client cost, end to end',
+      'whole process vs ceiling',
+      'whole process client cost',
       'peak RSS, whole file',
       'RSS flat as the file grows',
       'peak RSS, 20 rejected lines',
