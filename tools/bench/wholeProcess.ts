@@ -83,6 +83,8 @@ export async function runWholeProcess(input: WholeProcessInput): Promise<WholePr
       WORKER_TIME_BUDGET_SECONDS: '86400',
       // every run of the benchmark ingests its own export, minutes apart
       SNAPSHOT_INTERVAL_HOURS: '0',
+      // diagnostics: BENCH_PROCESS_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=DIR" profiles npm and the ingest process
+      ...(process.env.BENCH_PROCESS_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_PROCESS_NODE_OPTIONS } : {}),
       ...input.env,
     };
     // npm's own variables from an outer `npm run bench` would otherwise steer the inner npm
