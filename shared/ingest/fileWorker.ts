@@ -6,20 +6,18 @@ import { createGunzip } from 'node:zlib';
 import { QueueClient } from '@azure/storage-queue';
 import { TableClient } from '@azure/data-tables';
 import { BlobGoneError, downloadBlob, DownloadProgress, ExpiredUrlError } from './blobDownload';
-import { BadMessageError, encodeMessage, FileRow, IngestMessage, parseMessage, snapshotTableName, SnapshotRow } from '../core/contracts';
+import { BadMessageError, encodeMessage, FileRow, IngestMessage, parseMessage, snapshotTableName } from '../core/contracts';
 import { readLines } from './lineReader';
 import { Log } from '../core/log';
 import { ExtraColumns, mapLine } from './recordMapper';
 import { describeError, stripQuery } from '../core/redact';
-import { isConditionFailed, shortError, SnapshotCatalog, WithEtag } from '../storage/snapshotCatalog';
+import { isConditionFailed, isSuperseded, shortError, SnapshotCatalog, WithEtag } from '../storage/snapshotCatalog';
 import { Counters, SnapshotWriter } from './snapshotWriter';
 import { FileLease, LeaseLostError } from '../storage/fileLease';
 import { shorten } from '../core/text';
 import { noTelemetry, reportSnapshotCompleted, reportSnapshotFailed, Telemetry } from '../core/telemetry';
 import { checkDownloadUrl, UrlRefusedError } from '../defender/urlPolicy';
 import { AppError } from '../core/errors';
-
-export const SUPERSEDED = 'superseded';
 
 export interface IngestLimits {
   /** rows per checkpointed segment */
@@ -229,7 +227,7 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
     log.error(`${label}: the snapshot is not in the catalog; message dropped`);
     return { status: 'skipped', snapshotId, fileIndex, detail: 'snapshot not in catalog' };
   }
-  if (snapshot.Status === 'complete' || (snapshot.Status === 'failed' && (snapshot.Error ?? '').startsWith(SUPERSEDED))) {
+  if (snapshot.Status === 'complete' || isSuperseded(snapshot)) {
     log.info(`${label}: snapshot is ${snapshot.Status}; nothing to do`);
     return { status: 'skipped', snapshotId, fileIndex, detail: `snapshot ${snapshot.Status}` };
   }
@@ -258,7 +256,7 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
     checkDownloadUrl(msg.url, deps.downloadPolicy);
   } catch (err) {
     if (!(err instanceof UrlRefusedError)) throw err;
-    await failFile(deps, snapshot, fileIndex, `download URL refused: ${err.message}`);
+    await failFile(deps, { kind: msg.kind, snapshotId, fileIndex, reason: `download URL refused: ${err.message}`, cause: 'file' });
     return { status: 'failed', snapshotId, fileIndex, detail: err.message };
   }
 
@@ -317,7 +315,7 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
   lease.startHeartbeat();
   try {
     report.attempt = (file.Attempts ?? 0) + 1;
-    return await ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, startedMs, label, now, report });
+    return await ingestClaimedFile({ msg, file, lease, deps, limits, startedMs, label, now, report });
   } finally {
     await lease.settle();
   }
@@ -325,7 +323,6 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
 
 interface Claimed {
   msg: IngestMessage;
-  snapshot: WithEtag<SnapshotRow>;
   file: WithEtag<FileRow>;
   lease: FileLease;
   deps: IngestDeps;
@@ -337,7 +334,7 @@ interface Claimed {
 }
 
 /** The file is ours (lease held): stream it from its last checkpoint to the end or to the time budget. */
-async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, startedMs, label, now, report }: Claimed): Promise<IngestOutcome> {
+async function ingestClaimedFile({ msg, file, lease, deps, limits, startedMs, label, now, report }: Claimed): Promise<IngestOutcome> {
   const { log, catalog } = deps;
   const { snapshotId, fileIndex } = msg;
   let resumeFrom = file.LinesCommitted ?? 0;
@@ -456,7 +453,7 @@ async function ingestClaimedFile({ msg, snapshot, file, lease, deps, limits, sta
       return { status: 'expired', snapshotId, fileIndex, detail: describeError(err) };
     }
     if (err instanceof BlobGoneError || err instanceof FileContentError) {
-      await failFile(deps, snapshot, fileIndex, describeError(err));
+      await failFile(deps, { kind: msg.kind, snapshotId, fileIndex, reason: describeError(err), cause: 'file' });
       return { status: 'failed', snapshotId, fileIndex, detail: describeError(err) };
     }
     // anything else may be transient (storage unavailable, network gone): record it, free the file, let the host retry
@@ -485,16 +482,26 @@ function storedIdentity(id: { BlobEtag: string; BlobLength: number }): Partial<F
   return { BlobEtag: id.BlobEtag, BlobLength: { value: id.BlobLength, type: 'Double' } as unknown as number };
 }
 
-async function failFile(deps: IngestDeps, snapshot: WithEtag<SnapshotRow>, fileIndex: number, reason: string): Promise<void> {
+/**
+ * A file that cannot be ingested (a refused URL, a gone or corrupt blob, the poison queue): its row and its snapshot
+ * are marked failed with the reason, logged, and reported. Without a file row (poison of an unregistered file) only
+ * the snapshot is marked.
+ */
+export async function failFile(
+  deps: Pick<IngestDeps, 'catalog' | 'log' | 'now' | 'telemetry'>,
+  f: { kind: string; snapshotId: string; fileIndex: number; reason: string; cause: 'file' | 'poison'; hasRow?: boolean },
+): Promise<void> {
   const now = deps.now ?? (() => new Date());
-  await deps.catalog.updateFile(snapshot.rowKey, fileIndex, {
-    Status: 'failed',
-    Error: shortError(reason),
-    LeaseOwner: '',
-    LeaseExpiresAt: now(),
-    UpdatedAt: now(),
-  });
-  await deps.catalog.markSnapshotFailed(snapshot.partitionKey, snapshot.rowKey, `file ${fileIndex}: ${reason}`);
-  deps.log.error(`snapshot ${snapshot.rowKey} file ${fileIndex}: failed — ${reason}`);
-  reportSnapshotFailed(deps.telemetry, { kind: snapshot.partitionKey, snapshotId: snapshot.rowKey, cause: 'file', fileIndex, reason });
+  if (f.hasRow ?? true) {
+    await deps.catalog.updateFile(f.snapshotId, f.fileIndex, {
+      Status: 'failed',
+      Error: shortError(f.reason),
+      LeaseOwner: '',
+      LeaseExpiresAt: now(),
+      UpdatedAt: now(),
+    });
+  }
+  await deps.catalog.markSnapshotFailed(f.kind, f.snapshotId, `file ${f.fileIndex}: ${f.reason}`);
+  deps.log.error(`snapshot ${f.snapshotId} file ${f.fileIndex}: failed — ${f.reason}`);
+  reportSnapshotFailed(deps.telemetry, { kind: f.kind, snapshotId: f.snapshotId, cause: f.cause, fileIndex: f.fileIndex, reason: f.reason });
 }

@@ -2,9 +2,8 @@
 // file that is already complete), so a snapshot never waits forever on a message nobody will deliver again.
 import { IngestMessage, parseMessage } from '../core/contracts';
 import { describeError } from '../core/redact';
-import { shortError } from '../storage/snapshotCatalog';
-import { noTelemetry, reportSnapshotCompleted, reportSnapshotFailed, Telemetry } from '../core/telemetry';
-import { IngestDeps, namesRegisteredBlob, shownUrl } from './fileWorker';
+import { noTelemetry, reportSnapshotCompleted, Telemetry } from '../core/telemetry';
+import { failFile, IngestDeps, namesRegisteredBlob, shownUrl } from './fileWorker';
 
 /** The poison-queue handler: the host gave up on a message after maxDequeueCount deliveries. */
 export async function handlePoisonMessage(
@@ -49,16 +48,5 @@ async function markPoisoned(
     return;
   }
   const reason = `gave up after ${dequeueCount ?? 'the maximum number of'} deliveries (poison queue)${file?.Error ? `; last error: ${file.Error}` : ''}`;
-  if (file) {
-    await deps.catalog.updateFile(msg.snapshotId, msg.fileIndex, {
-      Status: 'failed',
-      Error: shortError(reason),
-      LeaseOwner: '',
-      LeaseExpiresAt: now(),
-      UpdatedAt: now(),
-    });
-  }
-  await deps.catalog.markSnapshotFailed(msg.kind, msg.snapshotId, `file ${msg.fileIndex}: ${reason}`);
-  deps.log.error(`snapshot ${msg.snapshotId} file ${msg.fileIndex}: failed — ${reason}`);
-  reportSnapshotFailed(telemetry, { kind: msg.kind, snapshotId: msg.snapshotId, cause: 'poison', fileIndex: msg.fileIndex, reason });
+  await failFile({ ...deps, telemetry }, { kind: msg.kind, snapshotId: msg.snapshotId, fileIndex: msg.fileIndex, reason, cause: 'poison', hasRow: !!file });
 }

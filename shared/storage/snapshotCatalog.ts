@@ -37,6 +37,14 @@ function requireEtag(etag: string | undefined): string {
   return etag;
 }
 
+/** How a snapshot's Error starts when a newer export replaced it before it could complete. */
+export const SUPERSEDED = 'superseded';
+
+/** Failed because a newer export replaced it: its URLs are no longer served, so nothing will work on it again. */
+export function isSuperseded(s: Pick<SnapshotRow, 'Status' | 'Error'>): boolean {
+  return s.Status === 'failed' && (s.Error ?? '').startsWith(SUPERSEDED);
+}
+
 /** Error texts stored in tables stay short. */
 export function shortError(text: string, max = 1000): string {
   return shorten(text, max);

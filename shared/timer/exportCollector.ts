@@ -10,11 +10,10 @@ import type { ExportFilesResult, InventoryPage } from '../defender/defenderClien
 import type { TableClient } from '@azure/data-tables';
 import { runJsonInventory } from '../ingest/jsonInventoryIngest';
 import { applyRetention } from './retention';
-import { SUPERSEDED } from '../ingest/fileWorker';
 import { Log } from '../core/log';
 import { describeError, stripQuery } from '../core/redact';
 import { noTelemetry, reportSnapshotCompleted, reportSnapshotFailed, Telemetry } from '../core/telemetry';
-import { isConditionFailed, shortError, SnapshotCatalog, WithEtag } from '../storage/snapshotCatalog';
+import { isConditionFailed, isSuperseded, shortError, SnapshotCatalog, SUPERSEDED, WithEtag } from '../storage/snapshotCatalog';
 
 export interface TimerDeps {
   catalog: SnapshotCatalog;
@@ -339,9 +338,7 @@ async function intervalHoldsBack(deps: TimerDeps, kind: string, whatNot: string)
   if (!newest) return undefined;
   const generated = new Date(newest.GeneratedTime).getTime();
   if (!Number.isFinite(generated) || nowMs - generated >= hours * HOUR_MS) return undefined;
-  const stranded = snaps.find(
-    (s) => s.rowKey > newest.rowKey && (s.Status === 'ingesting' || (s.Status === 'failed' && !(s.Error ?? '').startsWith(SUPERSEDED))),
-  );
+  const stranded = snaps.find((s) => s.rowKey > newest.rowKey && (s.Status === 'ingesting' || (s.Status === 'failed' && !isSuperseded(s))));
   if (stranded) {
     const files = await deps.catalog.listFiles(stranded.rowKey);
     if (!files.some((f) => isActive(f, nowMs, deps.staleAfterMs ?? DEFAULT_STALE_AFTER_MS))) {
@@ -426,7 +423,7 @@ async function markSuperseded(
 async function supersedeOlder(deps: TimerDeps, kind: string, currentId: string, staleAfterMs: number): Promise<void> {
   for (const snap of await deps.catalog.listSnapshots(kind)) {
     if (snap.rowKey >= currentId || snap.Status === 'complete') continue;
-    if (snap.Status === 'failed' && (snap.Error ?? '').startsWith(SUPERSEDED)) continue;
+    if (isSuperseded(snap)) continue;
     const marked = await markSuperseded(
       deps,
       kind,

@@ -8,7 +8,8 @@ import { QueueClient } from '@azure/storage-queue';
 import { AppServices, createServices, ingestDeps, timerDeps } from '../../shared/app/appContext';
 import { Config } from '../../shared/core/config';
 import { SOFTWARE_INVENTORY, SnapshotRow } from '../../shared/core/contracts';
-import { ingestExportFile, IngestDeps, IngestOutcome, SUPERSEDED } from '../../shared/ingest/fileWorker';
+import { ingestExportFile, IngestDeps, IngestOutcome } from '../../shared/ingest/fileWorker';
+import { isSuperseded } from '../../shared/storage/snapshotCatalog';
 import { handlePoisonMessage } from '../../shared/ingest/poisonHandler';
 import { runExportTimer, TimerDeps, TimerOutcome } from '../../shared/timer/exportCollector';
 import { reportSnapshotCompleted } from '../../shared/core/telemetry';
@@ -275,7 +276,7 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
   const pendingFiles = async (): Promise<number> => {
     const snap = await catalog.getSnapshot(SOFTWARE_INVENTORY, snapshotId);
     // workers ignore a superseded snapshot's messages, so its unfinished files stay unfinished: nothing to wait for
-    if (!snap || snap.Status === 'complete' || (snap.Status === 'failed' && (snap.Error ?? '').startsWith(SUPERSEDED))) return 0;
+    if (!snap || snap.Status === 'complete' || isSuperseded(snap)) return 0;
     const files = await catalog.listFiles(snapshotId);
     const fingerprint = files.map((f) => `${f.Status}:${f.LinesCommitted ?? 0}`).join(',');
     if (fingerprint !== lastFingerprint) {
