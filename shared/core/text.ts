@@ -20,21 +20,15 @@ export function shorten(text: string, max: number): string {
 // occur in Windows registry names, but have no UTF-8 form: Table Storage cannot hold them, and a key
 // holding one cannot even be put in a request URL (encodeURIComponent throws).
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-type WellFormedString = { isWellFormed?: () => boolean; toWellFormed?: () => string };
 
-/** True when `text` has no lone surrogate (native String.prototype.isWellFormed where it exists). */
+/** True when `text` has no lone surrogate (as a function, to pass to `every`). */
 export function isWellFormed(text: string): boolean {
-  const s = text as unknown as WellFormedString;
-  if (typeof s.isWellFormed === 'function') return s.isWellFormed();
-  LONE_SURROGATE.lastIndex = 0;
-  return !LONE_SURROGATE.test(text);
+  return text.isWellFormed();
 }
 
 /** `text` with every lone surrogate replaced by U+FFFD (what a UTF-8 encoder writes for one). */
 export function toWellFormed(text: string): string {
-  if (isWellFormed(text)) return text;
-  const s = text as unknown as WellFormedString;
-  return typeof s.toWellFormed === 'function' ? s.toWellFormed() : text.replace(LONE_SURROGATE, '\ufffd');
+  return text.toWellFormed();
 }
 
 /** Replace each lone surrogate in `text` with what `escape` makes of its code unit. */
