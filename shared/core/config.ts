@@ -59,7 +59,6 @@ export class ConfigError extends AppError {
   ) {
     // redact() is a safety net; values that may hold a secret are not put in `problem` in the first place
     super(redact(`Setting ${setting}: ${problem}`));
-    this.name = 'ConfigError';
   }
 }
 

@@ -123,9 +123,7 @@ export function encodeMessage(msg: IngestMessage): string {
   return Buffer.from(JSON.stringify(msg), 'utf8').toString('base64');
 }
 
-export class BadMessageError extends AppError {
-  override name = 'BadMessageError';
-}
+export class BadMessageError extends AppError {}
 
 /**
  * Validate a queue message as the Functions host hands it over (already base64-decoded and JSON-parsed

@@ -31,7 +31,6 @@ export class DefenderApiError extends AppError {
 
   constructor(message: string, opts: { status?: number; code?: string; retriable?: boolean } = {}) {
     super(redact(message));
-    this.name = 'DefenderApiError';
     this.status = opts.status;
     this.code = opts.code;
     this.retriable = opts.retriable ?? false;

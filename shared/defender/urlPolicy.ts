@@ -12,12 +12,7 @@ export interface DownloadPolicy {
   allowLoopback: boolean;
 }
 
-export class UrlRefusedError extends AppError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UrlRefusedError';
-  }
-}
+export class UrlRefusedError extends AppError {}
 
 // Host names we compare against patterns: dot-separated, non-empty DNS labels. Rejects trailing dots,
 // empty labels and anything a parser might treat differently from a resolver.

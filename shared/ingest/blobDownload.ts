@@ -8,13 +8,9 @@ import { describeError, stripQuery } from '../core/redact';
 import { AppError } from '../core/errors';
 
 /** 403: the SAS URL has lapsed (Azure: AuthenticationFailed; Azurite: AuthorizationFailure). Not retriable with this URL. */
-export class ExpiredUrlError extends AppError {
-  override name = 'ExpiredUrlError';
-}
+export class ExpiredUrlError extends AppError {}
 /** 404, 412 (blob replaced mid-download) or another permanent 4xx: the file as exported cannot be had. */
-export class BlobGoneError extends AppError {
-  override name = 'BlobGoneError';
-}
+export class BlobGoneError extends AppError {}
 
 export interface DownloadOptions {
   log: Log;

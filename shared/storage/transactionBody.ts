@@ -18,7 +18,6 @@ const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
 /** A transaction the service (or the transport) did not accept. `index`: the refused operation, when the service says. */
 export class TableTransactionError extends AppError {
-  override name = 'TableTransactionError';
   constructor(
     message: string,
     readonly statusCode?: number,

@@ -37,9 +37,7 @@ export interface ChangeContext {
   deviceName?: string;
 }
 
-export class OrderError extends AppError {
-  override name = 'OrderError';
-}
+export class OrderError extends AppError {}
 
 /** JS string order (UTF-16 code units): what Azurite sorts by, and Table Storage for the keys we write. */
 export function compareKeys(a: string, b: string): number {

@@ -7,11 +7,7 @@ export const EXIT_USAGE = 2;
 export const EXIT_NOT_FOUND = 3;
 
 /** Wrong command line: unknown command or option, missing or extra arguments (exit 2, usage printed). */
-export class UsageError extends AppError {
-  override name = 'UsageError';
-}
+export class UsageError extends AppError {}
 
 /** An unknown snapshot or device, or a snapshot argument nothing matches (exit 3). */
-export class NotFoundError extends AppError {
-  override name = 'NotFoundError';
-}
+export class NotFoundError extends AppError {}
