@@ -181,6 +181,13 @@ interface PipelineRun extends Timed {
   warnings: number;
 }
 
+/** Each measured run lands in its own snapshot table; drop it so later runs do not work against a fuller Azurite. */
+async function dropSnapshotTable(azurite: Azurite, table: string): Promise<void> {
+  await TableClient.fromConnectionString(azurite.connectionString, table, { allowInsecureConnection: true })
+    .deleteTable()
+    .catch(() => undefined);
+}
+
 async function pipelineRun(azurite: Azurite, urls: string[], expectedRows: number, o: BenchOptions): Promise<PipelineRun> {
   const r = await timedChild(azurite.pid, () =>
     runChild('pipeline', {
@@ -195,9 +202,7 @@ async function pipelineRun(azurite: Azurite, urls: string[], expectedRows: numbe
   if (s.status !== 'complete' || s.rows !== expectedRows) {
     throw new Error(`pipeline run ended ${s.status} with ${s.rows} of ${expectedRows} rows: ${s.warnings.join(' | ')}`);
   }
-  await TableClient.fromConnectionString(azurite.connectionString, s.table, { allowInsecureConnection: true })
-    .deleteTable()
-    .catch(() => undefined);
+  await dropSnapshotTable(azurite, s.table);
   return { ...strip(r), files: s.files, status: s.status, duplicates: s.duplicates, rejected: s.rejected, warnings: s.warnings.length };
 }
 
@@ -220,9 +225,7 @@ async function wholeProcessRun(azurite: Azurite, urls: string[], expectedRows: n
   if (s.status !== 'complete' || s.rows !== expectedRows) {
     throw new Error(`npm run ingest ended ${s.status} with ${s.rows} of ${expectedRows} rows: ${s.stderrTail}`);
   }
-  await TableClient.fromConnectionString(azurite.connectionString, s.table, { allowInsecureConnection: true })
-    .deleteTable()
-    .catch(() => undefined);
+  await dropSnapshotTable(azurite, s.table);
   const cpu = s.cpuMeasured ? {} : { cpuSeconds: 0, rowsPerCpuSecond: 0, cpuSecondsPer100kRows: 0 };
   return { ...strip(r), ...cpu, files: s.files, status: s.status, duplicates: s.duplicates, rejected: s.rejected, warnings: 0, cpuMeasured: s.cpuMeasured };
 }
