@@ -137,3 +137,10 @@ export function testConfig(azurite: Azurite, env: Record<string, string> = {}): 
     ...env,
   });
 }
+
+/** Every chunk of a stream (a download), in order, as one buffer. */
+export async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of chunks) parts.push(c);
+  return Buffer.concat(parts);
+}

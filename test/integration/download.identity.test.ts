@@ -13,17 +13,11 @@ import { memoryLog, silentLog } from '../../shared/core/log';
 import { AZURITE_ACCOUNT, AZURITE_KEY } from '../../tools/runner/azurite';
 import { useAzurite } from '../helpers/azurite';
 import { startDropProxy } from '../helpers/dropProxy';
-import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from '../helpers/exportFixture';
+import { collect, exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from '../helpers/exportFixture';
 import { tables } from '../helpers/inventoryTables';
 
 const azurite = useAzurite();
 const noSleep = async () => undefined;
-
-async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of chunks) parts.push(c);
-  return Buffer.concat(parts);
-}
 
 describe('download resume budget', () => {
   it('more drops than the budget, each after progress, still completes with every byte once', async () => {

@@ -6,16 +6,10 @@ import { runExportTimer } from '../../shared/timer/exportCollector';
 import { memoryLog, silentLog } from '../../shared/core/log';
 import { useAzurite } from '../helpers/azurite';
 import { startDropProxy } from '../helpers/dropProxy';
-import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from '../helpers/exportFixture';
+import { collect, exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from '../helpers/exportFixture';
 
 const azurite = useAzurite();
 const noSleep = async () => undefined;
-
-async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of chunks) parts.push(c);
-  return Buffer.concat(parts);
-}
 
 describe('blob download', () => {
   it('resumes a dropped connection at the byte offset: every byte once, in order', async () => {

@@ -1,6 +1,6 @@
 // Hostile but legal input end to end through the real worker and a real Azurite: strings that are not
 // well-formed UTF-16, dates outside Table Storage's DateTime range, crafted column names.
-import { odata, TableClient } from '@azure/data-tables';
+import { odata } from '@azure/data-tables';
 import { createServices } from '../../shared/app/appContext';
 import { runJsonInventory } from '../../shared/ingest/jsonInventoryIngest';
 import { ensureTable } from '../../shared/storage/storageClients';
@@ -9,20 +9,12 @@ import { memoryLog } from '../../shared/core/log';
 import { deviceIdFromPartitionKey, MAX_KEY_LENGTH, partitionKeyFor } from '../../shared/storage/tableKeys';
 import { runIngestCycle } from '../../tools/runner/localRunner';
 import { useAzurite } from '../helpers/azurite';
+import { tables } from '../helpers/inventoryTables';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from '../helpers/exportFixture';
 
 const azurite = useAzurite();
 
-function tableOf(name: string): TableClient {
-  return TableClient.fromConnectionString(azurite().connectionString, name, { allowInsecureConnection: true });
-}
-
-async function all<T extends object>(table: string, filter?: string): Promise<(T & { partitionKey: string; rowKey: string })[]> {
-  const out: (T & { partitionKey: string; rowKey: string })[] = [];
-  for await (const e of tableOf(table).listEntities<T>({ queryOptions: filter ? { filter } : undefined }))
-    out.push(e as T & { partitionKey: string; rowKey: string });
-  return out;
-}
+const all = <T extends object>(table: string, filter?: string) => tables(azurite().connectionString).all<T>(table, filter);
 
 const LONE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 

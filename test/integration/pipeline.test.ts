@@ -8,20 +8,13 @@ import { runExportTimer } from '../../shared/timer/exportCollector';
 import { memoryLog, silentLog } from '../../shared/core/log';
 import { runIngestCycle } from '../../tools/runner/localRunner';
 import { useAzurite } from '../helpers/azurite';
+import { tables } from '../helpers/inventoryTables';
 import { exportFixture, fakeDefender, gz, jsonl, nextGeneratedTime, records, testConfig } from '../helpers/exportFixture';
 
 const azurite = useAzurite();
 
-function tableOf(name: string): TableClient {
-  return TableClient.fromConnectionString(azurite().connectionString, name, { allowInsecureConnection: true });
-}
-
-async function all<T extends object>(table: string, filter?: string): Promise<(T & { partitionKey: string; rowKey: string })[]> {
-  const out: (T & { partitionKey: string; rowKey: string })[] = [];
-  for await (const e of tableOf(table).listEntities<T>({ queryOptions: filter ? { filter } : undefined }))
-    out.push(e as T & { partitionKey: string; rowKey: string });
-  return out;
-}
+const tableOf = (name: string): TableClient => tables(azurite().connectionString).table(name);
+const all = <T extends object>(table: string, filter?: string) => tables(azurite().connectionString).all<T>(table, filter);
 
 /** Every property with its EDM type, as stored. */
 async function typedRows(table: string): Promise<Record<string, { value: unknown; type: string }>[]> {
