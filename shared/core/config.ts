@@ -3,11 +3,12 @@ import { defenderHost, isAudienceOf } from '../defender/defenderHosts';
 import { redact } from './redact';
 import type { TelemetrySettings } from './telemetry';
 import { AppError } from './errors';
+import { EXPORT_KIND_NAMES, ExportKind, findKind } from '../kinds/exportKinds';
 
 export type DefenderAuth = 'managedIdentity' | 'clientSecret' | 'default' | 'none';
 export type ExportMethod = 'files' | 'json';
-export const SUPPORTED_EXPORT_KINDS = ['SoftwareInventory'] as const;
-export type ExportKind = (typeof SUPPORTED_EXPORT_KINDS)[number];
+export const SUPPORTED_EXPORT_KINDS = EXPORT_KIND_NAMES;
+export type { ExportKind };
 
 /** Where tables/queues live: a connection string, or an account reached with an Entra ID credential. */
 export type StorageTarget =
@@ -372,11 +373,13 @@ export function loadConfig(env: Env = process.env): Config {
     .map((k) => k.trim())
     .filter(Boolean);
   if (kinds.length === 0) throw new ConfigError('EXPORT_KINDS', 'lists no export kind');
-  const exportKinds = kinds.map((k) => {
-    const hit = SUPPORTED_EXPORT_KINDS.find((s) => s.toLowerCase() === k.toLowerCase());
+  const exportKinds: ExportKind[] = [];
+  for (const k of kinds) {
+    const hit = findKind(k);
     if (!hit) throw new ConfigError('EXPORT_KINDS', `${shown(k)} is not supported (supported: ${SUPPORTED_EXPORT_KINDS.join(', ')})`);
-    return hit;
-  });
+    if (exportKinds.includes(hit)) throw new ConfigError('EXPORT_KINDS', `lists ${hit} twice`);
+    exportKinds.push(hit);
+  }
 
   return {
     defenderApiBaseUrl: base.toString().replace(/\/+$/, ''),

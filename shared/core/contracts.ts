@@ -1,10 +1,13 @@
 // The storage and message shapes of docs/architecture.md#tables-and-keys and #queue-message. Tests, tools and outside checks rely on these names.
 import { AppError } from './errors';
+import { DEFAULT_KIND, EXPORT_KIND_NAMES, ExportKind, isExportKind } from '../kinds/exportKinds';
+
+export type { ExportKind } from '../kinds/exportKinds';
 
 export const CATALOG_TABLE = 'InventorySnapshots';
 export const FILES_TABLE = 'InventoryExportFiles';
 export const REJECTS_TABLE = 'InventoryRejects';
-export const SOFTWARE_INVENTORY = 'SoftwareInventory';
+export const SOFTWARE_INVENTORY = DEFAULT_KIND;
 
 export type SnapshotStatus = 'ingesting' | 'complete' | 'failed';
 export type FileStatus = 'queued' | 'ingesting' | 'complete' | 'failed' | 'expired';
@@ -12,12 +15,16 @@ export type FileStatus = 'queued' | 'ingesting' | 'complete' | 'failed' | 'expir
 /** Queue message of INGEST_QUEUE (base64 JSON on the wire). */
 export interface IngestMessage {
   snapshotId: string;
-  kind: 'SoftwareInventory';
+  /** any registered kind (shared/kinds/exportKinds.ts); its file rows and rejects live in progressPartition(kind, snapshotId) */
+  kind: ExportKind;
   fileIndex: number;
   fileCount: number;
   url: string;
   generatedTime: string;
 }
+
+/** A row of any kind's snapshot table: the keys, then the kind's stored columns (docs/kinds.md). */
+export type SnapshotEntity = { partitionKey: string; rowKey: string } & Record<string, string | number | boolean | Date>;
 
 /** A row of a snapshot table (`SoftwareInventoryyyyyMMddHHmm`). */
 export interface InventoryEntity {
@@ -60,8 +67,10 @@ export interface SnapshotRow {
 
 /** File progress row, table InventoryExportFiles. */
 export interface FileRow {
-  partitionKey: string; // snapshot id
+  partitionKey: string; // progressPartition(kind, snapshot id)
   rowKey: string; // zero-padded file index
+  /** the export kind (rows written before kinds existed have none: they are SoftwareInventory) */
+  Kind?: ExportKind;
   BlobPath: string;
   Status: FileStatus;
   LinesCommitted: number;
@@ -86,7 +95,7 @@ export interface FileRow {
 
 /** Reject row, table InventoryRejects. */
 export interface RejectRow {
-  partitionKey: string; // snapshot id
+  partitionKey: string; // progressPartition(kind, snapshot id)
   rowKey: string; // file index + line number, zero-padded
   Reason: string;
   Excerpt: string;
@@ -119,6 +128,16 @@ export function snapshotTableName(kind: string, snapshotId: string): string {
   return `${kind}${snapshotId}`;
 }
 
+/**
+ * PartitionKey of a snapshot's file rows (InventoryExportFiles) and rejects (InventoryRejects): the bare
+ * snapshot id for SoftwareInventory (the contract before kinds, kept so existing history reads as before),
+ * the snapshot table name (`<Kind><yyyyMMddHHmm>`) for every other kind, so two kinds exported in the same
+ * minute never share a partition (docs/kinds.md#progress-and-rejects).
+ */
+export function progressPartition(kind: ExportKind, snapshotId: string): string {
+  return kind === DEFAULT_KIND ? snapshotId : snapshotTableName(kind, snapshotId);
+}
+
 export function encodeMessage(msg: IngestMessage): string {
   return Buffer.from(JSON.stringify(msg), 'utf8').toString('base64');
 }
@@ -143,7 +162,7 @@ export function parseMessage(input: unknown): IngestMessage {
   const m = v as Record<string, unknown>;
   const problems: string[] = [];
   if (typeof m.snapshotId !== 'string' || !/^\d{12}$/.test(m.snapshotId)) problems.push('snapshotId must be a yyyyMMddHHmm string');
-  if (m.kind !== 'SoftwareInventory') problems.push('kind must be "SoftwareInventory"');
+  if (!isExportKind(m.kind)) problems.push(`kind must be one of ${EXPORT_KIND_NAMES.join(', ')}`);
   if (!Number.isInteger(m.fileIndex) || (m.fileIndex as number) < 0) problems.push('fileIndex must be a whole number ≥ 0');
   if (!Number.isInteger(m.fileCount) || (m.fileCount as number) < 1) problems.push('fileCount must be a whole number ≥ 1');
   if (Number.isInteger(m.fileIndex) && Number.isInteger(m.fileCount) && (m.fileIndex as number) >= (m.fileCount as number))
@@ -153,7 +172,7 @@ export function parseMessage(input: unknown): IngestMessage {
   if (problems.length) throw new BadMessageError(`bad queue message: ${problems.join('; ')}`);
   return {
     snapshotId: m.snapshotId as string,
-    kind: 'SoftwareInventory',
+    kind: m.kind as ExportKind,
     fileIndex: m.fileIndex as number,
     fileCount: m.fileCount as number,
     url: m.url as string,

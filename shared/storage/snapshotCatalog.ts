@@ -2,7 +2,7 @@
 // how far each file got, and when a snapshot is whole. Every read-modify-write uses ETags, so workers
 // finishing together never lose an update.
 import { odata, TableClient } from '@azure/data-tables';
-import { CATALOG_TABLE, FILES_TABLE, FileRow, fileRowKey, REJECTS_TABLE, SnapshotRow, SnapshotStatus } from '../core/contracts';
+import { CATALOG_TABLE, ExportKind, FILES_TABLE, FileRow, fileRowKey, progressPartition, REJECTS_TABLE, SnapshotRow, SnapshotStatus } from '../core/contracts';
 import { ensureTable, StorageClients } from './storageClients';
 import { shorten } from '../core/text';
 
@@ -87,32 +87,32 @@ export class SnapshotCatalog {
     return insertOnce(this.catalog, row);
   }
 
-  async getFile(snapshotId: string, fileIndex: number): Promise<WithEtag<FileRow> | undefined> {
-    return getOrUndefined<FileRow>(this.files, snapshotId, fileRowKey(fileIndex));
+  async getFile(partition: string, fileIndex: number): Promise<WithEtag<FileRow> | undefined> {
+    return getOrUndefined<FileRow>(this.files, partition, fileRowKey(fileIndex));
   }
 
-  /** In file-index order. */
-  async listFiles(snapshotId: string): Promise<WithEtag<FileRow>[]> {
-    return listPartition<FileRow>(this.files, snapshotId);
+  /** In file-index order. `partition` is progressPartition(kind, snapshotId), as for every file-row method. */
+  async listFiles(partition: string): Promise<WithEtag<FileRow>[]> {
+    return listPartition<FileRow>(this.files, partition);
   }
 
   /** Merge a patch into a file row; with an etag the write fails (412) if someone else changed it. */
-  async updateFile(snapshotId: string, fileIndex: number, patch: Partial<FileRow>, etag?: string): Promise<string> {
-    const res = await this.files.updateEntity({ partitionKey: snapshotId, rowKey: fileRowKey(fileIndex), ...patch }, 'Merge', etag ? { etag } : undefined);
+  async updateFile(partition: string, fileIndex: number, patch: Partial<FileRow>, etag?: string): Promise<string> {
+    const res = await this.files.updateEntity({ partitionKey: partition, rowKey: fileRowKey(fileIndex), ...patch }, 'Merge', etag ? { etag } : undefined);
     return requireEtag(res.etag);
   }
 
   /** Drop one file's reject rows (its blob was replaced: they describe lines that no longer exist). Returns how many. */
-  async deleteFileRejects(snapshotId: string, fileIndex: number): Promise<number> {
+  async deleteFileRejects(partition: string, fileIndex: number): Promise<number> {
     const prefix = `${fileRowKey(fileIndex)}-`;
     const upper = `${fileRowKey(fileIndex)}.`; // '.' sorts right after '-'
     let n = 0;
     const rows = this.rejects.listEntities({
-      queryOptions: { filter: odata`PartitionKey eq ${snapshotId} and RowKey ge ${prefix} and RowKey lt ${upper}`, select: ['RowKey'] },
+      queryOptions: { filter: odata`PartitionKey eq ${partition} and RowKey ge ${prefix} and RowKey lt ${upper}`, select: ['RowKey'] },
     });
     for await (const r of rows) {
       try {
-        await this.rejects.deleteEntity(snapshotId, r.rowKey as string);
+        await this.rejects.deleteEntity(partition, r.rowKey as string);
         n++;
       } catch (err) {
         if (!isNotFound(err)) throw err;
@@ -166,7 +166,7 @@ export class SnapshotCatalog {
     const row = await this.updateSnapshot(kind, snapshotId, async (current) => {
       completedNow = false;
       if (current.Status === 'complete') return undefined;
-      const files = await this.listFiles(snapshotId);
+      const files = await this.listFiles(progressPartition(kind as ExportKind, snapshotId));
       // more rows than FileCount when Defender's list for this export grew: every registered file counts
       const totals = totalsOf(files, Math.max(current.FileCount ?? 0, files.length));
       const patch: Partial<SnapshotRow> = { ...totals };

@@ -64,11 +64,28 @@ export function partitionKeyFor(deviceId: string): string {
   return fitKey(escapeKeyPart(deviceId), deviceId);
 }
 
-export function rowKeyFor(vendor: string, name: string, version: string): string {
-  const escaped = escapeKeyPart(vendor) + SEPARATOR + escapeKeyPart(name) + SEPARATOR + escapeKeyPart(version);
-  // JSON of the triple keeps ("a|b","c") and ("a","b|c") apart in the hash input too (and JSON.stringify
+/**
+ * RowKey of a kind's key columns in key order (docs/kinds.md): each escaped, `|`-joined; an absent optional
+ * part (a null CveId) is the empty string. The inventory's triple gives the keys it always had.
+ */
+export function rowKeyForParts(parts: readonly string[]): string {
+  let escaped = escapeKeyPart(parts[0]);
+  for (let i = 1; i < parts.length; i++) escaped += SEPARATOR + escapeKeyPart(parts[i]);
+  // JSON of the parts keeps ("a|b","c") and ("a","b|c") apart in the hash input too (and JSON.stringify
   // writes a lone surrogate as a \uXXXX escape, so that input is always well-formed).
-  return escaped.length <= MAX_KEY_LENGTH ? escaped : fitKey(escaped, JSON.stringify([vendor, name, version]));
+  return escaped.length <= MAX_KEY_LENGTH ? escaped : fitKey(escaped, JSON.stringify(parts));
+}
+
+export function rowKeyFor(vendor: string, name: string, version: string): string {
+  return rowKeyForParts([vendor, name, version]);
+}
+
+/** Reverse of rowKeyForParts for a kind with `count` key columns, when the key was not hashed (undefined otherwise). */
+export function keyPartsFromRowKey(key: string, count: number): string[] | undefined {
+  if (key.includes(HASH_MARK)) return undefined;
+  const parts = key.split(SEPARATOR);
+  if (parts.length !== count) return undefined;
+  return parts.map(unescapeKeyPart);
 }
 
 /** Reverse of partitionKeyFor, when the key was not hashed (undefined otherwise). */

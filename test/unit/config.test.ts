@@ -165,11 +165,18 @@ describe('enumerations', () => {
   test('EXPORT_KINDS: comma-separated, case-insensitive, unknown kinds refused', () => {
     expect(load({ EXPORT_KINDS: 'softwareinventory' }).exportKinds).toEqual(['SoftwareInventory']);
     expect(load({ EXPORT_KINDS: ' SoftwareInventory , ' }).exportKinds).toEqual(['SoftwareInventory']);
+    expect(load({ EXPORT_KINDS: 'SoftwareInventory,noncpesoftwareinventory,SoftwareVulnerabilities,SecureConfigurations' }).exportKinds).toEqual([
+      'SoftwareInventory',
+      'NonCpeSoftwareInventory',
+      'SoftwareVulnerabilities',
+      'SecureConfigurations',
+    ]);
     expectRefused(
-      { EXPORT_KINDS: 'SoftwareInventory,SoftwareVulnerabilities' },
+      { EXPORT_KINDS: 'SoftwareInventory,BrowserExtensions' },
       'EXPORT_KINDS',
-      /"SoftwareVulnerabilities" is not supported \(supported: SoftwareInventory\)/,
+      /"BrowserExtensions" is not supported \(supported: SoftwareInventory, NonCpeSoftwareInventory, SoftwareVulnerabilities, SecureConfigurations\)/,
     );
+    expectRefused({ EXPORT_KINDS: 'SoftwareInventory,softwareinventory' }, 'EXPORT_KINDS', /lists SoftwareInventory twice/);
     expectRefused({ EXPORT_KINDS: ',' }, 'EXPORT_KINDS', /lists no export kind/);
   });
 });
