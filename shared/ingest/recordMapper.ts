@@ -1,5 +1,6 @@
 // One export record (a parsed JSON line) → a typed snapshot-table entity, or a reason to reject it.
 import { InventoryEntity } from '../core/contracts';
+import { DEFAULT_KIND, ExportKind } from '../kinds/exportKinds';
 import { partitionKeyFor, rowKeyFor } from '../storage/tableKeys';
 import { isWellFormed, prefixAtCodePoint, toWellFormed } from '../core/text';
 
@@ -245,8 +246,9 @@ class Reject {
   constructor(readonly reason: string) {}
 }
 
-/** Map one parsed record. Never throws for bad data: returns a reject reason instead. */
-export function mapRecord(record: unknown, extras?: ExtraColumns): MapResult {
+/** Map one parsed record of `kind`. Never throws for bad data: returns a reject reason instead. */
+export function mapRecord(record: unknown, extras?: ExtraColumns, kind: ExportKind = DEFAULT_KIND): MapResult {
+  if (kind !== DEFAULT_KIND) return { ok: false, reason: `export kind ${kind} is not mapped yet` };
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     return { ok: false, reason: `expected a JSON object, got ${typeName(record)}` };
   }
@@ -333,15 +335,15 @@ export function mapRecord(record: unknown, extras?: ExtraColumns): MapResult {
   }
 }
 
-/** Parse and map one line of a JSON Lines file. */
-export function mapLine(line: string, extras?: ExtraColumns): MapResult {
+/** Parse and map one line of a JSON Lines file of `kind`. */
+export function mapLine(line: string, extras?: ExtraColumns, kind: ExportKind = DEFAULT_KIND): MapResult {
   let parsed: unknown;
   try {
     parsed = JSON.parse(line);
   } catch (e) {
     return { ok: false, reason: `malformed JSON: ${(e as Error).message.slice(0, 200)}` };
   }
-  return mapRecord(parsed, extras);
+  return mapRecord(parsed, extras, kind);
 }
 
 export function excerpt(line: string): string {
