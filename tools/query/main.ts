@@ -10,6 +10,7 @@ import { deviceCommand } from './commands/device';
 import { diffCommand } from './commands/diff';
 import { snapshotsCommand } from './commands/snapshots';
 import { softwareCommand } from './commands/software';
+import { trendCommand } from './commands/trend';
 import { EXIT_FAILURE, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, NotFoundError, UsageError } from './errors';
 import { humanIo, Io, printable, printableLines } from './output';
 
@@ -57,7 +58,7 @@ export async function runQuery(argv: readonly string[], loadEnv: () => Env, io: 
     setting = target.setting;
     const clients = storageClients(target);
     // stored strings come from the devices: human output never passes control characters through
-    const ctx: Context = { tables: clients, catalog: new SnapshotCatalog(clients), io: args.json ? io : humanIo(io) };
+    const ctx: Context = { tables: clients, catalog: new SnapshotCatalog(clients), io: args.json || args.csv ? io : humanIo(io) };
     switch (args.command) {
       case 'snapshots':
         await snapshotsCommand(ctx, args);
@@ -70,6 +71,9 @@ export async function runQuery(argv: readonly string[], loadEnv: () => Env, io: 
         break;
       case 'diff':
         await diffCommand(ctx, args);
+        break;
+      case 'trend':
+        await trendCommand(ctx, args);
         break;
     }
     return EXIT_OK;

@@ -19,6 +19,9 @@ export const ROW_COLUMNS = [
   'RegistryPaths',
 ] as const;
 
+/** --csv columns of device and software rows: the --json keys in order, the *Truncated flags always (empty unless true). */
+export const OUTPUT_COLUMNS: readonly string[] = ['SnapshotId', ...ROW_COLUMNS, 'DiskPathsTruncated', 'RegistryPathsTruncated'];
+
 const DATE_COLUMNS = new Set<string>(['SoftwareFirstSeenTimestamp', 'EndOfSupportDate']);
 
 export type StoredRow = Partial<InventoryEntity> & { partitionKey: string; rowKey: string } & Record<string, unknown>;

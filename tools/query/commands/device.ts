@@ -1,9 +1,11 @@
 // The query CLI's `device` command (docs/query.md).
 import { ParsedArgs } from '../args';
 import { fmt, printable, renderTable, shortTime } from '../output';
-import { outputRow, StoredRow } from '../rows';
+import { recordSink } from '../csv';
+import { outputRow, OUTPUT_COLUMNS, StoredRow } from '../rows';
 import { loadCatalog, resolveSnapshots } from '../snapshots';
-import { Context, eosText, JsonArray, snapshotLine, warn } from './common';
+import { Context, eosText, snapshotLine, warn } from './common';
+import { deviceHistoryCommand } from './deviceHistory';
 import { lookupDevice } from './deviceLookup';
 
 export function isEos(r: StoredRow): boolean {
@@ -21,6 +23,7 @@ export function groupByPartition(rows: readonly StoredRow[]): StoredRow[][] {
 }
 
 export async function deviceCommand(ctx: Context, args: ParsedArgs): Promise<void> {
+  if (args.history) return deviceHistoryCommand(ctx, args);
   const catalog = await loadCatalog(ctx.catalog);
   const resolved = resolveSnapshots(args.at ?? 'latest', catalog);
   warn(ctx.io, resolved.warnings);
@@ -30,8 +33,8 @@ export async function deviceCommand(ctx: Context, args: ParsedArgs): Promise<voi
   if (missing.length)
     ctx.io.err(`note: "${printable(query)}" is not in snapshot${missing.length === 1 ? '' : 's'} ${missing.map((s) => s.rowKey).join(', ')}\n`);
 
-  if (args.json) {
-    const arr = new JsonArray(ctx.io);
+  if (args.json || args.csv) {
+    const arr = recordSink(ctx.io, args, OUTPUT_COLUMNS);
     for (let i = 0; i < resolved.snapshots.length; i++) for (const r of found.rows[i]) await arr.add(outputRow(r, resolved.snapshots[i].rowKey));
     await arr.end();
     return;

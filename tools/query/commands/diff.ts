@@ -1,5 +1,6 @@
 // The query CLI's `diff` command (docs/query.md).
 import { ParsedArgs } from '../args';
+import { CsvWriter } from '../csv';
 import { DiffChange, DiffRow, diffStreams, DiffTotals } from '../diff';
 import { UsageError } from '../errors';
 import { fmt, progress, Progress, renderTable } from '../output';
@@ -9,6 +10,8 @@ import { Context, snapshotLine, tableOf, warn } from './common';
 import { lookupDevice } from './deviceLookup';
 
 const DIFF_SELECT = ['PartitionKey', 'DeviceId', 'SoftwareVendor', 'SoftwareName', 'SoftwareVersion'];
+/** --csv: one row per change, the --json keys; version lists as JSON arrays (versions may hold spaces or commas). */
+const CSV_COLUMNS = ['change', 'DeviceId', 'SoftwareVendor', 'SoftwareName', 'fromVersions', 'toVersions'];
 
 async function* fromArray<T>(rows: readonly T[]): AsyncGenerator<T> {
   yield* rows;
@@ -34,7 +37,9 @@ export async function diffCommand(ctx: Context, args: ParsedArgs): Promise<void>
   warn(ctx.io, [...from.warnings, ...to.warnings]);
   const [a, b] = [from.snapshots[0], to.snapshots[0]];
   // Human output names devices, which costs one more property per row.
-  const select = args.json ? DIFF_SELECT : [...DIFF_SELECT, 'DeviceName'];
+  const machine = args.json || args.csv;
+  const csv = args.csv ? new CsvWriter(ctx.io, CSV_COLUMNS) : undefined;
+  const select = machine ? DIFF_SELECT : [...DIFF_SELECT, 'DeviceName'];
 
   let fromRows: AsyncIterable<DiffRow>;
   let toRows: AsyncIterable<DiffRow>;
@@ -60,7 +65,7 @@ export async function diffCommand(ctx: Context, args: ParsedArgs): Promise<void>
   }
 
   const perProduct = new Map<string, { installed: number; removed: number; changed: number }>();
-  if (!args.json) {
+  if (!machine) {
     await ctx.io.out(`Changes from ${snapshotLine(a)}\n          to ${snapshotLine(b)}${by ? `\nfor device "${args.device}" (matched by ${by})` : ''}\n\n`);
   }
   let totals: DiffTotals;
@@ -83,6 +88,7 @@ export async function diffCommand(ctx: Context, args: ParsedArgs): Promise<void>
   try {
     totals = await diffStreams(fromRows, toRows, async (c: DiffChange, context) => {
       lines++;
+      if (csv) return csv.add(c);
       if (args.json) return ctx.io.out(`${JSON.stringify(c)}\n`);
       const product = `${c.SoftwareVendor} ${c.SoftwareName}`;
       const p = perProduct.get(product) ?? { installed: 0, removed: 0, changed: 0 };
@@ -98,6 +104,12 @@ export async function diffCommand(ctx: Context, args: ParsedArgs): Promise<void>
   }
   if (args.json) {
     await ctx.io.out(`${JSON.stringify({ totals })}\n`);
+    return;
+  }
+  if (csv) {
+    // a CSV is one table: the totals, which count unchanged groups too, go to stderr
+    await csv.end();
+    ctx.io.err(`totals: installed ${totals.installed}, removed ${totals.removed}, changed ${totals.changed}, unchanged ${totals.unchanged}\n`);
     return;
   }
   let text = lines === 0 ? 'No differences.\n' : '';

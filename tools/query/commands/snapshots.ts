@@ -1,14 +1,33 @@
 // The query CLI's `snapshots` command (docs/query.md).
 import { ParsedArgs } from '../args';
 import { fmt, renderTable, shortTime } from '../output';
+import { recordSink } from '../csv';
 import { catalogJson, isComplete, loadCatalog, whenText } from '../snapshots';
-import { Context, JsonArray } from './common';
+import { Context } from './common';
+
+/** --csv: the --json keys, then Error (a CSV row cannot leave a column out, so it is always there, empty unless failed). */
+const CSV_COLUMNS = [
+  'SnapshotId',
+  'Kind',
+  'Status',
+  'GeneratedTime',
+  'TableName',
+  'Method',
+  'FileCount',
+  'FilesCompleted',
+  'RowCount',
+  'RejectedCount',
+  'DuplicateCount',
+  'StartedAt',
+  'CompletedAt',
+  'Error',
+];
 
 export async function snapshotsCommand(ctx: Context, args: ParsedArgs): Promise<void> {
   const rows = await loadCatalog(ctx.catalog);
-  if (args.json) {
-    const arr = new JsonArray(ctx.io);
-    for (const r of rows) await arr.add(catalogJson(r));
+  if (args.json || args.csv) {
+    const arr = recordSink(ctx.io, args, CSV_COLUMNS);
+    for (const r of rows) await arr.add(args.csv ? { ...catalogJson(r), Error: r.Error } : catalogJson(r));
     await arr.end();
     return;
   }

@@ -2,10 +2,11 @@
 import { odata } from '@azure/data-tables';
 import { ParsedArgs } from '../args';
 import { fmt, printableLines, progress, renderTable } from '../output';
-import { outputRow, StoredRow } from '../rows';
+import { recordSink } from '../csv';
+import { outputRow, OUTPUT_COLUMNS, StoredRow } from '../rows';
 import { CatalogRow, loadCatalog, resolveSnapshots } from '../snapshots';
 import { readEntities } from '../tableRead';
-import { Context, eosText, JsonArray, snapshotLine, tableOf, warn } from './common';
+import { Context, eosText, snapshotLine, tableOf, warn } from './common';
 
 export async function softwareCommand(ctx: Context, args: ParsedArgs): Promise<void> {
   const catalog = await loadCatalog(ctx.catalog);
@@ -23,7 +24,7 @@ export async function softwareCommand(ctx: Context, args: ParsedArgs): Promise<v
   const lower = { name: name.toLowerCase(), vendor: args.vendor?.toLowerCase() };
   if (lower.name !== name || lower.vendor !== args.vendor) attempts.push(lower);
 
-  const arr = args.json ? new JsonArray(ctx.io) : undefined;
+  const arr = args.json || args.csv ? recordSink(ctx.io, args, OUTPUT_COLUMNS) : undefined;
   const human: { s: CatalogRow; r: StoredRow }[] = [];
   let matched = 0;
   let total = 0;
