@@ -195,8 +195,8 @@ describe('device --history', () => {
       FirstGeneratedTime: '2025-06-01T06:00:00.000Z',
       LastGeneratedTime: '2025-06-01T06:00:00.000Z',
     });
-    // the ingesting S4 is skipped (with a warning), so its partial row never shows
-    expect(r.stderr).toContain(`skipped 1 snapshot(s) that are not complete: ${S4}`);
+    // the default is every complete snapshot: the ingesting S4 and its partial row never show, and need no warning
+    expect(r.stderr).toBe('');
     expect(JSON.stringify(rows)).not.toContain('partial');
   });
 
@@ -262,7 +262,11 @@ describe('trend', () => {
         { snapshotId: S3, generatedTime: '2025-06-03T06:00:00.000Z', versions: { '2.17.1': 1, '2.20.0': 1 }, devices: 2, source: 'scan' },
       ],
     });
-    expect(r.stderr).toContain(S4); // skipped: not complete
+    expect(r.stderr).toBe(''); // S4 is not complete: never in the default
+    // an explicit range that takes S4 in skips it with a warning, as for every command
+    const ranged = await inproc(['trend', 'log4j', '--vendor', 'apache', '--json', '--at', `${S2}..`]);
+    expect(JSON.parse(ok(ranged)).points.map((p: { snapshotId: string }) => p.snapshotId)).toEqual([S2, S3]);
+    expect(ranged.stderr).toContain(`skipped 1 snapshot(s) that are not complete: ${S4}`);
   });
 
   it('--csv: one row per snapshot × version, 0 where absent; human: a snapshot × version table', async () => {

@@ -102,6 +102,16 @@ export function resolveSnapshot(text: string, rows: readonly CatalogRow[]): Reso
   return { snapshots: [hit], warnings };
 }
 
+/**
+ * Every complete snapshot, oldest first: what trend and device --history read without --at. Like `latest`,
+ * it never includes a snapshot that is not complete, so there is nothing to warn about (exit 3 when none).
+ */
+export function resolveAllComplete(rows: readonly CatalogRow[]): Resolved {
+  const hits = rows.filter(isComplete).reverse();
+  if (hits.length === 0) throw new NotFoundError(`no complete snapshot: ${nearby(rows, '999999999999')}`);
+  return { snapshots: hits, warnings: [] };
+}
+
 /** Bounds of one side of a range, as snapshot ids (inclusive). */
 function rangeBound(text: string, side: 'from' | 'to', rows: readonly CatalogRow[]): string {
   if (text === '') return side === 'from' ? '000000000000' : '999999999999';

@@ -10,7 +10,7 @@ import { recordSink } from '../csv';
 import { NotFoundError } from '../errors';
 import { fmt, printable, renderTable } from '../output';
 import { StoredRow } from '../rows';
-import { CatalogRow, isoOrNull, loadCatalog, resolveSnapshots } from '../snapshots';
+import { CatalogRow, isoOrNull, loadCatalog, resolveAllComplete, resolveSnapshots } from '../snapshots';
 import { readAll } from '../tableRead';
 import { Context, tableOf, warn } from './common';
 import { lookupDevice } from './deviceLookup';
@@ -144,8 +144,7 @@ export function historyOf(snapshots: readonly CatalogRow[], rows: readonly (read
 
 export async function deviceHistoryCommand(ctx: Context, args: ParsedArgs): Promise<void> {
   const catalog = await loadCatalog(ctx.catalog);
-  // default: every complete snapshot (an open range)
-  const resolved = resolveSnapshots(args.at ?? '..', catalog);
+  const resolved = args.at === undefined ? resolveAllComplete(catalog) : resolveSnapshots(args.at, catalog);
   warn(ctx.io, resolved.warnings);
   const snapshots = [...resolved.snapshots].sort(byId); // a history reads oldest first, whatever order --at listed
   const query = args.positionals[0];

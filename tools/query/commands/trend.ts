@@ -7,7 +7,7 @@ import { ParsedArgs } from '../args';
 import { CsvWriter } from '../csv';
 import { NotFoundError, UsageError } from '../errors';
 import { fmt, printable, renderTable, shortTime } from '../output';
-import { CatalogRow, loadCatalog, resolveSnapshots } from '../snapshots';
+import { CatalogRow, loadCatalog, resolveAllComplete, resolveSnapshots } from '../snapshots';
 import { productTrend, ProductTrend } from '../trend';
 import { Context, warn } from './common';
 
@@ -49,8 +49,7 @@ function allVersions(t: ProductTrend): string[] {
 export async function trendCommand(ctx: Context, args: ParsedArgs): Promise<void> {
   const kind = productKind(args.kind);
   const catalog = await catalogOf(ctx, kind);
-  // default: every complete snapshot (an open range)
-  const resolved = resolveSnapshots(args.at ?? '..', catalog);
+  const resolved = args.at === undefined ? resolveAllComplete(catalog) : resolveSnapshots(args.at, catalog);
   warn(ctx.io, resolved.warnings);
   const name = args.positionals[0];
   const snapshots = resolved.snapshots;
