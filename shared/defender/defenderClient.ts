@@ -401,7 +401,7 @@ export class DefenderClient implements DefenderExports {
     const fail = (hint: string, retriable = false) => new DefenderApiError(`${head}: ${hint}.${apiText}`, { status, code, retriable });
     if (status === 401) {
       return fail(
-        `the token was not accepted (${kind} export, ${path}, needs the ${permission} application permission). Check the token audience (DEFENDER_TOKEN_SCOPE, normally https://api.securitycenter.microsoft.com/.default) and that the identity belongs to the Defender tenant (AZURE_TENANT_ID)`,
+        `the token was not accepted: the ${kind} export (${path}) needs the ${permission} application permission. Check the token audience (DEFENDER_TOKEN_SCOPE, normally https://api.securitycenter.microsoft.com/.default) and that the identity belongs to the Defender tenant (AZURE_TENANT_ID)`,
       );
     }
     if (status === 403 && code === 'DisabledFeature') {
