@@ -123,22 +123,18 @@ export async function runExportTimer(deps: TimerDeps): Promise<TimerRun> {
   return { ...kinds[0], kinds };
 }
 
-/** Every configured kind's result, in order, never throwing for one kind's failure (the local runner reports each). */
+/**
+ * Every configured kind's result, in order, never throwing for one kind's failure (the local runner reports
+ * each), then retention. Throws only when retention fails (storage trouble), after every kind ran.
+ */
 export async function collectExports(deps: TimerDeps): Promise<KindResult[]> {
   const telemetry = deps.telemetry ?? noTelemetry;
   const kinds = deps.kinds?.length ? deps.kinds : [SOFTWARE_INVENTORY];
-  const results: KindResult[] = [];
   try {
+    const results: KindResult[] = [];
     for (const kind of kinds) results.push(await collectKind(deps, kind));
-    try {
-      if ((deps.retentionDays ?? 0) > 0 && deps.deleteTable) {
-        await applyRetention({ catalog: deps.catalog, deleteTable: deps.deleteTable, retentionDays: deps.retentionDays!, log: deps.log, now: deps.now, kinds });
-      }
-    } catch (err) {
-      // retention is housekeeping: its failure fails the invocation (results say so) but took nothing from the kinds
-      deps.log.error(`retention failed: ${describeError(err)}`);
-      const last = results.length - 1;
-      if (last >= 0 && results[last].error === undefined) results[last] = { kind: results[last].kind, error: err };
+    if ((deps.retentionDays ?? 0) > 0 && deps.deleteTable) {
+      await applyRetention({ catalog: deps.catalog, deleteTable: deps.deleteTable, retentionDays: deps.retentionDays!, log: deps.log, now: deps.now, kinds });
     }
     return results;
   } finally {
