@@ -14,11 +14,12 @@ import { EXPORT_KIND_NAMES, kindSpec } from '../../shared/kinds/exportKinds';
 import { collectExports, ExportKindsFailedError, runExportTimer } from '../../shared/timer/exportCollector';
 import { applyRetention } from '../../shared/timer/retention';
 import { ensureTable } from '../../shared/storage/storageClients';
-import { runIngestCycle } from '../../tools/runner/localRunner';
+import { runIngestCycle, runIngestKinds } from '../../tools/runner/localRunner';
 import { useAzurite } from '../helpers/azurite';
 import { nextGeneratedTime, testConfig } from '../helpers/exportFixture';
 import { tables } from '../helpers/inventoryTables';
 import { KindsApi, kindRecords, startKindsApi } from '../helpers/kindsApi';
+import { localIngestEnv, startIngest } from '../helpers/ingestProcess';
 
 const azurite = useAzurite();
 let api: KindsApi;
@@ -144,15 +145,15 @@ describe('EXPORT_KINDS with every kind, SoftwareVulnerabilities refused (403)', 
     await publishAll(generatedTime, 10);
     const id = snapshotIdFor(generatedTime);
     const progress: string[] = [];
-    const result = await runIngestCycle({ config: s.config, log: silentLog, services: s, progressEverySeconds: 0.2, onProgress: (p) => progress.push(p.kind) });
-    expect(result.kinds.map((k) => [k.kind, k.status])).toEqual([
+    const kinds = await runIngestKinds({ config: s.config, log: silentLog, services: s, progressEverySeconds: 0.2, onProgress: (p) => progress.push(p.kind) });
+    expect(kinds.map((k) => [k.kind, k.status])).toEqual([
       ['SoftwareVulnerabilities', 'failed'],
       ['SoftwareInventory', 'complete'],
     ]);
-    expect(result.kinds[0]).toMatchObject({ snapshotId: '', table: '', files: 0, rows: 0 });
-    expect(result.kinds[0].error).toMatch(/needs the Vulnerability\.Read\.All application permission/);
-    expect(result.kinds[1]).toMatchObject({ snapshotId: id, table: `SoftwareInventory${id}`, files: 2, rows: 10, rejected: 0, duplicates: 0 });
-    expect(Object.keys(result.kinds[1])).toEqual(['kind', 'snapshotId', 'table', 'status', 'files', 'rows', 'rejected', 'duplicates', 'seconds']);
+    expect(kinds[0]).toMatchObject({ snapshotId: '', table: '', files: 0, rows: 0 });
+    expect(kinds[0].error).toMatch(/needs the Vulnerability\.Read\.All application permission/);
+    expect(kinds[1]).toMatchObject({ snapshotId: id, table: `SoftwareInventory${id}`, files: 2, rows: 10, rejected: 0, duplicates: 0 });
+    expect(Object.keys(kinds[1])).toEqual(['kind', 'snapshotId', 'table', 'status', 'files', 'rows', 'rejected', 'duplicates', 'seconds']);
     if (progress.length) expect(progress).not.toContain('SoftwareVulnerabilities');
   }, 120_000);
 
@@ -163,8 +164,8 @@ describe('EXPORT_KINDS with every kind, SoftwareVulnerabilities refused (403)', 
       const generatedTime = nextGeneratedTime();
       await publishAll(generatedTime, 16);
       const id = snapshotIdFor(generatedTime);
-      const result = await runIngestCycle({ config: s.config, log: silentLog, services: s });
-      expect(result.kinds.map((k) => [k.kind, k.status, k.rows, k.rejected])).toEqual([
+      const kinds = await runIngestKinds({ config: s.config, log: silentLog, services: s });
+      expect(kinds.map((k) => [k.kind, k.status, k.rows, k.rejected])).toEqual([
         ['SoftwareInventory', 'complete', 16, 0],
         ['NonCpeSoftwareInventory', 'complete', 16, 0],
         ['SoftwareVulnerabilities', 'failed', 0, 0],
@@ -290,4 +291,75 @@ describe('RETENTION_DAYS per kind', () => {
       `info retention: dropped snapshot ${cfgFailed} (${cfgFailed}, failed, generated ${new Date(base + 2 * DAY).toISOString()}) — older than 7 days`,
     );
   }, 60_000);
+});
+
+describe('npm run ingest (a real process)', () => {
+  let open: KindsApi;
+  beforeAll(async () => {
+    open = await startKindsApi(azurite());
+  });
+  afterAll(async () => open?.stop());
+
+  async function ingest(apiBaseUrl: string, kinds: string): Promise<{ code: number | null; lines: Record<string, unknown>[]; stderr: string }> {
+    const p = startIngest(localIngestEnv(azurite().connectionString, apiBaseUrl, 'kinds', { EXPORT_KINDS: kinds }));
+    const timer = setTimeout(() => void p.kill(), 150_000);
+    const r = await p.exited;
+    clearTimeout(timer);
+    const lines = p
+      .stdout()
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    return { code: r.code, lines, stderr: p.output() };
+  }
+
+  it('one kind refused: one line per kind in EXPORT_KINDS order, the refused one failed with an error naming the permission, exit code 1', async () => {
+    const generatedTime = nextGeneratedTime();
+    await publishAll(generatedTime, 8);
+    const id = snapshotIdFor(generatedTime);
+    const r = await ingest(api.baseUrl, 'SoftwareInventory,SoftwareVulnerabilities');
+    expect(r.code).toBe(1);
+    expect(r.lines.map((l) => [l.kind, l.status])).toEqual([
+      ['SoftwareInventory', 'complete'],
+      ['SoftwareVulnerabilities', 'failed'],
+    ]);
+    expect(r.lines[0]).toMatchObject({ snapshotId: id, table: `SoftwareInventory${id}`, files: 2, rows: 8, rejected: 0, duplicates: 0 });
+    expect(r.lines[1]).toMatchObject({ snapshotId: '', table: '' });
+    expect(r.lines[1].error).toMatch(
+      /SoftwareVulnerabilities export \(\/api\/machines\/SoftwareVulnerabilitiesExport\) needs the Vulnerability\.Read\.All application permission/,
+    );
+  }, 180_000);
+
+  it('the default single kind prints exactly one line, as before, with "kind"', async () => {
+    const generatedTime = nextGeneratedTime();
+    await open.publish('SoftwareInventory', kindRecords('SoftwareInventory', 6, 3, 'one-'), { generatedTime });
+    const r = await ingest(open.baseUrl, 'SoftwareInventory');
+    expect(r.code).toBe(0);
+    expect(r.lines).toHaveLength(1);
+    expect(Object.keys(r.lines[0])).toEqual(['kind', 'snapshotId', 'table', 'status', 'files', 'rows', 'rejected', 'duplicates', 'seconds']);
+    expect(r.lines[0]).toMatchObject({ kind: 'SoftwareInventory', snapshotId: snapshotIdFor(generatedTime), status: 'complete', rows: 6 });
+  }, 180_000);
+
+  itWhenMapped(
+    'every kind: four dated tables and four catalog partitions, exactly the records published',
+    async () => {
+      const generatedTime = nextGeneratedTime();
+      const id = snapshotIdFor(generatedTime);
+      for (const kind of EXPORT_KIND_NAMES) await open.publish(kind, kindRecords(kind, 10, 4, 'all-'), { generatedTime });
+      const r = await ingest(open.baseUrl, ALL);
+      expect(r.code).toBe(0);
+      expect(r.lines.map((l) => [l.kind, l.status, l.table, l.rows, l.rejected])).toEqual(EXPORT_KIND_NAMES.map((k) => [k, 'complete', `${k}${id}`, 10, 0]));
+      const t = tables(azurite().connectionString);
+      for (const kind of EXPORT_KIND_NAMES) expect(await t.all(`${kind}${id}`)).toHaveLength(10);
+      const catalog = await t.all(CATALOG_TABLE);
+      expect(
+        catalog
+          .filter((c) => c.rowKey === id)
+          .map((c) => c.partitionKey)
+          .sort(),
+      ).toEqual([...EXPORT_KIND_NAMES].sort());
+    },
+    180_000,
+  );
 });

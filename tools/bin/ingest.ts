@@ -4,7 +4,7 @@
 import { ConfigError, loadConfig } from '../../shared/core/config';
 import { consoleLog } from '../../shared/core/log';
 import { describeError } from '../../shared/core/redact';
-import { hostQueueSettings, runIngestCycle } from '../runner/localRunner';
+import { hostQueueSettings, runIngestKinds } from '../runner/localRunner';
 import { localEnv } from '../runner/localSettings';
 
 async function main(): Promise<number> {
@@ -20,7 +20,7 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  const summary = await runIngestCycle({
+  const summaries = await runIngestKinds({
     config,
     log,
     host: hostQueueSettings(undefined, env),
@@ -29,8 +29,8 @@ async function main(): Promise<number> {
         `progress: ${p.kind} ${p.snapshotId}: ${p.filesDone}/${p.filesTotal} files, ${p.rows.toLocaleString('en-US')} rows, ${Math.round(p.rowsPerSecond).toLocaleString('en-US')} rows/s, ${p.inFlight} in flight`,
       ),
   });
-  for (const k of summary.kinds) process.stdout.write(`${JSON.stringify(k)}\n`);
-  return summary.kinds.every((k) => k.status === 'complete') ? 0 : 1;
+  for (const k of summaries) process.stdout.write(`${JSON.stringify(k)}\n`);
+  return summaries.every((k) => k.status === 'complete') ? 0 : 1;
 }
 
 main().then(
