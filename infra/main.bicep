@@ -17,7 +17,8 @@
 // `azd up` uses this file as is (azure.yaml; resource-group scope, parameters from main.parameters.json);
 // `az deployment group create` takes it with the defaults. Step by step: docs/deploy.md.
 //
-// Not deployed here: the Defender API permission Software.Read.All for the identity. Granting an
+// Not deployed here: the Defender API permissions for the identity (Software.Read.All, and Vulnerability.Read.All
+// for the SoftwareVulnerabilities and SecureConfigurations kinds). Granting an
 // application permission is an Entra ID (Microsoft Graph) operation that needs an administrator; the azd
 // postprovision hook (infra/hooks/) prints the exact commands or runs them; see docs/deploy.md.
 //
@@ -212,7 +213,7 @@ param exportMethod string = 'files'
 @maxValue(200000)
 param jsonPageSize int = 50000
 
-@description('EXPORT_KINDS: comma-separated export kinds the timer collects.')
+@description('EXPORT_KINDS: comma-separated export kinds the timer collects: SoftwareInventory and NonCpeSoftwareInventory need the Defender application permission Software.Read.All, SoftwareVulnerabilities and SecureConfigurations need Vulnerability.Read.All (docs/kinds.md). The postprovision hook prints or performs the grants.')
 param exportKinds string = 'SoftwareInventory'
 
 @description('RETENTION_DAYS: snapshot tables older than this are dropped (never the newest complete one); 0 keeps all.')
@@ -787,7 +788,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
 output functionAppName string = functionApp.name
 output storageAccountName string = storage.name
 output identityClientId string = identity.properties.clientId
-@description('Object (principal) id of the identity: the admin grants Software.Read.All to this service principal.')
+@description('Object (principal) id of the identity: the admin grants the Defender app roles EXPORT_KINDS needs (Software.Read.All, Vulnerability.Read.All) to this service principal.')
 output identityPrincipalId string = identity.properties.principalId
 output identityResourceId string = identity.id
 output ingestQueueName string = ingestQueue

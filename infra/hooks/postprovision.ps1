@@ -16,8 +16,20 @@ if (-not $principal) {
   exit 1
 }
 
-$roles = @('Software.Read.All')
-if ($kinds.ToLowerInvariant().Contains('vulnerab')) { $roles += 'Vulnerability.Read.All' }
+# The app role each kind needs (the `permission` of shared/kinds/exportKinds.ts; docs/kinds.md).
+$software = $false
+$vulnerability = $false
+foreach ($k in ($kinds -split ',' | ForEach-Object { $_.Trim().ToLowerInvariant() } | Where-Object { $_ })) {
+  switch ($k) {
+    { $_ -in 'softwareinventory', 'noncpesoftwareinventory' } { $software = $true; break }
+    { $_ -in 'softwarevulnerabilities', 'secureconfigurations' } { $vulnerability = $true; break }
+    default { Write-Warning "EXPORT_KINDS lists '$k', which is not an export kind (docs/kinds.md); the app will refuse it." }
+  }
+}
+if (-not ($software -or $vulnerability)) { $software = $true }
+$roles = @()
+if ($software) { $roles += 'Software.Read.All' }
+if ($vulnerability) { $roles += 'Vulnerability.Read.All' }
 
 Write-Host ''
 Write-Host "Defender API permissions for the function app's identity (service principal $principal)"

@@ -30,10 +30,21 @@ if [ -z "$principal" ]; then
   exit 1
 fi
 
-roles="Software.Read.All"
-case "$(printf '%s' "$kinds" | tr 'A-Z' 'a-z')" in
-  *vulnerab*) roles="$roles Vulnerability.Read.All" ;;
-esac
+# The app role each kind needs (the `permission` of shared/kinds/exportKinds.ts; docs/kinds.md): the two
+# software inventories Software.Read.All, vulnerabilities and secure configurations Vulnerability.Read.All.
+software=0
+vulnerability=0
+for k in $(printf '%s' "$kinds" | tr 'A-Z,' 'a-z '); do
+  case "$k" in
+    softwareinventory | noncpesoftwareinventory) software=1 ;;
+    softwarevulnerabilities | secureconfigurations) vulnerability=1 ;;
+    *) echo "postprovision: EXPORT_KINDS lists '$k', which is not an export kind (docs/kinds.md); the app will refuse it." >&2 ;;
+  esac
+done
+[ $software = 1 ] || [ $vulnerability = 1 ] || software=1
+roles=""
+[ $software = 1 ] && roles="Software.Read.All"
+[ $vulnerability = 1 ] && roles="${roles:+$roles }Vulnerability.Read.All"
 
 echo
 echo "Defender API permissions for the function app's identity (service principal $principal)"

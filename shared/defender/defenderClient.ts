@@ -1,5 +1,6 @@
-// Client for the two Defender software inventory endpoints (docs/architecture.md#flow). It only ever calls the
-// Defender API itself; export file URLs are validated against the download policy, never fetched here.
+// Client for the Defender export endpoints of every kind (docs/kinds.md): the via-files call and the paged
+// JSON call, their paths and permissions read from the kinds registry. It only ever calls the Defender API
+// itself; export file URLs are validated against the download policy, never fetched here.
 import { constants as bufferConstants } from 'node:buffer';
 import { ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import type { Config } from '../core/config';
@@ -8,6 +9,7 @@ import { describeError, redact, stripQuery } from '../core/redact';
 import { shorten } from '../core/text';
 import { checkDownloadUrl, downloadPolicyFor, UrlRefusedError, type DownloadPolicy } from './urlPolicy';
 import { AppError } from '../core/errors';
+import { DEFAULT_KIND, ExportKind, kindSpec } from '../kinds/exportKinds';
 
 export interface ExportFilesResult {
   exportFiles: string[];
@@ -20,6 +22,13 @@ export interface InventoryPage {
   records: Record<string, unknown>[];
   /** 1-based page number. */
   page: number;
+}
+
+/** What the timer needs from Defender, per kind (the client below; tests pass stand-ins). */
+export interface DefenderExports {
+  getExportFiles(kind: ExportKind, sasValidHours: number): Promise<ExportFilesResult>;
+  /** the paged JSON method (EXPORT_METHOD=json) */
+  getPages?(kind: ExportKind, pageSize: number): AsyncIterable<InventoryPage>;
 }
 
 export class DefenderApiError extends AppError {
@@ -74,9 +83,7 @@ export function createDefenderCredential(config: Config): TokenCredential | unde
   }
 }
 
-const EXPORT_PATH = '/api/machines/SoftwareInventoryExport';
-const JSON_PATH = '/api/machines/SoftwareInventoryByMachine';
-// Defender's documented per-minute limits (Microsoft's "Software inventory export" API docs). The hourly limits (20 / 1000) are not
+// Defender's documented per-minute limits, per endpoint (Microsoft's export API docs, the same for every kind). The hourly limits (20 / 1000) are not
 // enforced here: waiting out an hour inside a function run is worse than a 429 with Retry-After.
 const FILES_CALLS_PER_MINUTE = 5;
 const JSON_CALLS_PER_MINUTE = 30;
@@ -149,7 +156,7 @@ interface Failure {
   retryAfterMs?: number;
 }
 
-export class DefenderClient {
+export class DefenderClient implements DefenderExports {
   private readonly base: string;
   private readonly origin: string;
   private readonly log: Log;
@@ -158,8 +165,8 @@ export class DefenderClient {
   private readonly timeoutMs: number;
   private readonly maxAttempts: number;
   private readonly maxRetryAfterMs: number;
-  private readonly filesBudget: CallBudget;
-  private readonly jsonBudget: CallBudget;
+  /** one sliding window per endpoint path: Defender limits each API separately */
+  private readonly budgets = new Map<string, CallBudget>();
 
   constructor(private readonly deps: DefenderClientDeps) {
     this.base = deps.baseUrl.replace(/\/+$/, '');
@@ -170,8 +177,15 @@ export class DefenderClient {
     this.timeoutMs = deps.requestTimeoutMs ?? 60_000;
     this.maxAttempts = Math.max(1, deps.maxAttempts ?? 5);
     this.maxRetryAfterMs = (deps.maxRetryAfterSeconds ?? 120) * 1000;
-    this.filesBudget = new CallBudget(FILES_CALLS_PER_MINUTE, 60_000, 'SoftwareInventoryExport', this.now, this.sleep, this.log);
-    this.jsonBudget = new CallBudget(JSON_CALLS_PER_MINUTE, 60_000, 'SoftwareInventoryByMachine', this.now, this.sleep, this.log);
+  }
+
+  private budget(path: string, perMinute: number): CallBudget {
+    let b = this.budgets.get(path);
+    if (!b) {
+      b = new CallBudget(perMinute, 60_000, endpointName(path), this.now, this.sleep, this.log);
+      this.budgets.set(path, b);
+    }
+    return b;
   }
 
   static fromConfig(config: Config, log: Log): DefenderClient {
@@ -184,30 +198,32 @@ export class DefenderClient {
     });
   }
 
-  /** The via-files export: the SAS URLs of the current export generation and when it was generated. */
-  async getSoftwareInventoryExport(sasValidHours: number): Promise<ExportFilesResult> {
-    const url = new URL(`${this.base}${EXPORT_PATH}?sasValidHours=${encodeURIComponent(String(sasValidHours))}`);
-    const body = await this.getJson(url, this.filesBudget, {
+  /** The via-files export of `kind`: the SAS URLs of its current export generation and when it was generated. */
+  async getExportFiles(kind: ExportKind, sasValidHours: number): Promise<ExportFilesResult> {
+    const spec = kindSpec(kind);
+    const what = endpointName(spec.filesPath);
+    const url = new URL(`${this.base}${spec.filesPath}?sasValidHours=${encodeURIComponent(String(sasValidHours))}`);
+    const body = await this.getJson(url, this.budget(spec.filesPath, FILES_CALLS_PER_MINUTE), kind, {
       maxBytes: MAX_FILES_ANSWER_BYTES,
       hint: 'a list of export file URLs is far smaller; check DEFENDER_API_BASE_URL',
     });
-    const payload = asObject(body, 'SoftwareInventoryExport');
+    const payload = asObject(body, what);
 
     const files = field(payload, 'exportFiles');
-    if (!Array.isArray(files)) throw invalidPayload('SoftwareInventoryExport', 'exportFiles missing or not an array');
+    if (!Array.isArray(files)) throw invalidPayload(what, 'exportFiles missing or not an array');
     if (files.length > MAX_EXPORT_FILES) {
       throw invalidPayload(
-        'SoftwareInventoryExport',
+        what,
         `exportFiles lists ${files.length.toLocaleString('en-US')} files; at most ${MAX_EXPORT_FILES.toLocaleString('en-US')} are accepted`,
       );
     }
     const exportFiles = files.map((f, i) => {
-      if (typeof f !== 'string') throw invalidPayload('SoftwareInventoryExport', `exportFiles[${i}] is not a string`);
+      if (typeof f !== 'string') throw invalidPayload(what, `exportFiles[${i}] is not a string`);
       try {
         checkDownloadUrl(f, this.deps.downloadPolicy);
       } catch (err) {
         if (err instanceof UrlRefusedError) {
-          throw new DefenderApiError(`SoftwareInventoryExport: export file ${i} was refused. ${err.message}`, { code: 'UrlRefused' });
+          throw new DefenderApiError(`${what}: export file ${i} was refused. ${err.message}`, { code: 'UrlRefused' });
         }
         throw err;
       }
@@ -217,21 +233,29 @@ export class DefenderClient {
     const text = field(payload, 'generatedTime');
     const generatedTime = typeof text === 'string' ? parseUtcTimestamp(text) : undefined;
     if (!generatedTime || typeof text !== 'string') {
-      throw invalidPayload('SoftwareInventoryExport', `generatedTime ${JSON.stringify(text)?.slice(0, 60)} is not a valid date-time`);
+      throw invalidPayload(what, `generatedTime ${JSON.stringify(text)?.slice(0, 60)} is not a valid date-time`);
     }
     const now = this.now();
     if (generatedTime.getTime() - now > MAX_GENERATED_AHEAD_MS) {
       throw invalidPayload(
-        'SoftwareInventoryExport',
+        what,
         `generatedTime ${snippet(text, 40)} is more than an hour ahead of this machine's clock (${new Date(now).toISOString()}); refusing it, as it would stay the newest snapshot until the clock caught up`,
       );
     }
     return { exportFiles, generatedTime, generatedTimeText: text };
   }
 
-  /** The paged JSON method, following `@odata.nextLink` (same origin only). */
-  async *getSoftwareInventoryPages(pageSize: number): AsyncIterable<InventoryPage> {
-    let url: URL | undefined = new URL(`${this.base}${JSON_PATH}?pageSize=${encodeURIComponent(String(pageSize))}`);
+  /** The software inventory's via-files export (the default kind). */
+  getSoftwareInventoryExport(sasValidHours: number): Promise<ExportFilesResult> {
+    return this.getExportFiles(DEFAULT_KIND, sasValidHours);
+  }
+
+  /** The paged JSON method of `kind`, following `@odata.nextLink` (same origin only). */
+  async *getPages(kind: ExportKind, pageSize: number): AsyncIterable<InventoryPage> {
+    const spec = kindSpec(kind);
+    const what = endpointName(spec.jsonPath);
+    const budget = this.budget(spec.jsonPath, JSON_CALLS_PER_MINUTE);
+    let url: URL | undefined = new URL(`${this.base}${spec.jsonPath}?pageSize=${encodeURIComponent(String(pageSize))}`);
     const seen = new Set<string>();
     for (let page = 1; url; page++) {
       seen.add(url.href);
@@ -239,41 +263,43 @@ export class DefenderClient {
         maxBytes: maxPageBytes(pageSize),
         hint: `a page of ${pageSize} records should be far smaller; lower JSON_PAGE_SIZE if records are unusually large`,
       };
-      const payload = asObject(await this.getJson(url, this.jsonBudget, limit), 'SoftwareInventoryByMachine');
+      const payload = asObject(await this.getJson(url, budget, kind, limit), what);
       const value = field(payload, 'value');
-      if (!Array.isArray(value)) throw invalidPayload('SoftwareInventoryByMachine', `page ${page}: value missing or not an array`);
+      if (!Array.isArray(value)) throw invalidPayload(what, `page ${page}: value missing or not an array`);
       value.forEach((r, i) => {
-        if (!isPlainObject(r)) throw invalidPayload('SoftwareInventoryByMachine', `page ${page}: value[${i}] is not an object`);
+        if (!isPlainObject(r)) throw invalidPayload(what, `page ${page}: value[${i}] is not an object`);
       });
-      url = this.nextLink(field(payload, '@odata.nextLink'), url, page, seen);
+      url = this.nextLink(what, field(payload, '@odata.nextLink'), url, page, seen);
       yield { records: value as Record<string, unknown>[], page };
     }
   }
 
-  private nextLink(link: unknown, current: URL, page: number, seen: Set<string>): URL | undefined {
+  /** The software inventory's paged JSON method (the default kind). */
+  getSoftwareInventoryPages(pageSize: number): AsyncIterable<InventoryPage> {
+    return this.getPages(DEFAULT_KIND, pageSize);
+  }
+
+  private nextLink(what: string, link: unknown, current: URL, page: number, seen: Set<string>): URL | undefined {
     if (link === undefined || link === null || link === '') return undefined;
-    if (typeof link !== 'string') throw invalidPayload('SoftwareInventoryByMachine', `page ${page}: @odata.nextLink is not a string`);
+    if (typeof link !== 'string') throw invalidPayload(what, `page ${page}: @odata.nextLink is not a string`);
     let next: URL;
     try {
       next = new URL(link, current);
     } catch {
-      throw invalidPayload('SoftwareInventoryByMachine', `page ${page}: @odata.nextLink is not a valid URL`);
+      throw invalidPayload(what, `page ${page}: @odata.nextLink is not a valid URL`);
     }
     // The bearer token goes with every page request, so the link must not lead anywhere else.
     if (next.origin !== this.origin || next.username || next.password) {
-      throw new DefenderApiError(
-        `SoftwareInventoryByMachine page ${page}: refused @odata.nextLink ${stripQuery(next.href)}: it leaves the API origin ${this.origin}`,
-        {
-          code: 'NextLinkRefused',
-        },
-      );
+      throw new DefenderApiError(`${what} page ${page}: refused @odata.nextLink ${stripQuery(next.href)}: it leaves the API origin ${this.origin}`, {
+        code: 'NextLinkRefused',
+      });
     }
-    if (seen.has(next.href)) throw invalidPayload('SoftwareInventoryByMachine', `page ${page}: @odata.nextLink repeats an earlier page (paging loop)`);
+    if (seen.has(next.href)) throw invalidPayload(what, `page ${page}: @odata.nextLink repeats an earlier page (paging loop)`);
     return next;
   }
 
   /** GET a JSON body with auth, budget, timeout and retries. */
-  private async getJson(url: URL, budget: CallBudget, limit: BodyLimit): Promise<unknown> {
+  private async getJson(url: URL, budget: CallBudget, kind: ExportKind, limit: BodyLimit): Promise<unknown> {
     const what = `GET ${url.pathname}`;
     let invalidJson = 0;
     let attempt = 0;
@@ -288,7 +314,7 @@ export class DefenderClient {
       attempt++;
       const headers = await this.headers();
       await budget.take();
-      const result = await this.attempt(url, headers, limit);
+      const result = await this.attempt(url, headers, kind, limit);
       if (!isFailure(result)) return result.body;
       last = result;
       if (!result.error.retriable) {
@@ -320,7 +346,7 @@ export class DefenderClient {
   }
 
   /** One HTTP exchange; the timeout covers the whole body, not just the headers. */
-  private async attempt(url: URL, headers: Record<string, string>, limit: BodyLimit): Promise<{ body: unknown } | Failure> {
+  private async attempt(url: URL, headers: Record<string, string>, kind: ExportKind, limit: BodyLimit): Promise<{ body: unknown } | Failure> {
     let res: Response;
     let text: string | undefined;
     try {
@@ -352,7 +378,7 @@ export class DefenderClient {
         return { error };
       }
     }
-    const error = this.httpError(res, text);
+    const error = this.httpError(res, text, kind, url.pathname);
     const retryAfterMs = error.retriable ? this.retryAfterMs(res.headers.get('retry-after')) : undefined;
     return { error, retryAfterMs };
   }
@@ -366,7 +392,8 @@ export class DefenderClient {
     return new DefenderApiError(`network error: ${describeError(e?.cause ?? err, 200)}`, { code, retriable: true });
   }
 
-  private httpError(res: Response, text: string): DefenderApiError {
+  private httpError(res: Response, text: string, kind: ExportKind, path: string): DefenderApiError {
+    const permission = kindSpec(kind).permission;
     const { code, message } = apiError(text);
     const apiText = code || message ? ` API error: ${[code, message].filter(Boolean).join(': ')}` : text.trim() ? ` Body: ${snippet(text, 200)}` : '';
     const status = res.status;
@@ -374,7 +401,7 @@ export class DefenderClient {
     const fail = (hint: string, retriable = false) => new DefenderApiError(`${head}: ${hint}.${apiText}`, { status, code, retriable });
     if (status === 401) {
       return fail(
-        `the token was not accepted. Check the token audience (DEFENDER_TOKEN_SCOPE, normally https://api.securitycenter.microsoft.com/.default) and that the identity belongs to the Defender tenant (AZURE_TENANT_ID)`,
+        `the token was not accepted: the ${kind} export (${path}) needs the ${permission} application permission. Check the token audience (DEFENDER_TOKEN_SCOPE, normally https://api.securitycenter.microsoft.com/.default) and that the identity belongs to the Defender tenant (AZURE_TENANT_ID)`,
       );
     }
     if (status === 403 && code === 'DisabledFeature') {
@@ -384,7 +411,7 @@ export class DefenderClient {
     }
     if (status === 403) {
       return fail(
-        `access denied. Either the app/identity lacks the Software.Read.All application permission (WindowsDefenderATP API) with admin consent, or the token has the wrong audience (check DEFENDER_TOKEN_SCOPE)`,
+        `access denied: the ${kind} export (${path}) needs the ${permission} application permission. Either the app/identity lacks ${permission} (WindowsDefenderATP API) with admin consent, or the token has the wrong audience (check DEFENDER_TOKEN_SCOPE)`,
       );
     }
     if (status === 404) return fail('endpoint not found; check DEFENDER_API_BASE_URL (e.g. https://api.security.microsoft.com)');
@@ -502,6 +529,11 @@ function field(obj: Record<string, unknown>, name: string): unknown {
   if (name in obj) return obj[name];
   const key = Object.keys(obj).find((k) => k.toLowerCase() === name.toLowerCase());
   return key === undefined ? undefined : obj[key];
+}
+
+/** `SoftwareVulnerabilitiesExport` for `/api/machines/SoftwareVulnerabilitiesExport`: how logs and errors name an endpoint. */
+function endpointName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
 }
 
 function invalidPayload(what: string, problem: string): DefenderApiError {

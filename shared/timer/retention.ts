@@ -1,9 +1,9 @@
-// RETENTION_DAYS: drop snapshot tables older than the limit, never the newest complete one, never one
+// RETENTION_DAYS: drop snapshot tables older than the limit, per kind: never a kind's newest complete one, never one
 // still ingesting, and never on a catalog row that cannot be trusted (a table name other than its kind +
 // stamp, an unreadable date). The snapshot's catalog, file-progress and reject rows go with it (catalog
 // row last, so a run that dies half-way simply finishes the job next time).
 import { odata, TableClient, TableTransaction } from '@azure/data-tables';
-import { SnapshotRow, snapshotTableName, SOFTWARE_INVENTORY } from '../core/contracts';
+import { ExportKind, progressPartition, SnapshotRow, snapshotTableName, SOFTWARE_INVENTORY } from '../core/contracts';
 import { Log } from '../core/log';
 import { isNotFound, SnapshotCatalog } from '../storage/snapshotCatalog';
 
@@ -13,6 +13,8 @@ export interface RetentionDeps {
   retentionDays: number;
   log: Log;
   now?: () => Date;
+  /** the kinds whose catalog partitions are judged (EXPORT_KINDS); absent: the software inventory */
+  kinds?: readonly ExportKind[];
 }
 
 async function deletePartition(table: TableClient, partitionKey: string): Promise<number> {
@@ -39,20 +41,30 @@ function generatedMs(s: SnapshotRow): number {
   return v instanceof Date || typeof v === 'string' ? new Date(v).getTime() : NaN;
 }
 
-/** Returns the snapshot ids dropped. */
+/**
+ * Returns the snapshots dropped: the bare id for the inventory, the table name (`<Kind><stamp>`) for another
+ * kind, as their progress partitions name them. Each kind is judged alone: its own newest complete snapshot stays.
+ */
 export async function applyRetention(deps: RetentionDeps): Promise<string[]> {
   if (deps.retentionDays <= 0) return [];
+  const dropped: string[] = [];
+  for (const kind of deps.kinds?.length ? deps.kinds : [SOFTWARE_INVENTORY]) dropped.push(...(await retainKind(deps, kind)));
+  return dropped;
+}
+
+async function retainKind(deps: RetentionDeps, kind: ExportKind): Promise<string[]> {
   const now = deps.now ?? (() => new Date());
   const cutoff = now().getTime() - deps.retentionDays * 86_400_000;
-  const snaps = await deps.catalog.listSnapshots(SOFTWARE_INVENTORY); // newest first
+  const snaps = await deps.catalog.listSnapshots(kind); // newest first
   const newestComplete = snaps.find((s) => s.Status === 'complete')?.rowKey;
   const dropped: string[] = [];
   for (const s of snaps) {
     // a worker may still be writing it; the timer supersedes it first if it can never finish
     if (s.rowKey === newestComplete || s.Status === 'ingesting') continue;
     const problem = untrusted(s);
+    const part = progressPartition(kind, s.rowKey);
     if (problem) {
-      deps.log.warn(`retention: skipped snapshot ${s.rowKey}: ${problem}; nothing deleted`);
+      deps.log.warn(`retention: skipped snapshot ${part}: ${problem}; nothing deleted`);
       continue;
     }
     if (generatedMs(s) >= cutoff) continue;
@@ -61,12 +73,12 @@ export async function applyRetention(deps: RetentionDeps): Promise<string[]> {
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
-    await deletePartition(deps.catalog.files, s.rowKey);
-    await deletePartition(deps.catalog.rejects, s.rowKey);
+    await deletePartition(deps.catalog.files, part);
+    await deletePartition(deps.catalog.rejects, part);
     await deps.catalog.catalog.deleteEntity(s.partitionKey, s.rowKey);
-    dropped.push(s.rowKey);
+    dropped.push(part);
     deps.log.info(
-      `retention: dropped snapshot ${s.rowKey} (${s.TableName}, ${s.Status}, generated ${new Date(s.GeneratedTime).toISOString()}) — older than ${deps.retentionDays} days`,
+      `retention: dropped snapshot ${part} (${s.TableName}, ${s.Status}, generated ${new Date(s.GeneratedTime).toISOString()}) — older than ${deps.retentionDays} days`,
     );
   }
   return dropped;

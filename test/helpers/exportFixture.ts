@@ -110,7 +110,7 @@ export function exportFixture(azurite: Azurite): ExportFixture {
 export function fakeDefender(generatedTime: Date, urls: () => string[]) {
   return {
     calls: 0,
-    async getSoftwareInventoryExport(): Promise<ExportFilesResult> {
+    async getExportFiles(): Promise<ExportFilesResult> {
       this.calls++;
       return { exportFiles: urls(), generatedTime, generatedTimeText: generatedTime.toISOString() };
     },

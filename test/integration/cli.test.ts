@@ -24,7 +24,7 @@ describe('commands', () => {
       expect(r.code).toBe(0);
       const last = r.stdout.trim().split('\n').pop()!;
       const summary = JSON.parse(last);
-      expect(Object.keys(summary)).toEqual(['snapshotId', 'table', 'status', 'files', 'rows', 'rejected', 'duplicates', 'seconds']);
+      expect(Object.keys(summary)).toEqual(['kind', 'snapshotId', 'table', 'status', 'files', 'rows', 'rejected', 'duplicates', 'seconds']);
       expect(summary).toMatchObject({ status: 'complete', rows: published.totalRows, files: published.files.length });
       expect(r.stderr).not.toMatch(/sig=(?!REDACTED)/);
 

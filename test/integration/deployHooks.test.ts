@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { EXPORT_KINDS } from '../../shared/kinds/exportKinds';
 
 const ROOT = path.join(__dirname, '..', '..');
 const SH_HOOK = path.join(ROOT, 'infra', 'hooks', 'postprovision.sh');
@@ -127,13 +128,30 @@ describe('infra/hooks/postprovision.sh', () => {
     });
 
     test('a vulnerability export kind needs Vulnerability.Read.All too; only the missing one is granted', () => {
-      const r = run([sh, SH_HOOK], { ...base, EXPORT_KINDS: 'SoftwareInventory,SoftwareVulnerabilitiesExport', DEFENDER_GRANT: 'TRUE' }, [SOFTWARE_ROLE]);
+      const r = run([sh, SH_HOOK], { ...base, EXPORT_KINDS: 'SoftwareInventory,SoftwareVulnerabilities', DEFENDER_GRANT: 'TRUE' }, [SOFTWARE_ROLE]);
       expect(r.code).toBe(0);
       expect(posts(r)).toHaveLength(1);
       expect(posts(r)[0]).toContain(VULN_ROLE);
       expect(r.granted).toEqual([SOFTWARE_ROLE, VULN_ROLE]);
       expect(r.out).toContain('ok       Software.Read.All');
       expect(r.out).toContain('ok       Vulnerability.Read.All');
+    });
+
+    test.each(EXPORT_KINDS.map((k) => [k.kind, k.permission]))("EXPORT_KINDS=%s needs exactly the registry's permission, %s", (kind, permission) => {
+      const r = run([sh, SH_HOOK], { ...base, EXPORT_KINDS: kind.toLowerCase() });
+      expect(r.code).toBe(0);
+      expect(r.out).toContain(`needed for EXPORT_KINDS=${kind.toLowerCase()}: ${permission}\n`);
+    });
+
+    test('every kind at once: both permissions, each granted once; a name that is no kind is pointed out', () => {
+      const r = run([sh, SH_HOOK], { ...base, EXPORT_KINDS: ` ${EXPORT_KINDS.map((k) => k.kind).join(' , ')},Browsers`, DEFENDER_GRANT: 'true' });
+      expect(r.code).toBe(0);
+      expect(r.out).toContain(': Software.Read.All Vulnerability.Read.All\n');
+      expect(r.out).toContain("EXPORT_KINDS lists 'browsers', which is not an export kind");
+      expect(posts(r).map((c) => [c.includes(SOFTWARE_ROLE), c.includes(VULN_ROLE)])).toEqual([
+        [true, false],
+        [false, true],
+      ]);
     });
 
     test('already granted: nothing to do, nothing printed to run', () => {
@@ -184,7 +202,7 @@ describe('infra/hooks/postprovision.sh', () => {
     expect(r.out).toContain('MISSING  Software.Read.All');
   });
   test('DEFENDER_GRANT=true: grants the missing roles and verifies them', () => {
-    const r = run(pwsh, { ...base, DEFENDER_GRANT: 'true', EXPORT_KINDS: 'SoftwareVulnerabilitiesExport' });
+    const r = run(pwsh, { ...base, DEFENDER_GRANT: 'true', EXPORT_KINDS: 'SoftwareInventory,SecureConfigurations' });
     expect(r.code).toBe(0);
     expect(r.granted.sort()).toEqual([SOFTWARE_ROLE, VULN_ROLE].sort());
     expect(r.out).not.toContain('MISSING');

@@ -2,7 +2,7 @@
 // well-formed UTF-16, dates outside Table Storage's DateTime range, crafted column names.
 import { odata } from '@azure/data-tables';
 import { createServices } from '../../shared/app/appContext';
-import { runJsonInventory } from '../../shared/ingest/jsonInventoryIngest';
+import { runJsonExport } from '../../shared/ingest/jsonExportIngest';
 import { ensureTable } from '../../shared/storage/storageClients';
 import { FileRow, FILES_TABLE, REJECTS_TABLE } from '../../shared/core/contracts';
 import { memoryLog } from '../../shared/core/log';
@@ -125,16 +125,17 @@ describe('the paged JSON method', () => {
       { ...base, deviceId: 'j\ufffd', endOfSupportDate: '0001-01-01T00:00:00Z', ['k'.repeat(5000)]: 1 },
     ];
     const log = memoryLog();
-    const out = await runJsonInventory({
+    const out = await runJsonExport({
+      kind: 'SoftwareInventory',
       catalog: services.catalog,
       ensureTable: (name) => ensureTable(services.inventory, name),
       table: (name) => services.inventory.table(name),
       defender: {
-        async *getSoftwareInventoryPages() {
+        async *getPages() {
           yield { page: 1, records: recs };
         },
       },
-      source: 'http://127.0.0.1:9/api/machines/SoftwareInventoryByMachine',
+      baseUrl: 'http://127.0.0.1:9',
       pageSize: 10,
       writeConcurrency: 2,
       log,

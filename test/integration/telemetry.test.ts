@@ -243,7 +243,7 @@ describe('telemetry events from the handlers', () => {
     expect((await tables(azurite().connectionString).snapshot(timer.snapshotId))!.Status).toBe('failed');
 
     // Defender refuses the call: the timer run reports an error event, and still throws
-    const refusing = { getSoftwareInventoryExport: async () => Promise.reject(new Error('HTTP 403 from Defender: Forbidden')) };
+    const refusing = { getExportFiles: async () => Promise.reject(new Error('HTTP 403 from Defender: Forbidden')) };
     await expect(runExportTimer(timerDeps(services, log, { telemetry, defender: refusing }))).rejects.toThrow(/403/);
     expect(telemetry.events.at(-1)).toMatchObject({ name: 'InventoryExportChecked', properties: { action: 'error' } });
     expect(telemetry.events.at(-1)!.properties.detail).toMatch(/403/);

@@ -54,7 +54,9 @@ describe('SNAPSHOT_INTERVAL_HOURS', () => {
     const defender = fakeDefender(newer, () => fx.urls());
     const log = memoryLog();
     const outcome = await runExportTimer(timerDeps(services, log, { defender, now: at(base + 5 * HOUR) }));
-    expect(outcome).toEqual({ action: 'none', snapshotId: first.snapshotId, tableName: first.table, status: 'complete', fileCount: 1, filesQueued: 0 });
+    expect(outcome.kinds).toEqual([
+      { kind: 'SoftwareInventory', action: 'none', snapshotId: first.snapshotId, tableName: first.table, status: 'complete', fileCount: 1, filesQueued: 0 },
+    ]);
     expect(defender.calls).toBe(1);
     const newId = snapshotIdFor(newer);
     expect(await services.catalog.getSnapshot(SOFTWARE_INVENTORY, newId)).toBeUndefined();
@@ -187,7 +189,17 @@ describe('SNAPSHOT_INTERVAL_HOURS', () => {
       const calls = pageCalls();
       const log = memoryLog();
       const between = await runExportTimer(timerDeps(json, log, { now: at(base + 23 * HOUR) }));
-      expect(between).toEqual({ action: 'none', snapshotId: first.snapshotId, tableName: first.tableName, status: 'complete', fileCount: 1, filesQueued: 0 });
+      expect(between.kinds).toEqual([
+        {
+          kind: 'SoftwareInventory',
+          action: 'none',
+          snapshotId: first.snapshotId,
+          tableName: first.tableName,
+          status: 'complete',
+          fileCount: 1,
+          filesQueued: 0,
+        },
+      ]);
       expect(pageCalls()).toBe(calls);
       expect(log.lines.some((l) => l.startsWith(`info newest complete snapshot ${first.snapshotId} was generated 23.0 h ago`))).toBe(true);
       const next = await runExportTimer(timerDeps(json, silentLog, { now: at(base + DAY) }));

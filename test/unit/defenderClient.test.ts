@@ -4,6 +4,7 @@ import { ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredenti
 import { loadConfig } from '../../shared/core/config';
 import { createDefenderCredential, DefenderApiError, DefenderClient, parseUtcTimestamp, type DefenderClientDeps } from '../../shared/defender/defenderClient';
 import { memoryLog } from '../../shared/core/log';
+import { EXPORT_KIND_NAMES, EXPORT_KINDS } from '../../shared/kinds/exportKinds';
 
 // A real HTTP server on 127.0.0.1 plays Defender; each test sets `handler`.
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void;
@@ -581,5 +582,54 @@ describe('credentials', () => {
     const client = DefenderClient.fromConfig(loadConfig({ ...env, DEFENDER_AUTH: 'none', DEFENDER_API_BASE_URL: base }), log);
     expect((await client.getSoftwareInventoryExport(3)).exportFiles).toEqual([local]);
     expect(requests).toEqual([{ url: '/api/machines/SoftwareInventoryExport?sasValidHours=3', auth: undefined }]);
+  });
+});
+
+describe('every export kind (docs/kinds.md)', () => {
+  it("calls each kind's own via-files and JSON endpoints from the registry", async () => {
+    handler = (req, res) => (req.url!.includes('sasValidHours') ? send(res, 200, exportOk()) : send(res, 200, { value: [{ deviceId: 'd' }] }));
+    const { client } = makeClient();
+    for (const k of EXPORT_KINDS) {
+      await client.getExportFiles(k.kind, 4);
+      for await (const p of client.getPages(k.kind, 10)) void p;
+    }
+    expect(requests.map((r) => r.url)).toEqual(EXPORT_KINDS.flatMap((k) => [`${k.filesPath}?sasValidHours=4`, `${k.jsonPath}?pageSize=10`]));
+  });
+
+  it.each([
+    ['SoftwareVulnerabilities', 403, '/api/machines/SoftwareVulnerabilitiesExport', 'Vulnerability.Read.All'],
+    ['SecureConfigurations', 403, '/api/machines/SecureConfigurationsAssessmentExport', 'Vulnerability.Read.All'],
+    ['NonCpeSoftwareInventory', 401, '/api/machines/SoftwareInventoryNonCpeExport', 'Software.Read.All'],
+  ] as const)('a %s call refused with %d names the kind, the endpoint and the permission, and is not retried', async (kind, status, path, permission) => {
+    handler = answer(status, { error: { code: 'Forbidden', message: 'Missing application roles' } });
+    const err = await failure(makeClient().client.getExportFiles(kind, 6));
+    expect(err.message).toContain(`the ${kind} export (${path}`);
+    expect(err.message).toContain(`needs the ${permission} application permission`);
+    expect(err.status).toBe(status);
+    expect(err.retriable).toBe(false);
+    expect(requests).toHaveLength(1);
+  });
+
+  it("a refused JSON page names the kind's JSON endpoint and permission", async () => {
+    handler = answer(403, { error: { code: 'Forbidden', message: 'no' } });
+    const { client } = makeClient();
+    const err = await failure(
+      (async () => {
+        for await (const p of client.getPages('SoftwareVulnerabilities', 10)) void p;
+      })(),
+    );
+    expect(err.message).toContain(
+      'the SoftwareVulnerabilities export (/api/machines/SoftwareVulnerabilitiesByMachine) needs the Vulnerability.Read.All application permission',
+    );
+  });
+
+  it('keeps a call budget per endpoint: five calls to one kind do not hold back another kind', async () => {
+    handler = answer(200, exportOk());
+    const { client, waits } = makeClient();
+    for (let i = 0; i < 5; i++) await client.getExportFiles('SoftwareInventory', 6);
+    for (const k of EXPORT_KIND_NAMES.filter((n) => n !== 'SoftwareInventory')) await client.getExportFiles(k, 6);
+    expect(waits).toEqual([]);
+    await client.getExportFiles('SoftwareInventory', 6); // the 6th inventory call in the same minute waits
+    expect(waits).toEqual([60_000]);
   });
 });

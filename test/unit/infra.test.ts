@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { ConfigError, DEFAULTS, SETTING_NAMES, loadConfig } from '../../shared/core/config';
 import { TELEMETRY_EVENTS } from '../../shared/core/telemetry';
+import { EXPORT_KINDS } from '../../shared/kinds/exportKinds';
 
 const ROOT = join(__dirname, '..', '..');
 const BICEP_PATH = join(ROOT, 'infra', 'main.bicep');
@@ -725,6 +726,17 @@ describe('azd: azure.yaml, tags, region and outputs', () => {
     }
     expect(code).toMatch(/^output AZURE_IDENTITY_PRINCIPAL_ID string = identity\.properties\.principalId$/m);
     expect(code).toMatch(/^output EXPORT_KINDS string = exportKinds$/m);
+  });
+
+  test('EXPORT_KINDS: azd passes it through, and the parameter names every registered kind with the permission it needs', () => {
+    const parameters = JSON.parse(readFileSync(join(ROOT, 'infra', 'main.parameters.json'), 'utf8')) as { parameters: Record<string, { value: string }> };
+    expect(parameters.parameters.exportKinds.value).toBe('${EXPORT_KINDS=SoftwareInventory}');
+    expect(params.get('exportKinds')?.default).toBe('SoftwareInventory');
+    const description = /@description\('(EXPORT_KINDS:[^']*)'\)\nparam exportKinds string/.exec(code)?.[1] ?? '';
+    for (const k of EXPORT_KINDS) {
+      expect([k.kind, description.includes(k.kind)]).toEqual([k.kind, true]);
+      expect([k.permission, description.includes(k.permission)]).toEqual([k.permission, true]);
+    }
   });
 });
 

@@ -112,7 +112,7 @@ function appConfig(connectionString: string, queue: string, writeConcurrency: nu
 function defenderServing(urls: string[], generatedTimeText: string) {
   const generatedTime = new Date(generatedTimeText);
   return {
-    async getSoftwareInventoryExport() {
+    async getExportFiles() {
       return { exportFiles: urls, generatedTime, generatedTimeText };
     },
   };

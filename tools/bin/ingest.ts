@@ -1,9 +1,10 @@
-// npm run ingest — one full cycle against the configured endpoints (timer once, then drain the queue).
-// Progress goes to stderr; the last stdout line is the JSON summary (docs/operations.md).
+// npm run ingest — one full cycle against the configured endpoints (the timer once for every kind of
+// EXPORT_KINDS, then drain the queue). Progress goes to stderr; stdout ends with one JSON summary line per
+// kind, in EXPORT_KINDS order (docs/operations.md). Exit 1 when any kind's snapshot is not complete.
 import { ConfigError, loadConfig } from '../../shared/core/config';
 import { consoleLog } from '../../shared/core/log';
 import { describeError } from '../../shared/core/redact';
-import { hostQueueSettings, runIngestCycle } from '../runner/localRunner';
+import { hostQueueSettings, runIngestKinds } from '../runner/localRunner';
 import { localEnv } from '../runner/localSettings';
 
 async function main(): Promise<number> {
@@ -19,17 +20,17 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  const summary = await runIngestCycle({
+  const summaries = await runIngestKinds({
     config,
     log,
     host: hostQueueSettings(undefined, env),
     onProgress: (p) =>
       log.info(
-        `progress: ${p.filesDone}/${p.filesTotal} files, ${p.rows.toLocaleString('en-US')} rows, ${Math.round(p.rowsPerSecond).toLocaleString('en-US')} rows/s, ${p.inFlight} in flight`,
+        `progress: ${p.kind} ${p.snapshotId}: ${p.filesDone}/${p.filesTotal} files, ${p.rows.toLocaleString('en-US')} rows, ${Math.round(p.rowsPerSecond).toLocaleString('en-US')} rows/s, ${p.inFlight} in flight`,
       ),
   });
-  process.stdout.write(`${JSON.stringify(summary)}\n`);
-  return summary.status === 'complete' ? 0 : 1;
+  for (const k of summaries) process.stdout.write(`${JSON.stringify(k)}\n`);
+  return summaries.every((k) => k.status === 'complete') ? 0 : 1;
 }
 
 main().then(

@@ -1,17 +1,17 @@
 // The local stand-in for the Functions host (func start cannot be installed here): it runs the timer
-// handler once, then drains INGEST_QUEUE with the real queue handler the way the host does —
-// visibility timeout kept extended while a handler runs, dequeue count, the -poison queue and the
-// poison handler — until no file is queued or in progress.
+// handler once for every kind of EXPORT_KINDS, then drains INGEST_QUEUE (messages of any kind) with the real
+// queue handler the way the host does — visibility timeout kept extended while a handler runs, dequeue
+// count, the -poison queue and the poison handler — until no file of any kind is queued or in progress.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { QueueClient } from '@azure/storage-queue';
 import { AppServices, createServices, ingestDeps, timerDeps } from '../../shared/app/appContext';
 import { Config } from '../../shared/core/config';
-import { SOFTWARE_INVENTORY, SnapshotRow } from '../../shared/core/contracts';
+import { ExportKind, progressPartition, SnapshotRow } from '../../shared/core/contracts';
 import { ingestExportFile, IngestDeps, IngestOutcome } from '../../shared/ingest/fileWorker';
 import { isSuperseded } from '../../shared/storage/snapshotCatalog';
 import { handlePoisonMessage } from '../../shared/ingest/poisonHandler';
-import { runExportTimer, TimerDeps, TimerOutcome } from '../../shared/timer/exportCollector';
+import { collectExports, TimerDeps, TimerOutcome } from '../../shared/timer/exportCollector';
 import { reportSnapshotCompleted } from '../../shared/core/telemetry';
 import { Log } from '../../shared/core/log';
 import { describeError } from '../../shared/core/redact';
@@ -49,7 +49,10 @@ export function hostQueueSettings(
   return settings;
 }
 
+/** One kind's line of `npm run ingest` (docs/operations.md). */
 export interface CycleSummary {
+  kind: ExportKind;
+  /** empty when the kind failed before a snapshot was registered (e.g. its call was refused) */
   snapshotId: string;
   table: string;
   status: SnapshotRow['Status'];
@@ -58,9 +61,12 @@ export interface CycleSummary {
   rejected: number;
   duplicates: number;
   seconds: number;
+  /** why the kind's run failed (its timer run threw: a refused permission, an API outage) */
+  error?: string;
 }
 
 export interface Progress {
+  kind: ExportKind;
   snapshotId: string;
   filesTotal: number;
   filesDone: number;
@@ -170,7 +176,13 @@ function keepInvisible(queue: QueueClient, msg: Received, visibilitySeconds: num
   };
 }
 
+/** One cycle, summarised for the first configured kind: for callers that configure one kind (the demo, tests). */
 export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary> {
+  return (await runIngestKinds(opts))[0];
+}
+
+/** One cycle of every kind of EXPORT_KINDS: their summaries, in that order. */
+export async function runIngestKinds(opts: RunnerOptions): Promise<CycleSummary[]> {
   const started = Date.now();
   const { config, log } = opts;
   const services = opts.services ?? createServices(config);
@@ -185,10 +197,11 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
 
   // A crashed worker's file is picked up again once its message reappears; the timer also re-queues
   // files whose lease ran out and that saw no progress for two visibility timeouts.
-  const timer: TimerOutcome = await runExportTimer(timerDeps(services, log, { staleAfterMs: visibility * 2000, ...opts.timer }));
+  // Each kind on its own: a kind whose run failed (refused, API error) is reported and the others are drained.
+  const results = await collectExports(timerDeps(services, log, { staleAfterMs: visibility * 2000, ...opts.timer }));
   await queue.createIfNotExists();
   await poisonQueue.createIfNotExists();
-  const snapshotId = timer.snapshotId;
+  const running: TimerOutcome[] = results.flatMap((r) => (r.outcome ? [r.outcome] : []));
 
   let inFlight = 0;
   let lastMove = Date.now();
@@ -273,39 +286,51 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
   // Files still to do, and a fingerprint of their checkpoints: a long file that keeps checkpointing is
   // progress too, even while no handler has finished for a while.
   let lastFingerprint = '';
-  const pendingFiles = async (): Promise<number> => {
-    const snap = await catalog.getSnapshot(SOFTWARE_INVENTORY, snapshotId);
+  const pendingOf = async (t: TimerOutcome): Promise<{ count: number; fingerprint: string }> => {
+    const snap = await catalog.getSnapshot(t.kind, t.snapshotId);
     // workers ignore a superseded snapshot's messages, so its unfinished files stay unfinished: nothing to wait for
-    if (!snap || snap.Status === 'complete' || isSuperseded(snap)) return 0;
-    const files = await catalog.listFiles(snapshotId);
+    if (!snap || snap.Status === 'complete' || isSuperseded(snap)) return { count: 0, fingerprint: '' };
+    const files = await catalog.listFiles(progressPartition(t.kind, t.snapshotId));
     const fingerprint = files.map((f) => `${f.Status}:${f.LinesCommitted ?? 0}`).join(',');
+    return { count: files.filter((f) => f.Status === 'queued' || f.Status === 'ingesting').length, fingerprint };
+  };
+  const pendingFiles = async (): Promise<number> => {
+    let count = 0;
+    let fingerprint = '';
+    for (const t of running) {
+      const p = await pendingOf(t);
+      count += p.count;
+      fingerprint += `${t.kind}:${p.fingerprint};`;
+    }
     if (fingerprint !== lastFingerprint) {
       lastFingerprint = fingerprint;
       lastMove = Date.now();
       rearms = 0;
     }
-    return files.filter((f) => f.Status === 'queued' || f.Status === 'ingesting').length;
+    return count;
   };
 
   let progressTimer: NodeJS.Timeout | undefined;
   if (opts.onProgress) {
-    let lastRows = 0;
-    let lastAt = Date.now();
+    const last = new Map<ExportKind, { rows: number; at: number }>();
     const report = async () => {
-      const snap = await catalog.getSnapshot(SOFTWARE_INVENTORY, snapshotId).catch(() => undefined);
-      const files = await catalog.listFiles(snapshotId).catch(() => []);
-      const rows = files.reduce((n, f) => n + (f.RowsWritten ?? 0), 0);
-      const t = Date.now();
-      opts.onProgress?.({
-        snapshotId,
-        filesTotal: snap?.FileCount ?? files.length,
-        filesDone: files.filter((f) => f.Status === 'complete').length,
-        rows,
-        rowsPerSecond: ((rows - lastRows) * 1000) / Math.max(1, t - lastAt),
-        inFlight,
-      });
-      lastRows = rows;
-      lastAt = t;
+      for (const r of running) {
+        const snap = await catalog.getSnapshot(r.kind, r.snapshotId).catch(() => undefined);
+        const files = await catalog.listFiles(progressPartition(r.kind, r.snapshotId)).catch(() => []);
+        const rows = files.reduce((n, f) => n + (f.RowsWritten ?? 0), 0);
+        const t = Date.now();
+        const before = last.get(r.kind) ?? { rows: 0, at: started };
+        opts.onProgress?.({
+          kind: r.kind,
+          snapshotId: r.snapshotId,
+          filesTotal: snap?.FileCount ?? files.length,
+          filesDone: files.filter((f) => f.Status === 'complete').length,
+          rows,
+          rowsPerSecond: ((rows - before.rows) * 1000) / Math.max(1, t - before.at),
+          inFlight,
+        });
+        last.set(r.kind, { rows, at: t });
+      }
     };
     progressTimer = setInterval(() => void report(), (opts.progressEverySeconds ?? 2) * 1000);
   }
@@ -354,7 +379,8 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
           // messages may have been lost (e.g. a crash between registering a file and queueing it)
           rearms++;
           log.warn('no progress: asking the timer handler to re-arm unfinished files');
-          await runExportTimer(timerDeps(services, log, { staleAfterMs: 0, ...opts.timer }));
+          // a kind that fails again here was reported by its first run; the others are re-armed regardless
+          await collectExports(timerDeps(services, log, { staleAfterMs: 0, ...opts.timer }));
           lastMove = Date.now();
         }
         await sleep(pollMs);
@@ -363,8 +389,10 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
     await Promise.race([supervise(), failedWorker]);
     // Every file is done, but the flip to complete may have failed after the last checkpoint (its handler
     // threw and the message waits for a retry): settle it now, as the timer would on its next run.
-    const settled = await catalog.refreshSnapshot(SOFTWARE_INVENTORY, snapshotId, () => new Date());
-    if (settled?.completedNow) reportSnapshotCompleted(services.telemetry, settled);
+    for (const r of running) {
+      const settled = await catalog.refreshSnapshot(r.kind, r.snapshotId, () => new Date());
+      if (settled?.completedNow) reportSnapshotCompleted(services.telemetry, settled);
+    }
   } finally {
     done = true;
     if (progressTimer) clearInterval(progressTimer);
@@ -373,15 +401,27 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
     if (!opts.services) await services.telemetry.shutdown();
   }
 
-  const snap = await catalog.getSnapshot(SOFTWARE_INVENTORY, snapshotId);
-  return {
-    snapshotId,
-    table: timer.tableName,
-    status: snap?.Status ?? timer.status,
-    files: snap?.FileCount ?? timer.fileCount,
-    rows: snap?.RowCount ?? 0,
-    rejected: snap?.RejectedCount ?? 0,
-    duplicates: snap?.DuplicateCount ?? 0,
-    seconds: Math.round((Date.now() - started) / 100) / 10,
-  };
+  const seconds = Math.round((Date.now() - started) / 100) / 10;
+  const kinds: CycleSummary[] = [];
+  for (const r of results) {
+    if (!r.outcome) {
+      const error = describeError(r.error, 1000);
+      kinds.push({ kind: r.kind, snapshotId: '', table: '', status: 'failed', files: 0, rows: 0, rejected: 0, duplicates: 0, seconds, error });
+      continue;
+    }
+    const timer = r.outcome;
+    const snap = await catalog.getSnapshot(timer.kind, timer.snapshotId);
+    kinds.push({
+      kind: timer.kind,
+      snapshotId: timer.snapshotId,
+      table: timer.tableName,
+      status: snap?.Status ?? timer.status,
+      files: snap?.FileCount ?? timer.fileCount,
+      rows: snap?.RowCount ?? 0,
+      rejected: snap?.RejectedCount ?? 0,
+      duplicates: snap?.DuplicateCount ?? 0,
+      seconds,
+    });
+  }
+  return kinds;
 }
