@@ -1,6 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { memoryLog } from '../../shared/core/log';
-import { DefenderSimulator, ServedRecord, startDefenderSimulator } from '../../tools/simulator/defenderSimulator';
+import { EXPORT_KIND_NAMES, EXPORT_KINDS } from '../../shared/kinds/exportKinds';
+import { DefenderSimulator, KindRecord, ServedRecord, startDefenderSimulator } from '../../tools/simulator/defenderSimulator';
 import { fleetRowCount, recordKey } from '../../tools/simulator/fleet';
 import { useAzurite } from '../helpers/azurite';
 
@@ -190,5 +191,138 @@ describe('Defender simulator', () => {
     const res = await fetch(body.exportFiles[0]);
     expect(res.status).toBe(403);
     expect(await res.text()).toContain('AuthorizationFailure');
+  });
+});
+
+describe('Defender simulator: every export kind', () => {
+  const azurite = useAzurite();
+  const sims: DefenderSimulator[] = [];
+  let sim: DefenderSimulator;
+
+  async function start(opts: Partial<Parameters<typeof startDefenderSimulator>[0]> = {}): Promise<DefenderSimulator> {
+    const s = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, devices: 40, files: 2, seed: 3, ...opts });
+    sims.push(s);
+    return s;
+  }
+
+  async function pages(url: string): Promise<{ rows: KindRecord[]; pages: PageBody[] }> {
+    const rows: KindRecord[] = [];
+    const all: PageBody[] = [];
+    let next: string | undefined = url;
+    while (next) {
+      const { status, body }: { status: number; body: PageBody } = await getJson<PageBody>(next);
+      expect(status).toBe(200);
+      rows.push(...body.value);
+      all.push(body);
+      next = body['@odata.nextLink'];
+    }
+    return { rows, pages: all };
+  }
+
+  beforeAll(async () => {
+    sim = await start({ generatedTime: GENERATED });
+    await sim.publish();
+  });
+
+  afterAll(async () => {
+    await Promise.all(sims.map((s) => s.stop()));
+  });
+
+  it.each(EXPORT_KINDS.map((k) => [k.kind, k] as const))('serves %s as gzip JSON Lines files and as JSON pages with the same rows', async (kind, spec) => {
+    const exp = sim.current()!;
+    const published = exp.kinds[kind]!;
+    expect(exp.rowCounts[kind]).toBe(published.totalRows);
+    expect(published.totalRows).toBeGreaterThan(40);
+
+    const { status, body } = await getJson<ExportBody>(`${sim.baseUrl}${spec.filesPath}?sasValidHours=6`);
+    expect(status).toBe(200);
+    expect(body.generatedTime).toBe('2021-01-11T11:01:00Z');
+    expect(body.exportFiles).toHaveLength(2);
+    const fromFiles: KindRecord[] = [];
+    for (const [i, url] of body.exportFiles.entries()) {
+      expect(url.startsWith(`${azurite().blobEndpoint}/tvm-export/2021-01-11/1101/${kind}/json/OrgId=`)).toBe(true);
+      const text = await downloadLines(url);
+      const lines = text.slice(0, -1).split('\n');
+      expect(lines).toHaveLength(published.files[i].rows);
+      expect(lines).toEqual([...published.fileRecords(i)].map((r) => JSON.stringify(r)));
+      fromFiles.push(...lines.map((l) => JSON.parse(l) as KindRecord));
+    }
+    expect(fromFiles).toHaveLength(published.totalRows);
+    const keys = new Set(fromFiles.flatMap((r) => Object.keys(r)));
+    expect([...keys].filter((k) => !/^[a-z]/.test(k))).toEqual([]);
+    expect(keys.has('deviceId')).toBe(true);
+
+    const { rows, pages: all } = await pages(`${sim.baseUrl}${spec.jsonPath}?pageSize=150`);
+    expect(rows).toHaveLength(published.totalRows);
+    expect(rows.map((r) => JSON.stringify(r))).toEqual(fromFiles.map((r) => JSON.stringify(r)));
+    expect(all).toHaveLength(Math.ceil(published.totalRows / 150));
+    for (const page of all.slice(0, -1)) expect(new URL(page['@odata.nextLink']!).pathname).toBe(spec.jsonPath);
+    expect(all[0]['@odata.context']).toMatch(/#Collection\(microsoft\.windowsDefenderATP\.api\.Asset\w+\)$/);
+  });
+
+  it('derives every kind from one fleet: vulnerabilities and non-CPE rows name the fleet’s devices', () => {
+    const exp = sim.current()!;
+    const devices = new Set(exp.fleet.devices.map((d) => d.deviceId));
+    for (const kind of EXPORT_KIND_NAMES) {
+      const ids = new Set([...exp.kinds[kind]!.records()].map((r) => (r as { deviceId: string }).deviceId));
+      expect([kind, [...ids].filter((id) => !devices.has(id))]).toEqual([kind, []]);
+    }
+  });
+
+  it('refuses a kind with 403 Forbidden naming its permission, and serves the others', async () => {
+    const s = await start({ devices: 5, refuse: { SoftwareVulnerabilities: 403 } });
+    for (const path of ['/api/machines/SoftwareVulnerabilitiesExport', '/api/machines/SoftwareVulnerabilitiesByMachine']) {
+      const r = await getJson<ErrorBody>(`${s.baseUrl}${path}`);
+      expect([path, r.status, r.body.error.code]).toEqual([path, 403, 'Forbidden']);
+      expect(r.body.error.message).toContain('Vulnerability.Read.All');
+    }
+    expect((await getJson<ExportBody>(`${s.baseUrl}/api/machines/SecureConfigurationsAssessmentExport`)).status).toBe(200);
+    expect((await getJson<ExportBody>(`${s.baseUrl}/api/machines/SoftwareInventoryExport`)).status).toBe(200);
+  });
+
+  it('publishes and serves only the kinds in exportKinds', async () => {
+    const s = await start({ devices: 5, exportKinds: ['SecureConfigurations'] });
+    const exp = await s.publish();
+    expect(exp.exportKinds).toEqual(['SecureConfigurations']);
+    expect(Object.keys(exp.rowCounts)).toEqual(['SecureConfigurations']);
+    expect(exp.files).toEqual([]);
+    const r = await getJson<ErrorBody>(`${s.baseUrl}/api/machines/SoftwareInventoryExport`);
+    expect([r.status, r.body.error.code]).toEqual([404, 'NotFound']);
+    expect((await getJson<ExportBody>(`${s.baseUrl}/api/machines/SecureConfigurationsAssessmentExport`)).status).toBe(200);
+  });
+
+  it("refuses one kind's skip token on another kind's path", async () => {
+    const first = await getJson<PageBody>(`${sim.baseUrl}/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=10`);
+    const token = new URL(first.body['@odata.nextLink']!).searchParams.get('$skiptoken')!;
+    const wrong = await getJson<ErrorBody>(`${sim.baseUrl}/api/machines/SecureConfigurationsAssessmentByMachine?$skiptoken=${encodeURIComponent(token)}`);
+    expect(wrong.status).toBe(400);
+  });
+
+  it('evolves between publishes: fixed and new vulnerabilities, flipped configurations', async () => {
+    const s = await start({ devices: 100, generation: 0 });
+    const before = await s.publish();
+    const after = await s.publish();
+    expect(after.generation).toBe(1);
+    const vulnKeys = (kinds: typeof before.kinds) =>
+      new Set(
+        [...kinds.SoftwareVulnerabilities!.records()].map((r) => {
+          const v = r as { deviceId: string; softwareName: string; softwareVersion: string; cveId: string | null };
+          return `${v.deviceId}|${v.softwareName}|${v.softwareVersion}|${v.cveId}`;
+        }),
+      );
+    const a = vulnKeys(before.kinds);
+    const b = vulnKeys(after.kinds);
+    expect([...a].filter((k) => !b.has(k)).length).toBeGreaterThan(0);
+    expect([...b].filter((k) => !a.has(k)).length).toBeGreaterThan(0);
+    const compliance = (kinds: typeof before.kinds) =>
+      new Map(
+        [...kinds.SecureConfigurations!.records()].map((r) => {
+          const c = r as { deviceId: string; configurationId: string; isCompliant: boolean | string };
+          return [`${c.deviceId}|${c.configurationId}`, String(c.isCompliant)];
+        }),
+      );
+    const c0 = compliance(before.kinds);
+    const c1 = compliance(after.kinds);
+    expect([...c1].filter(([k, v]) => c0.has(k) && c0.get(k) !== v).length).toBeGreaterThan(0);
   });
 });

@@ -1,13 +1,16 @@
-// A local stand-in for Defender's software-inventory export API: serves SoftwareInventoryExport (SAS URLs to
-// gzip JSON-Lines part files in an Azurite container) and the paged SoftwareInventoryByMachine, from a
-// deterministic fleet (tools/simulator/fleet.ts), with optional throttling and token checks.
+// A local stand-in for Defender's export APIs: for every export kind (docs/kinds.md) it serves the via-files call
+// (SAS URLs to gzip JSON-Lines part files in an Azurite container) and the paged JSON call, at the registry's
+// paths, all derived from one deterministic fleet (tools/simulator/fleet.ts) so the kinds agree with each other;
+// with optional throttling, token checks and per-kind refusals (a missing permission).
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { Log, redactingLog, silentLog } from '../../shared/core/log';
 import { describeError, redact } from '../../shared/core/redact';
-import { evolveFleet, Fleet, fleetAt, fleetRowCount, guidFrom } from './fleet';
+import { EXPORT_KIND_NAMES, EXPORT_KINDS, ExportKind, kindSpec } from '../../shared/kinds/exportKinds';
+import { evolveFleet, Fleet, fleetAt, guidFrom } from './fleet';
 import { apiTime, FilePlan, floorToMinute, pad, planFiles, planRecords, ServedRecord, timePathOf } from './exportLayout';
+import { KindRecord, KindSource, kindSource } from './kindSources';
 import { uploadPart } from './upload';
 import { accountKeyOf, blobUrlOf, signedUrl } from './sas';
 import { ApiError, decodeSkipToken, encodeSkipToken, intParam, isError, queryOf, sendError, sendJson } from './server';
@@ -38,9 +41,14 @@ export interface SimulatorOptions {
   extraColumns?: boolean;
   /** require `Authorization: Bearer ...`: true = any token, a string = exactly that token */
   requireToken?: boolean | string;
+  /** the kinds published and served (default all four); the others' paths answer 404 */
+  exportKinds?: readonly ExportKind[];
+  /** answer both calls of a kind with this status, as Defender does when the app lacks the kind's permission (403) */
+  refuse?: Partial<Record<ExportKind, number>>;
 }
 
 export type { ServedRecord } from './exportLayout';
+export type { KindRecord } from './kindSources';
 
 export interface PublishedFile {
   index: number;
@@ -54,6 +62,21 @@ export interface PublishedFile {
   deviceCount: number;
 }
 
+/** One kind's part of a publish: its files and rows. */
+export interface KindExport {
+  kind: ExportKind;
+  files: PublishedFile[];
+  totalRows: number;
+  /** every row, in file order then line order (regenerated, identical to the blobs' lines) */
+  records(): Generator<KindRecord>;
+  /** the rows of one part file, in line order */
+  fileRecords(index: number): Generator<KindRecord>;
+}
+
+/**
+ * A publish: every served kind from one fleet, with one generatedTime. The top-level files and rows are the
+ * SoftwareInventory's (empty when that kind is not served); `kinds` holds each served kind's.
+ */
 export interface PublishedExport {
   generatedTime: Date;
   /** as the API writes it: `2021-01-11T11:01:00Z` */
@@ -72,6 +95,11 @@ export interface PublishedExport {
   records(): Generator<ServedRecord>;
   /** the rows of one part file, in line order */
   fileRecords(index: number): Generator<ServedRecord>;
+  /** the kinds published, in registry order */
+  exportKinds: ExportKind[];
+  kinds: Partial<Record<ExportKind, KindExport>>;
+  /** rows per published kind: what an ingest of each kind should land */
+  rowCounts: Partial<Record<ExportKind, number>>;
 }
 
 export interface PublishOptions {
@@ -98,8 +126,8 @@ export interface DefenderSimulator {
   /** generate and upload a (new) export; it becomes the current one once fully uploaded */
   publish(next?: PublishOptions): Promise<PublishedExport>;
   current(): PublishedExport | undefined;
-  /** fresh SAS URLs of the current export's files (what the export call returns) */
-  sasUrls(validMinutes: number): string[];
+  /** fresh SAS URLs of the current export's files of a kind (what its export call returns) */
+  sasUrls(validMinutes: number, kind?: ExportKind): string[];
   stop(): Promise<void>;
 }
 
@@ -108,12 +136,46 @@ const MIN_FILES = 3;
 const DEFAULT_SAS_HOURS = 3; // the documented default lifetime of the URLs
 const DEFAULT_PAGE_SIZE = 50_000;
 const MAX_PAGE_SIZE = 200_000;
-const EXPORT_PATH = '/api/machines/softwareinventoryexport';
-const BY_MACHINE_PATH = '/api/machines/softwareinventorybymachine';
+/** The OData entity each kind's JSON pages declare. */
+const ENTITY: Readonly<Record<ExportKind, string>> = {
+  SoftwareInventory: 'AssetSoftware',
+  NonCpeSoftwareInventory: 'AssetNonCpeSoftware',
+  SoftwareVulnerabilities: 'AssetVulnerability',
+  SecureConfigurations: 'AssetConfiguration',
+};
+
+/** Lower-cased API path → the kind and method it serves (paths from the kinds registry). */
+const ROUTES = new Map<string, { kind: ExportKind; method: 'files' | 'json' }>(
+  EXPORT_KINDS.flatMap((k) => [
+    [k.filesPath.toLowerCase(), { kind: k.kind, method: 'files' as const }],
+    [k.jsonPath.toLowerCase(), { kind: k.kind, method: 'json' as const }],
+  ]),
+);
+
+interface KindPlan {
+  source: KindSource;
+  plans: FilePlan[];
+  /** the skip token's TimePath: the inventory keeps the export folder as before kinds existed */
+  timePath: string;
+}
 
 interface Published {
   exp: PublishedExport;
-  plans: FilePlan[];
+  byKind: Partial<Record<ExportKind, KindPlan>>;
+}
+
+/** Defender's answer when the app lacks a kind's application permission (or another refusal a test asks for). */
+function refusal(kind: ExportKind, status: number): ApiError {
+  const permission = kindSpec(kind).permission;
+  if (status === 403) {
+    return {
+      status,
+      code: 'Forbidden',
+      message: `The application does not have any of the required application permissions (${permission}) to access the resource.`,
+    };
+  }
+  if (status === 401) return { status, code: 'Unauthorized', message: 'Authorization has been denied for this request.' };
+  return { status, code: 'Error', message: `The simulator was told to refuse ${kind} with ${status}` };
 }
 
 export async function startDefenderSimulator(opts: SimulatorOptions): Promise<DefenderSimulator> {
@@ -127,6 +189,9 @@ export async function startDefenderSimulator(opts: SimulatorOptions): Promise<De
   const container = BlobServiceClient.fromConnectionString(opts.blobConnectionString).getContainerClient(opts.containerName ?? 'tvm-export');
   const orgId = guidFrom('org', seed);
   const requests: RequestLogEntry[] = [];
+  const served = new Set<ExportKind>(opts.exportKinds ?? EXPORT_KIND_NAMES);
+  for (const k of served) kindSpec(k); // an unknown kind is a test's mistake: say so now
+  const servedKinds = EXPORT_KIND_NAMES.filter((k) => served.has(k));
 
   let published: Published | undefined;
   let publishing: Promise<PublishedExport> | undefined;
@@ -154,24 +219,49 @@ export async function startDefenderSimulator(opts: SimulatorOptions): Promise<De
     const generation = next?.generation ?? (published ? published.exp.generation + 1 : (opts.generation ?? 0));
     const generatedTime = nextTime(next);
     const fleet = fleetFor(generation);
-    const totalRows = fleetRowCount(fleet);
-    const fileCount = opts.files ?? Math.max(MIN_FILES, Math.ceil(totalRows / ROWS_PER_FILE));
-    const plans = planFiles(fleet, fileCount);
     const timePath = timePathOf(generatedTime);
-    const jobId = guidFrom('job', seed, generation, generatedTime.getTime());
     const extras = opts.extraColumns ? generatedTime : undefined;
     if (!containerReady) {
       await container.createIfNotExists();
       containerReady = true;
     }
     const started = Date.now();
-    const files = await Promise.all(
-      plans.map(async (plan, index): Promise<PublishedFile> => {
-        const blobName = `${timePath}/SoftwareInventory/json/OrgId=${orgId}/part-${pad(index, 5)}-${jobId}.c000.json.gz`;
-        const result = await uploadPart(container, blobName, planRecords(plan, 0, extras));
-        return { index, blobName, blobUrl: blobUrlOf(container, blobName), deviceCount: plan.devices.length, ...result };
+    const byKind: Partial<Record<ExportKind, KindPlan>> = {};
+    const kinds: Partial<Record<ExportKind, KindExport>> = {};
+    await Promise.all(
+      servedKinds.map(async (kind) => {
+        const inventory = kind === 'SoftwareInventory';
+        const source = kindSource(kind, fleet);
+        const deviceRows = fleet.devices.map((d) => source.rows(d));
+        const planned = deviceRows.reduce((a, b) => a + b, 0);
+        const fileCount = opts.files ?? Math.max(MIN_FILES, Math.ceil(planned / ROWS_PER_FILE));
+        const plans = planFiles(fleet, fileCount, deviceRows);
+        // The inventory's names and tokens are as before kinds existed; other kinds get their own folder and job.
+        const jobId = inventory ? guidFrom('job', seed, generation, generatedTime.getTime()) : guidFrom('job', seed, generation, generatedTime.getTime(), kind);
+        const kindExtras = inventory ? extras : undefined;
+        const files = await Promise.all(
+          plans.map(async (plan, index): Promise<PublishedFile> => {
+            const blobName = `${timePath}/${kind}/json/OrgId=${orgId}/part-${pad(index, 5)}-${jobId}.c000.json.gz`;
+            const result = await uploadPart(container, blobName, planRecords(plan, 0, source, kindExtras));
+            return { index, blobName, blobUrl: blobUrlOf(container, blobName), deviceCount: plan.devices.length, ...result };
+          }),
+        );
+        byKind[kind] = { source, plans, timePath: inventory ? `${timePath}/` : `${timePath}/${kind}/` };
+        kinds[kind] = {
+          kind,
+          files,
+          totalRows: planned,
+          *records() {
+            for (const plan of plans) yield* planRecords(plan, 0, source, kindExtras);
+          },
+          fileRecords(index: number) {
+            if (!plans[index]) throw new RangeError(`no ${kind} file ${index}; the export has ${plans.length}`);
+            return planRecords(plans[index], 0, source, kindExtras);
+          },
+        };
       }),
     );
+    const inventory = kinds.SoftwareInventory;
     const exp: PublishedExport = {
       generatedTime,
       generatedTimeText: apiTime(generatedTime),
@@ -179,22 +269,25 @@ export async function startDefenderSimulator(opts: SimulatorOptions): Promise<De
       seed,
       orgId,
       timePath,
-      files,
-      totalRows,
+      files: inventory?.files ?? [],
+      totalRows: inventory?.totalRows ?? 0,
       extraColumns: !!opts.extraColumns,
       fleet,
       *records() {
-        for (const plan of plans) yield* planRecords(plan, 0, extras);
+        if (inventory) yield* inventory.records() as Generator<ServedRecord>;
       },
       fileRecords(index: number) {
-        if (!plans[index]) throw new RangeError(`no file ${index}; the export has ${plans.length}`);
-        return planRecords(plans[index], 0, extras);
+        if (!inventory) throw new RangeError('SoftwareInventory is not served (exportKinds)');
+        return inventory.fileRecords(index) as Generator<ServedRecord>;
       },
+      exportKinds: servedKinds,
+      kinds,
+      rowCounts: Object.fromEntries(servedKinds.map((k) => [k, kinds[k]!.totalRows])),
     };
-    published = { exp, plans };
-    log.info(
-      `published export ${exp.generatedTimeText} (generation ${generation}): ${files.length} files, ${totalRows} rows, ${files.reduce((s, f) => s + f.bytes, 0)} gzip bytes in ${Date.now() - started} ms`,
-    );
+    published = { exp, byKind };
+    const summary = servedKinds.map((k) => `${k} ${kinds[k]!.files.length} files/${kinds[k]!.totalRows} rows`).join(', ');
+    const bytes = servedKinds.reduce((sum, k) => sum + kinds[k]!.files.reduce((s2, f) => s2 + f.bytes, 0), 0);
+    log.info(`published export ${exp.generatedTimeText} (generation ${generation}): ${summary}; ${bytes} gzip bytes in ${Date.now() - started} ms`);
     return exp;
   }
 
@@ -212,17 +305,19 @@ export async function startDefenderSimulator(opts: SimulatorOptions): Promise<De
     return published!;
   }
 
-  function sasUrls(validMinutes: number): string[] {
+  function sasUrls(validMinutes: number, kind: ExportKind = 'SoftwareInventory'): string[] {
     if (!published) throw new Error('nothing published yet');
-    return published.exp.files.map((f) => signedUrl(container, credential, f, validMinutes * 60_000));
+    const files = published.exp.kinds[kind]?.files;
+    if (!files) throw new Error(`${kind} is not served (exportKinds: ${servedKinds.join(', ')})`);
+    return files.map((f) => signedUrl(container, credential, f, validMinutes * 60_000));
   }
 
-  async function handleExport(q: Map<string, string>, res: ServerResponse, baseUrl: string): Promise<number> {
+  async function handleExport(kind: ExportKind, q: Map<string, string>, res: ServerResponse, baseUrl: string): Promise<number> {
     const hours = intParam(q, 'sasValidHours', DEFAULT_SAS_HOURS, 1, maxSasHours);
     if (isError(hours)) return fail(res, hours);
     const { exp } = await ensurePublished();
-    const urls = sasUrls(opts.sasValidMinutes ?? hours * 60);
-    log.info(`export ${exp.generatedTimeText}: ${urls.length} URLs, first ${urls[0] ?? '(none)'}`);
+    const urls = sasUrls(opts.sasValidMinutes ?? hours * 60, kind);
+    log.info(`${kind} export ${exp.generatedTimeText}: ${urls.length} URLs, first ${urls[0] ?? '(none)'}`);
     sendJson(res, 200, {
       '@odata.context': `${baseUrl}/api/$metadata#microsoft.windowsDefenderATP.api.ExportFilesResponse`,
       exportFiles: urls,
@@ -231,30 +326,31 @@ export async function startDefenderSimulator(opts: SimulatorOptions): Promise<De
     return 200;
   }
 
-  async function handleByMachine(q: Map<string, string>, res: ServerResponse, baseUrl: string): Promise<number> {
+  async function handleByMachine(kind: ExportKind, q: Map<string, string>, res: ServerResponse, baseUrl: string): Promise<number> {
     const pageSize = intParam(q, 'pageSize', DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE);
     if (isError(pageSize)) return fail(res, pageSize);
     const top = intParam(q, '$top', -1, 0, Number.MAX_SAFE_INTEGER);
     if (isError(top)) return fail(res, top);
-    const { exp, plans } = await ensurePublished();
+    const { exp, byKind } = await ensurePublished();
+    const { plans, source, timePath } = byKind[kind]!;
     let fileIndex = 0;
     let line = 0;
     const rawToken = q.get('$skiptoken');
     if (rawToken !== undefined) {
       const token = decodeSkipToken(rawToken);
       if (!token) return fail(res, { status: 400, code: 'BadRequest', message: 'Invalid $skiptoken' });
-      if (token.ExportDefinition.TimePath !== `${exp.timePath}/`) {
+      if (token.ExportDefinition.TimePath !== timePath) {
         return fail(res, { status: 400, code: 'BadRequest', message: 'The $skiptoken refers to an export that is no longer current; start again without it' });
       }
       fileIndex = token.ExportFileIndex;
       line = token.LineStoppedAt;
     }
     const limit = top >= 0 ? top : pageSize;
-    const value: ServedRecord[] = [];
-    const extras = exp.extraColumns ? exp.generatedTime : undefined;
+    const value: KindRecord[] = [];
+    const extras = exp.extraColumns && kind === 'SoftwareInventory' ? exp.generatedTime : undefined;
     // Fill the page file by file; remember where we stopped for the next link.
     while (fileIndex < plans.length && value.length < limit) {
-      for (const r of planRecords(plans[fileIndex], line, extras)) {
+      for (const r of planRecords(plans[fileIndex], line, source, extras)) {
         if (value.length >= limit) break;
         value.push(r);
         line++;
@@ -269,12 +365,12 @@ export async function startDefenderSimulator(opts: SimulatorOptions): Promise<De
       line = 0;
     }
     const body: Record<string, unknown> = {
-      '@odata.context': `${baseUrl}/api/$metadata#Collection(microsoft.windowsDefenderATP.api.AssetSoftware)`,
+      '@odata.context': `${baseUrl}/api/$metadata#Collection(microsoft.windowsDefenderATP.api.${ENTITY[kind]})`,
       value,
     };
     if (top < 0 && fileIndex < plans.length) {
-      const token = encodeSkipToken({ ExportDefinition: { TimePath: `${exp.timePath}/` }, ExportFileIndex: fileIndex, LineStoppedAt: line });
-      body['@odata.nextLink'] = `${baseUrl}/api/machines/SoftwareInventoryByMachine?pageSize=${pageSize}&$skiptoken=${encodeURIComponent(token)}`;
+      const token = encodeSkipToken({ ExportDefinition: { TimePath: timePath }, ExportFileIndex: fileIndex, LineStoppedAt: line });
+      body['@odata.nextLink'] = `${baseUrl}${kindSpec(kind).jsonPath}?pageSize=${pageSize}&$skiptoken=${encodeURIComponent(token)}`;
     }
     sendJson(res, 200, body);
     return 200;
@@ -292,12 +388,11 @@ export async function startDefenderSimulator(opts: SimulatorOptions): Promise<De
     return opts.requireToken === true || m[1] === opts.requireToken;
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse, baseUrl: string): Promise<number> {
+  async function answer(req: IncomingMessage, res: ServerResponse, baseUrl: string): Promise<number> {
     const url = new URL(req.url ?? '/', baseUrl);
-    const path = url.pathname.toLowerCase().replace(/\/+$/, '');
-    if (path !== EXPORT_PATH && path !== BY_MACHINE_PATH) {
-      return fail(res, { status: 404, code: 'NotFound', message: `No API at ${url.pathname}` });
-    }
+    const route = ROUTES.get(url.pathname.toLowerCase().replace(/\/+$/, ''));
+    if (!route) return fail(res, { status: 404, code: 'NotFound', message: `No API at ${url.pathname}` });
+    if (!served.has(route.kind)) return fail(res, { status: 404, code: 'NotFound', message: `${route.kind} is not served by this simulator (exportKinds)` });
     if (req.method !== 'GET') return fail(res, { status: 405, code: 'MethodNotAllowed', message: `${req.method} is not supported; use GET` });
     if (!authorized(req)) {
       return fail(res, {
@@ -307,19 +402,21 @@ export async function startDefenderSimulator(opts: SimulatorOptions): Promise<De
         headers: { 'WWW-Authenticate': 'Bearer' },
       });
     }
+    const refused = opts.refuse?.[route.kind];
+    if (refused) return fail(res, refusal(route.kind, refused));
     apiCalls++;
     if (throttleEvery > 0 && apiCalls % throttleEvery === 0) {
       return fail(res, { status: 429, code: 'TooManyRequests', message: 'API calls quota exceeded! Try again in 1 seconds.', headers: { 'Retry-After': '1' } });
     }
     const q = queryOf(url);
-    return path === EXPORT_PATH ? handleExport(q, res, baseUrl) : handleByMachine(q, res, baseUrl);
+    return route.method === 'files' ? handleExport(route.kind, q, res, baseUrl) : handleByMachine(route.kind, q, res, baseUrl);
   }
 
   const server: Server = createServer((req, res) => {
     const started = Date.now();
     const url = new URL(req.url ?? '/', 'http://localhost');
     const entry: RequestLogEntry = { method: req.method ?? 'GET', path: url.pathname, query: redact(url.search), status: 0 };
-    void route(req, res, baseUrl)
+    void answer(req, res, baseUrl)
       .catch((err: unknown) => {
         log.error(`${entry.method} ${entry.path} failed: ${describeError(err)}`);
         if (!res.headersSent) return fail(res, { status: 500, code: 'InternalServerError', message: describeError(err) });

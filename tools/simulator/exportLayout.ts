@@ -1,6 +1,8 @@
 // The simulator's export layout: how a fleet's devices are planned into part files (a device never straddles
 // two), the export's folder and time texts, and the records of a file from any line (for the paged API).
-import { Device, deviceRecords, Fleet, hash32, SoftwareRecord } from './fleet';
+// Every kind is laid out alike; its rows come from its KindSource (kindSources.ts).
+import { Device, Fleet, hash32, SoftwareRecord } from './fleet';
+import { KindRecord, KindSource } from './kindSources';
 
 /** A record as served: the documented columns, plus the undocumented ones when extraColumns is on. */
 export type ServedRecord = SoftwareRecord & { cveIds?: string[]; softwareLastSeenTimestamp?: string };
@@ -12,14 +14,14 @@ export interface FilePlan {
   rows: number;
 }
 
-/** Devices go round-robin to files; a device's rows never straddle two files (as in Defender's exports). */
-export function planFiles(fleet: Fleet, files: number): FilePlan[] {
+/** Devices (with their row counts, from the kind's source) go round-robin to files; a device's rows never straddle two files (as in Defender's exports). */
+export function planFiles(fleet: Fleet, files: number, deviceRows: readonly number[]): FilePlan[] {
   const plans: FilePlan[] = Array.from({ length: files }, () => ({ devices: [], offsets: [], rows: 0 }));
   fleet.devices.forEach((device, i) => {
     const plan = plans[i % files];
     plan.devices.push(device);
     plan.offsets.push(plan.rows);
-    plan.rows += device.software.length;
+    plan.rows += deviceRows[i];
   });
   return plans;
 }
@@ -49,15 +51,19 @@ function withExtras(r: SoftwareRecord, generatedTime: Date): ServedRecord {
   return { ...r, cveIds, softwareLastSeenTimestamp: `${lastSeen.slice(0, 10)} ${lastSeen.slice(11, 19)}` };
 }
 
-export function* planRecords(plan: FilePlan, fromLine: number, extras: Date | undefined): Generator<ServedRecord> {
+/**
+ * A file's records from a line on. `extras` (the inventory's undocumented columns, dated by the export) applies to
+ * SoftwareInventory records only; the other kinds carry their undocumented columns always, as real payloads do.
+ */
+export function* planRecords(plan: FilePlan, fromLine: number, source: KindSource, extras?: Date): Generator<KindRecord> {
   // Skip whole devices before the line, then rows within the first device.
   let d = 0;
   while (d + 1 < plan.devices.length && plan.offsets[d + 1] <= fromLine) d++;
   let line = plan.offsets[d] ?? 0;
   for (; d < plan.devices.length; d++) {
-    for (const r of deviceRecords(plan.devices[d])) {
+    for (const r of source.records(plan.devices[d])) {
       if (line++ < fromLine) continue;
-      yield extras ? withExtras(r, extras) : r;
+      yield extras ? withExtras(r as SoftwareRecord, extras) : r;
     }
   }
 }

@@ -3,7 +3,9 @@
 // can recompute exactly what an export holds instead of keeping it.
 //
 // This file holds the fleet's model (the types) and is the one import for its users; the parts live beside it:
-// random.ts, fleetTime.ts, catalogue.ts (data), devices.ts, evolution.ts, records.ts.
+// random.ts, fleetTime.ts, catalogue.ts (data), devices.ts, evolution.ts, records.ts. The sibling assessments
+// derive from the same devices and installs: vulnerabilities.ts (+ cveCatalogue.ts), configurationRecords.ts
+// (+ configCatalogue.ts), nonCpeRecords.ts (+ lobCatalogue.ts); kindSources.ts serves each kind's rows.
 
 export { guidFrom, hash32, hexId, mulberry32 } from './random';
 export { FLEET_EPOCH } from './fleetTime';
@@ -12,6 +14,10 @@ export type { EosSpec, OsFamily, PathSpec, Product } from './catalogue';
 export { generateFleet, osFamily } from './devices';
 export { evolveFleet, fleetAt } from './evolution';
 export { deviceRecords, fleetRecords, fleetRowCount, recordKey, toRecord } from './records';
+export type { Cve, ExploitabilityLevel, SeverityLevel } from './vulnerabilities';
+export { cvesAffecting, productCvesAt } from './vulnerabilities';
+export { kindRecords, kindRowCount, kindSource } from './kindSources';
+export type { KindRecord, KindSource } from './kindSources';
 
 export type OsPlatform = 'Windows10' | 'Windows11' | 'WindowsServer2016' | 'WindowsServer2019' | 'WindowsServer2022' | 'Linux' | 'macOS';
 
@@ -32,6 +38,69 @@ export interface SoftwareRecord {
   softwareFirstSeenTimestamp: string;
   endOfSupportStatus: EndOfSupportStatus;
   endOfSupportDate: string | null;
+}
+
+/** A row of SoftwareVulnerabilitiesExport: documented columns, then undocumented ones real payloads carry. */
+export interface VulnerabilityRecord {
+  id: string;
+  cveId: string | null;
+  /** a number; a string for some devices (some docs say string) */
+  cvssScore: number | string | null;
+  deviceId: string;
+  deviceName: string;
+  diskPaths: string[];
+  exploitabilityLevel: string;
+  firstSeenTimestamp: string;
+  lastSeenTimestamp: string;
+  osPlatform: OsPlatform;
+  rbacGroupName: string;
+  recommendationReference: string;
+  recommendedSecurityUpdate: string | null;
+  recommendedSecurityUpdateId: string | null;
+  registryPaths: string[];
+  /** a boolean; the string "true"/"false" for some devices */
+  securityUpdateAvailable: boolean | string;
+  softwareName: string;
+  softwareVendor: string;
+  softwareVersion: string;
+  vulnerabilitySeverityLevel: string | null;
+  rbacGroupId: number;
+  osVersion: string;
+  osArchitecture: string;
+}
+
+/** A row of SecureConfigurationsAssessmentExport. */
+export interface ConfigurationRecord {
+  deviceId: string;
+  /** null for a few devices, as the docs allow */
+  deviceName: string | null;
+  osPlatform: OsPlatform;
+  rbacGroupName: string;
+  timestamp: string;
+  configurationId: string;
+  configurationCategory: string;
+  configurationSubcategory: string;
+  /** documented as a string, examples show a number: both occur (per device) */
+  configurationImpact: number | string;
+  configurationName: string;
+  isApplicable: boolean | string;
+  isCompliant: boolean | string;
+  isExpectedUserImpact: boolean | string;
+  recommendationReference: string;
+}
+
+/** A row of SoftwareInventoryNonCpeExport. */
+export interface NonCpeRecord {
+  deviceId: string;
+  deviceName: string;
+  osPlatform: OsPlatform;
+  rbacGroupName: string;
+  /** documented as a string, examples show a number: both occur (per device) */
+  rbacGroupId: number | string;
+  softwareName: string;
+  softwareVendor: string;
+  softwareVersion: string;
+  softwareLastSeenTimestamp: string;
 }
 
 /** One installed version of a catalogue product; indices keep a 600k-install fleet small in memory. */

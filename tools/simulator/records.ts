@@ -4,7 +4,7 @@ import { PF, PF86, Product, PRODUCTS, UNINSTALL, UNINSTALL32 } from './catalogue
 import { hash32, pick, rngFor } from './random';
 import { osFamily } from './devices';
 
-function eosFor(p: Product, version: number): { status: EndOfSupportStatus; date: string | null } {
+export function eosFor(p: Product, version: number): { status: EndOfSupportStatus; date: string | null } {
   const eos = p.eos;
   if (!eos) return { status: 'None', date: null };
   if (eos.kind === 'software') return { status: eos.status, date: eos.date };
@@ -13,8 +13,9 @@ function eosFor(p: Product, version: number): { status: EndOfSupportStatus; date
   return { status: 'None', date: null };
 }
 
-/** Older versions carry more weaknesses; a stable per-version jitter keeps numbers uneven. */
-function weaknessesFor(p: Product, version: number): number {
+/** Older versions carry more weaknesses; a stable per-version jitter keeps numbers uneven. The vulnerability
+ * catalogue (vulnerabilities.ts) gives each version exactly this many CVEs known before the first export. */
+export function weaknessesFor(p: Product, version: number): number {
   const behind = p.versions.length - 1 - version;
   if (behind === 0) return hash32(p.vendor, p.name, version) % 3 === 0 ? 1 : 0;
   return behind * p.weak + (hash32(p.vendor, p.name, version) % (p.weak + 1));

@@ -3,7 +3,7 @@ import { Readable, Transform, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { ContainerClient } from '@azure/storage-blob';
-import { ServedRecord } from './exportLayout';
+import type { KindRecord } from './kindSources';
 
 interface UploadResult {
   rows: number;
@@ -12,7 +12,7 @@ interface UploadResult {
 }
 
 /** Lines batched into ~256 KB strings: few stream chunks, no giant string. */
-function* chunkedLines(records: Iterable<ServedRecord>, counts: { rows: number; uncompressedBytes: number }): Generator<string> {
+function* chunkedLines(records: Iterable<KindRecord>, counts: { rows: number; uncompressedBytes: number }): Generator<string> {
   let chunk = '';
   for (const r of records) {
     const line = `${JSON.stringify(r)}\n`;
@@ -35,7 +35,7 @@ class ByteCounter extends Transform {
   }
 }
 
-export async function uploadPart(container: ContainerClient, blobName: string, records: Iterable<ServedRecord>): Promise<UploadResult> {
+export async function uploadPart(container: ContainerClient, blobName: string, records: Iterable<KindRecord>): Promise<UploadResult> {
   const counts = { rows: 0, uncompressedBytes: 0 };
   const counter = new ByteCounter();
   const blob = container.getBlockBlobClient(blobName);
