@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const log = consoleLog('simulator');
   const azurite = await startAzurite();
-  const sim = await startDefenderSimulator({ blobConnectionString: azurite.connectionString, log, ...args });
+  const sim = await startDefenderSimulator({ blobConnectionString: azurite.connectionString, log, exportKinds: EXPORT_KIND_NAMES, ...args });
   const exp = await sim.publish();
   process.stdout.write(
     [

@@ -7,7 +7,7 @@ import { AddressInfo } from 'node:net';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { Log, redactingLog, silentLog } from '../../shared/core/log';
 import { describeError, redact } from '../../shared/core/redact';
-import { EXPORT_KIND_NAMES, EXPORT_KINDS, ExportKind, kindSpec } from '../../shared/kinds/exportKinds';
+import { DEFAULT_KIND, EXPORT_KIND_NAMES, EXPORT_KINDS, ExportKind, kindSpec } from '../../shared/kinds/exportKinds';
 import { evolveFleet, Fleet, fleetAt, guidFrom } from './fleet';
 import { apiTime, FilePlan, floorToMinute, pad, planFiles, planRecords, ServedRecord, timePathOf } from './exportLayout';
 import { KindRecord, KindSource, kindSource } from './kindSources';
@@ -41,7 +41,7 @@ export interface SimulatorOptions {
   extraColumns?: boolean;
   /** require `Authorization: Bearer ...`: true = any token, a string = exactly that token */
   requireToken?: boolean | string;
-  /** the kinds published and served (default all four); the others' paths answer 404 */
+  /** the kinds published and served (default SoftwareInventory alone, so a test pays only for what it tests; the demo and the CLI ask for all four); the others' paths answer 404 */
   exportKinds?: readonly ExportKind[];
   /** answer both calls of a kind with this status, as Defender does when the app lacks the kind's permission (403) */
   refuse?: Partial<Record<ExportKind, number>>;
@@ -189,7 +189,7 @@ export async function startDefenderSimulator(opts: SimulatorOptions): Promise<De
   const container = BlobServiceClient.fromConnectionString(opts.blobConnectionString).getContainerClient(opts.containerName ?? 'tvm-export');
   const orgId = guidFrom('org', seed);
   const requests: RequestLogEntry[] = [];
-  const served = new Set<ExportKind>(opts.exportKinds ?? EXPORT_KIND_NAMES);
+  const served = new Set<ExportKind>(opts.exportKinds ?? [DEFAULT_KIND]);
   for (const k of served) kindSpec(k); // an unknown kind is a test's mistake: say so now
   const servedKinds = EXPORT_KIND_NAMES.filter((k) => served.has(k));
 
