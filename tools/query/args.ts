@@ -1,10 +1,11 @@
 // Command-line parsing of `npm run query -- <command> ...`: strict, so a typo is a usage error (exit 2)
 // instead of a silently ignored option.
 import { parseArgs as parseWords } from 'node:util';
+import { EXPORT_KIND_NAMES, ExportKind, findKind } from '../../shared/kinds/exportKinds';
 import { UsageError } from './errors';
 
-export type CommandName = 'snapshots' | 'device' | 'software' | 'diff';
-type ValueOption = 'at' | 'vendor' | 'version' | 'device';
+export type CommandName = 'snapshots' | 'device' | 'software' | 'diff' | 'cve' | 'exposure';
+type ValueOption = 'at' | 'vendor' | 'version' | 'device' | 'kind';
 
 export interface ParsedArgs {
   command: CommandName | 'help';
@@ -14,6 +15,8 @@ export interface ParsedArgs {
   vendor?: string;
   version?: string;
   device?: string;
+  /** --kind, checked against the kinds registry */
+  kind?: ExportKind;
 }
 
 interface CommandSpec {
@@ -22,19 +25,24 @@ interface CommandSpec {
 }
 
 const COMMANDS: Record<CommandName, CommandSpec> = {
-  snapshots: { positionals: [], options: [] },
-  device: { positionals: ['<id|name>'], options: ['at'] },
+  snapshots: { positionals: [], options: ['kind'] },
+  device: { positionals: ['<id|name>'], options: ['at', 'kind'] },
   software: { positionals: ['<name>'], options: ['vendor', 'version', 'at'] },
-  diff: { positionals: ['<from>', '<to>'], options: ['device'] },
+  diff: { positionals: ['<from>', '<to>'], options: ['device', 'kind'] },
+  cve: { positionals: ['<CVE-ID>'], options: ['at'] },
+  exposure: { positionals: ['<from>', '<to>'], options: ['device'] },
 };
 
-const VALUE_OPTIONS: readonly ValueOption[] = ['at', 'vendor', 'version', 'device'];
+const VALUE_OPTIONS: readonly ValueOption[] = ['at', 'vendor', 'version', 'device', 'kind'];
 
 /** What a usage error prints: the synopsis only. */
 export const SHORT_USAGE = `usage: npm run query -- snapshots [--json]
        npm run query -- device <id|name> [--at <snapshots>] [--json]
        npm run query -- software <name> [--vendor <vendor>] [--version <version>] [--at <snapshots>] [--json]
        npm run query -- diff <from> <to> [--device <id|name>] [--json]
+       npm run query -- cve <CVE-ID> [--at <snapshots>] [--json]
+       npm run query -- exposure <from> <to> [--device <id|name>] [--json]
+       (snapshots, device and diff take --kind <kind>)
 snapshots: a snapshot id (yyyyMMddHHmm), a date yyyy-MM-dd, or latest. More: npm run query -- --help`;
 
 export const USAGE = `usage: npm run query -- <command> [options]
@@ -50,6 +58,13 @@ commands:
   diff <from> <to> [--device <id|name>] [--json]
       per (device, vendor, name): versions installed, removed or changed between two snapshots;
       --json prints JSON Lines, the last line holds the totals
+      --kind SoftwareVulnerabilities: CVEs new or fixed per device; --kind SecureConfigurations:
+      configurations that became compliant or non-compliant, were added, removed or changed
+  cve <CVE-ID> [--at <snapshots>] [--json]
+      devices exposed to a CVE (SoftwareVulnerabilities) in each snapshot
+  exposure <from> <to> [--device <id|name>] [--json]
+      for each vulnerability fixed between two SoftwareVulnerabilities snapshots, how long each device
+      was exposed (FirstSeenTimestamp to the first snapshot without it)
 
 snapshot arguments:
   202401311101    a snapshot id (yyyyMMddHHmm; the table name SoftwareInventory202401311101 works too)
@@ -61,6 +76,8 @@ snapshot arguments:
 options:
   --json          machine-readable output (JSON array; JSON Lines for diff)
   --at <s>        snapshot(s) to read (default: latest)
+  --kind <kind>   export kind: ${EXPORT_KIND_NAMES.join(', ')}
+                  (snapshots and device: every kind with snapshots by default; diff: SoftwareInventory)
   -h, --help      this text
 
 exit codes: 0 success, 2 usage error, 3 unknown snapshot or device, 1 anything else (e.g. storage unreachable)
@@ -74,6 +91,7 @@ const PARSE_OPTIONS = {
   vendor: { type: 'string' },
   version: { type: 'string' },
   device: { type: 'string' },
+  kind: { type: 'string' },
 } as const;
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
@@ -116,5 +134,13 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   }
   if (positionals.length > spec.positionals.length) throw new UsageError(`${command}: unexpected argument "${positionals[spec.positionals.length]}"`);
   for (const p of positionals) if (p.trim() === '') throw new UsageError(`${command}: an empty argument`);
-  return { command, positionals, json, ...values };
+  const { kind, ...rest } = values;
+  return { command, positionals, json, ...rest, ...(kind !== undefined ? { kind: parseKind(kind) } : {}) };
+}
+
+/** A kind name, any case (`--kind softwarevulnerabilities`). */
+function parseKind(text: string): ExportKind {
+  const kind = findKind(text.trim());
+  if (!kind) throw new UsageError(`--kind "${text}" is not an export kind: expected one of ${EXPORT_KIND_NAMES.join(', ')}`);
+  return kind;
 }

@@ -6,8 +6,10 @@ import { SnapshotCatalog } from '../../shared/storage/snapshotCatalog';
 import { storageClients } from '../../shared/storage/storageClients';
 import { parseArgs, ParsedArgs, SHORT_USAGE, USAGE } from './args';
 import { Context } from './commands/common';
+import { cveCommand } from './commands/cve';
 import { deviceCommand } from './commands/device';
 import { diffCommand } from './commands/diff';
+import { exposureCommand } from './commands/exposure';
 import { snapshotsCommand } from './commands/snapshots';
 import { softwareCommand } from './commands/software';
 import { EXIT_FAILURE, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, NotFoundError, UsageError } from './errors';
@@ -70,6 +72,12 @@ export async function runQuery(argv: readonly string[], loadEnv: () => Env, io: 
         break;
       case 'diff':
         await diffCommand(ctx, args);
+        break;
+      case 'cve':
+        await cveCommand(ctx, args);
+        break;
+      case 'exposure':
+        await exposureCommand(ctx, args);
         break;
     }
     return EXIT_OK;
