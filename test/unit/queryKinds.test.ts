@@ -114,6 +114,7 @@ describe('arguments', () => {
     expect(parseArgs(['cve', 'cve-2021-44228', '--at', 'latest'])).toMatchObject({ command: 'cve', positionals: ['cve-2021-44228'], at: 'latest' });
     expect(parseArgs(['exposure', 'a', 'b', '--device', 'd'])).toMatchObject({ command: 'exposure', device: 'd' });
     expect(parseCveId(' cve-2021-44228 ')).toBe('CVE-2021-44228');
+    expect(() => parseArgs(['cve', 'log4shell'])).toThrow(/"log4shell" is not a CVE id/);
     expect(() => parseCveId('CVE-21-1')).toThrow(UsageError);
     expect(parseSnapshotSpec('SecureConfigurations202601100800')).toEqual({
       kind: 'id',

@@ -2,6 +2,7 @@
 // instead of a silently ignored option.
 import { parseArgs as parseWords } from 'node:util';
 import { EXPORT_KIND_NAMES, ExportKind, findKind } from '../../shared/kinds/exportKinds';
+import { parseCveId } from './cve';
 import { UsageError } from './errors';
 
 export type CommandName = 'snapshots' | 'device' | 'software' | 'diff' | 'cve' | 'exposure';
@@ -48,14 +49,15 @@ snapshots: a snapshot id (yyyyMMddHHmm), a date yyyy-MM-dd, or latest. More: npm
 export const USAGE = `usage: npm run query -- <command> [options]
 
 commands:
-  snapshots [--json]
+  snapshots [--kind <kind>] [--json]
       the snapshot catalog, newest first
-  device <id|name> [--at <snapshots>] [--json]
+  device <id|name> [--at <snapshots>] [--kind <kind>] [--json]
       what one device had installed (by DeviceId; else by DeviceName: exact, then
-      case-insensitive, then the host name before the first dot)
+      case-insensitive, then the host name before the first dot); with other kinds' snapshots
+      also its non-CPE software, open vulnerabilities and failing configurations
   software <name> [--vendor <vendor>] [--version <version>] [--at <snapshots>] [--json]
       every device with a product (exact SoftwareName; lower-case retried when nothing matches)
-  diff <from> <to> [--device <id|name>] [--json]
+  diff <from> <to> [--device <id|name>] [--kind <kind>] [--json]
       per (device, vendor, name): versions installed, removed or changed between two snapshots;
       --json prints JSON Lines, the last line holds the totals
       --kind SoftwareVulnerabilities: CVEs new or fixed per device; --kind SecureConfigurations:
@@ -80,7 +82,7 @@ options:
                   (snapshots and device: every kind with snapshots by default; diff: SoftwareInventory)
   -h, --help      this text
 
-exit codes: 0 success, 2 usage error, 3 unknown snapshot or device, 1 anything else (e.g. storage unreachable)
+exit codes: 0 success, 2 usage error, 3 unknown snapshot or device (or a CVE in none of the snapshots), 1 anything else (e.g. storage unreachable)
 settings: INVENTORY_STORAGE, else AzureWebJobsStorage (environment, or Values of ./local.settings.json)`;
 
 /** node:util parseArgs reads the words; the checks below give each mistake its own message (the strict mode's are generic). */
@@ -134,6 +136,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   }
   if (positionals.length > spec.positionals.length) throw new UsageError(`${command}: unexpected argument "${positionals[spec.positionals.length]}"`);
   for (const p of positionals) if (p.trim() === '') throw new UsageError(`${command}: an empty argument`);
+  if (command === 'cve') parseCveId(positionals[0]); // a malformed id is a usage error before any setting is read
   const { kind, ...rest } = values;
   return { command, positionals, json, ...rest, ...(kind !== undefined ? { kind: parseKind(kind) } : {}) };
 }
