@@ -1,9 +1,11 @@
 // Command-line parsing of `npm run query -- <command> ...`: strict, so a typo is a usage error (exit 2)
 // instead of a silently ignored option.
 import { parseArgs as parseWords } from 'node:util';
+import { EXPORT_KIND_NAMES, ExportKind, findKind } from '../../shared/kinds/exportKinds';
+import { parseCveId } from './cve';
 import { UsageError } from './errors';
 
-export type CommandName = 'snapshots' | 'device' | 'software' | 'diff' | 'trend';
+export type CommandName = 'snapshots' | 'device' | 'software' | 'diff' | 'trend' | 'cve' | 'exposure';
 type ValueOption = 'at' | 'vendor' | 'version' | 'device' | 'kind';
 
 export interface ParsedArgs {
@@ -18,7 +20,8 @@ export interface ParsedArgs {
   vendor?: string;
   version?: string;
   device?: string;
-  kind?: string;
+  /** --kind, checked against the kinds registry */
+  kind?: ExportKind;
 }
 
 interface CommandSpec {
@@ -27,11 +30,13 @@ interface CommandSpec {
 }
 
 const COMMANDS: Record<CommandName, CommandSpec> = {
-  snapshots: { positionals: [], options: [] },
-  device: { positionals: ['<id|name>'], options: ['at'] },
+  snapshots: { positionals: [], options: ['kind'] },
+  device: { positionals: ['<id|name>'], options: ['at', 'kind'] },
   software: { positionals: ['<name>'], options: ['vendor', 'version', 'at'] },
-  diff: { positionals: ['<from>', '<to>'], options: ['device'] },
+  diff: { positionals: ['<from>', '<to>'], options: ['device', 'kind'] },
   trend: { positionals: ['<product>'], options: ['vendor', 'at', 'kind'] },
+  cve: { positionals: ['<CVE-ID>'], options: ['at'] },
+  exposure: { positionals: ['<from>', '<to>'], options: ['device'] },
 };
 
 const VALUE_OPTIONS: readonly ValueOption[] = ['at', 'vendor', 'version', 'device', 'kind'];
@@ -41,24 +46,35 @@ export const SHORT_USAGE = `usage: npm run query -- snapshots [--json]
        npm run query -- device <id|name> [--at <snapshots>] [--json]
        npm run query -- software <name> [--vendor <vendor>] [--version <version>] [--at <snapshots>] [--json]
        npm run query -- diff <from> <to> [--device <id|name>] [--json]
+       npm run query -- cve <CVE-ID> [--at <snapshots>] [--json]
+       npm run query -- exposure <from> <to> [--device <id|name>] [--json]
        npm run query -- trend <product> [--vendor <vendor>] [--at <snapshots>] [--kind <kind>] [--json]
        npm run query -- device <id|name> --history [--at <snapshots>] [--json]
+       (snapshots, device and diff take --kind <kind>)
 --csv instead of --json on any command prints CSV (RFC 4180).
 snapshots: a snapshot id (yyyyMMddHHmm), a date yyyy-MM-dd, or latest. More: npm run query -- --help`;
 
 export const USAGE = `usage: npm run query -- <command> [options]
 
 commands:
-  snapshots [--json]
+  snapshots [--kind <kind>] [--json]
       the snapshot catalog, newest first
-  device <id|name> [--at <snapshots>] [--json]
+  device <id|name> [--at <snapshots>] [--kind <kind>] [--json]
       what one device had installed (by DeviceId; else by DeviceName: exact, then
-      case-insensitive, then the host name before the first dot)
+      case-insensitive, then the host name before the first dot); with other kinds' snapshots
+      also its non-CPE software, open vulnerabilities and failing configurations
   software <name> [--vendor <vendor>] [--version <version>] [--at <snapshots>] [--json]
       every device with a product (exact SoftwareName; lower-case retried when nothing matches)
-  diff <from> <to> [--device <id|name>] [--json]
+  diff <from> <to> [--device <id|name>] [--kind <kind>] [--json]
       per (device, vendor, name): versions installed, removed or changed between two snapshots;
       --json prints JSON Lines, the last line holds the totals
+      --kind SoftwareVulnerabilities: CVEs new or fixed per device; --kind SecureConfigurations:
+      configurations that became compliant or non-compliant, were added, removed or changed
+  cve <CVE-ID> [--at <snapshots>] [--json]
+      devices exposed to a CVE (SoftwareVulnerabilities) in each snapshot
+  exposure <from> <to> [--device <id|name>] [--json]
+      for each vulnerability fixed between two SoftwareVulnerabilities snapshots, how long each device
+      was exposed (FirstSeenTimestamp to the first snapshot without it)
   trend <product> [--vendor <vendor>] [--at <snapshots>] [--kind <kind>] [--json]
       devices per version of a product in each snapshot (default: every complete snapshot)
   device <id|name> --history [--at <snapshots>] [--json]
@@ -75,9 +91,11 @@ options:
   --json          machine-readable output (JSON array; JSON Lines for diff)
   --csv           CSV (RFC 4180: header row, CRLF, fixed columns) instead; not with --json
   --at <s>        snapshot(s) to read (default: latest; for trend and --history every complete snapshot)
+  --kind <kind>   export kind: ${EXPORT_KIND_NAMES.join(', ')}
+                  (snapshots and device: every kind with snapshots by default; diff and trend: SoftwareInventory)
   -h, --help      this text
 
-exit codes: 0 success, 2 usage error, 3 unknown snapshot or device, 1 anything else (e.g. storage unreachable)
+exit codes: 0 success, 2 usage error, 3 unknown snapshot or device (or a CVE in none of the snapshots), 1 anything else (e.g. storage unreachable)
 settings: INVENTORY_STORAGE, else AzureWebJobsStorage (environment, or Values of ./local.settings.json)`;
 
 /** node:util parseArgs reads the words; the checks below give each mistake its own message (the strict mode's are generic). */
@@ -135,5 +153,14 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   for (const p of positionals) if (p.trim() === '') throw new UsageError(`${command}: an empty argument`);
   if (flags.json && flags.csv) throw new UsageError('--json and --csv exclude each other: choose one output');
   if (flags.history && command !== 'device') throw new UsageError(`${command} takes no --history (device <id|name> --history)`);
-  return { command, positionals, ...flags, ...values };
+  if (command === 'cve') parseCveId(positionals[0]); // a malformed id is a usage error before any setting is read
+  const { kind, ...rest } = values;
+  return { command, positionals, ...flags, ...rest, ...(kind !== undefined ? { kind: parseKind(kind) } : {}) };
+}
+
+/** A kind name, any case (`--kind softwarevulnerabilities`). */
+function parseKind(text: string): ExportKind {
+  const kind = findKind(text.trim());
+  if (!kind) throw new UsageError(`--kind "${text}" is not an export kind: expected one of ${EXPORT_KIND_NAMES.join(', ')}`);
+  return kind;
 }

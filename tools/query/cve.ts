@@ -1,7 +1,10 @@
 // Devices exposed to one CVE, snapshot by snapshot: the rows of the SoftwareVulnerabilities tables whose
-// CveId is the one asked for (docs/query.md). Read by the `cve` command and the web UI's CVE page.
+// CveId is the one asked for (docs/query.md#cve). Read by the `cve` command and the web UI's CVE page.
 import { odata } from '@azure/data-tables';
 import type { Context } from './commands/common';
+import { tableOf } from './commands/common';
+import { UsageError } from './errors';
+import { asDate } from './output';
 import type { CatalogRow } from './snapshots';
 import { readEntities } from './tableRead';
 
@@ -23,15 +26,48 @@ export interface CveExposureRow {
   SecurityUpdateAvailable?: boolean;
 }
 
+/** The columns of a CveExposureRow, in output order (JSON keys; absent values print as null). */
+export const CVE_COLUMNS = [
+  'SnapshotId',
+  'CveId',
+  'DeviceId',
+  'DeviceName',
+  'OSPlatform',
+  'RbacGroupName',
+  'SoftwareVendor',
+  'SoftwareName',
+  'SoftwareVersion',
+  'CvssScore',
+  'VulnerabilitySeverityLevel',
+  'ExploitabilityLevel',
+  'FirstSeenTimestamp',
+  'SecurityUpdateAvailable',
+] as const satisfies readonly (keyof CveExposureRow)[];
+
+// only what the row shows travels (a vulnerability row also carries paths, ids and recommendations)
+const SELECT = CVE_COLUMNS.filter((c) => c !== 'SnapshotId');
+
+const CVE_ID = /^CVE-\d{4}-\d{4,}$/i;
+
+/** A CVE id as Defender writes it (`CVE-2021-44228`, upper case); anything else is a usage error. */
+export function parseCveId(text: string): string {
+  const t = text.trim();
+  if (!CVE_ID.test(t)) throw new UsageError(`"${text}" is not a CVE id: expected CVE-yyyy-nnnn (e.g. CVE-2021-44228)`);
+  return t.toUpperCase();
+}
+
 /** Rows of `snapshots` (SoftwareVulnerabilities catalog rows) for `cveId`, snapshot by snapshot in the order given. */
 export async function* cveExposure(ctx: Pick<Context, 'tables'>, cveId: string, snapshots: readonly CatalogRow[]): AsyncGenerator<CveExposureRow> {
   for (const s of snapshots) {
-    const table = ctx.tables.table(s.TableName || `SoftwareVulnerabilities${s.rowKey}`);
-    for await (const r of readEntities<Omit<CveExposureRow, 'SnapshotId'>>(table, s.rowKey, { filter: odata`CveId eq ${cveId}` })) {
-      const { partitionKey: _pk, rowKey: _rk, ...props } = r as typeof r & { etag?: string; timestamp?: string };
-      delete (props as { etag?: string }).etag;
-      delete (props as { timestamp?: string }).timestamp;
-      yield { SnapshotId: s.rowKey, ...props };
+    const table = tableOf(ctx as Context, { ...s, partitionKey: s.partitionKey || 'SoftwareVulnerabilities' });
+    for await (const r of readEntities<Record<string, unknown>>(table, s.rowKey, { filter: odata`CveId eq ${cveId}`, select: SELECT })) {
+      const row: Record<string, unknown> = { SnapshotId: s.rowKey };
+      for (const c of SELECT) {
+        const v = r[c];
+        if (v === undefined || v === null) continue;
+        row[c] = c === 'FirstSeenTimestamp' ? asDate(v) : v;
+      }
+      yield row as unknown as CveExposureRow;
     }
   }
 }

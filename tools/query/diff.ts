@@ -44,14 +44,14 @@ export function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-interface Partition {
+export interface Partition<R extends { partitionKey: string } = DiffRow> {
   key: string;
-  rows: DiffRow[];
+  rows: R[];
 }
 
 /** Consecutive rows of one PartitionKey; a key going backwards means the source is not sorted, which would make the merge wrong. */
-async function* partitionsOf(rows: AsyncIterable<DiffRow>, side: string): AsyncGenerator<Partition> {
-  let current: Partition | undefined;
+export async function* partitionsOf<R extends { partitionKey: string }>(rows: AsyncIterable<R>, side: string): AsyncGenerator<Partition<R>> {
+  let current: Partition<R> | undefined;
   for await (const row of rows) {
     if (current && row.partitionKey === current.key) {
       current.rows.push(row);

@@ -6,8 +6,10 @@ import { SnapshotCatalog } from '../../shared/storage/snapshotCatalog';
 import { storageClients } from '../../shared/storage/storageClients';
 import { parseArgs, ParsedArgs, SHORT_USAGE, USAGE } from './args';
 import { Context } from './commands/common';
+import { cveCommand } from './commands/cve';
 import { deviceCommand } from './commands/device';
 import { diffCommand } from './commands/diff';
+import { exposureCommand } from './commands/exposure';
 import { snapshotsCommand } from './commands/snapshots';
 import { softwareCommand } from './commands/software';
 import { trendCommand } from './commands/trend';
@@ -74,6 +76,12 @@ export async function runQuery(argv: readonly string[], loadEnv: () => Env, io: 
         break;
       case 'trend':
         await trendCommand(ctx, args);
+        break;
+      case 'cve':
+        await cveCommand(ctx, args);
+        break;
+      case 'exposure':
+        await exposureCommand(ctx, args);
         break;
     }
     return EXIT_OK;

@@ -33,7 +33,8 @@ export function snapshotLine(s: CatalogRow): string {
 }
 
 export function tableOf(ctx: Context, s: CatalogRow): TableClient {
-  return ctx.tables.table(s.TableName || `SoftwareInventory${s.rowKey}`);
+  // the catalog partition is the kind, and a kind's table name is the kind and the stamp (docs/kinds.md)
+  return ctx.tables.table(s.TableName || `${s.partitionKey || 'SoftwareInventory'}${s.rowKey}`);
 }
 
 /** A row's end of support for the tables: `-`, or the status and its date. */

@@ -8,6 +8,7 @@ import { loadCatalog, resolveSnapshot } from '../snapshots';
 import { readEntities } from '../tableRead';
 import { Context, snapshotLine, tableOf, warn } from './common';
 import { lookupDevice } from './deviceLookup';
+import { isAssessmentKind, kindDiffCommand } from './kindDiff';
 
 const DIFF_SELECT = ['PartitionKey', 'DeviceId', 'SoftwareVendor', 'SoftwareName', 'SoftwareVersion'];
 /** --csv: one row per change, the --json keys; version lists as JSON arrays (versions may hold spaces or commas). */
@@ -28,12 +29,15 @@ function changeText(c: DiffChange): string {
 }
 
 export async function diffCommand(ctx: Context, args: ParsedArgs): Promise<void> {
-  const catalog = await loadCatalog(ctx.catalog);
+  // vulnerabilities and configurations compare other things than version sets; NonCpe is compared like the inventory
+  if (isAssessmentKind(args.kind)) return kindDiffCommand(ctx, args, args.kind);
+  const kind = args.kind ?? 'SoftwareInventory';
+  const catalog = await loadCatalog(ctx.catalog, kind);
   for (const p of args.positionals) {
     if (p.includes(',') || p.includes('..')) throw new UsageError(`diff compares two single snapshots; "${p}" is a list or range`);
   }
-  const from = resolveSnapshot(args.positionals[0], catalog);
-  const to = resolveSnapshot(args.positionals[1], catalog);
+  const from = resolveSnapshot(args.positionals[0], catalog, kind);
+  const to = resolveSnapshot(args.positionals[1], catalog, kind);
   warn(ctx.io, [...from.warnings, ...to.warnings]);
   const [a, b] = [from.snapshots[0], to.snapshots[0]];
   // Human output names devices, which costs one more property per row.

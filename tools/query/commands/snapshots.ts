@@ -1,8 +1,10 @@
 // The query CLI's `snapshots` command (docs/query.md).
+import { ExportKind } from '../../../shared/core/contracts';
+import { kindSpec } from '../../../shared/kinds/exportKinds';
 import { ParsedArgs } from '../args';
 import { fmt, renderTable, shortTime } from '../output';
 import { recordSink } from '../csv';
-import { catalogJson, isComplete, loadCatalog, whenText } from '../snapshots';
+import { CatalogRow, catalogJson, isComplete, loadAllCatalogs, loadCatalog, newestFirst, whenText } from '../snapshots';
 import { Context } from './common';
 
 /** --csv: the --json keys, then Error (a CSV row cannot leave a column out, so it is always there, empty unless failed). */
@@ -24,17 +26,30 @@ const CSV_COLUMNS = [
 ];
 
 export async function snapshotsCommand(ctx: Context, args: ParsedArgs): Promise<void> {
-  const rows = await loadCatalog(ctx.catalog);
+  // --kind: that kind only; else every kind that has snapshots (an inventory-only catalog prints as before kinds)
+  const byKind = args.kind ? new Map<ExportKind, CatalogRow[]>([[args.kind, await loadCatalog(ctx.catalog, args.kind)]]) : await loadAllCatalogs(ctx.catalog);
   if (args.json || args.csv) {
     const arr = recordSink(ctx.io, args, CSV_COLUMNS);
-    for (const r of rows) await arr.add(args.csv ? { ...catalogJson(r), Error: r.Error } : catalogJson(r));
+    for (const r of newestFirst(byKind)) await arr.add(args.csv ? { ...catalogJson(r), Error: r.Error } : catalogJson(r));
     await arr.end();
     return;
   }
-  if (rows.length === 0) {
-    await ctx.io.out('No snapshots yet: the catalog (table InventorySnapshots) is empty. Run a cycle first (npm start, or npm run ingest).\n');
+  const kinds = [...byKind].filter(([, rows]) => rows.length > 0);
+  if (kinds.length === 0) {
+    const what = args.kind ? `no ${args.kind} snapshot` : 'empty';
+    await ctx.io.out(`No snapshots yet: the catalog (table InventorySnapshots) is ${what}. Run a cycle first (npm start, or npm run ingest).\n`);
     return;
   }
+  const headed = kinds.length > 1 || (args.kind !== undefined && args.kind !== 'SoftwareInventory');
+  let text = '';
+  for (const [kind, rows] of kinds) {
+    if (headed) text += `${text ? '\n' : ''}${kind}: ${kindSpec(kind).title}\n`;
+    text += kindTable(rows);
+  }
+  await ctx.io.out(text);
+}
+
+function kindTable(rows: readonly CatalogRow[]): string {
   const body = rows.map((r) => [
     r.rowKey,
     r.Status,
@@ -61,5 +76,5 @@ export async function snapshotsCommand(ctx: Context, args: ParsedArgs): Promise<
   const failed = rows.filter((r) => r.Status === 'failed' && r.Error);
   for (const r of failed) text += `  ${r.rowKey} failed: ${r.Error}\n`;
   if (rows.some((r) => !isComplete(r))) text += 'Only complete snapshots hold the whole inventory; latest and dates resolve to complete ones only.\n';
-  await ctx.io.out(text);
+  return text;
 }

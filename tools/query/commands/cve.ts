@@ -1,0 +1,75 @@
+// The query CLI's `cve` command (docs/query.md#cve): devices exposed to one CVE at one or more snapshots.
+import { ParsedArgs } from '../args';
+import { CVE_COLUMNS, cveExposure, CveExposureRow, parseCveId } from '../cve';
+import { NotFoundError } from '../errors';
+import { ordered } from '../kindRows';
+import { fmt, renderTable, shortTime } from '../output';
+import { loadCatalog, resolveSnapshots } from '../snapshots';
+import { Context, JsonArray, snapshotLine, warn } from './common';
+
+const KIND = 'SoftwareVulnerabilities';
+
+export async function cveCommand(ctx: Context, args: ParsedArgs): Promise<void> {
+  const cveId = parseCveId(args.positionals[0]);
+  const catalog = await loadCatalog(ctx.catalog, KIND);
+  const resolved = resolveSnapshots(args.at ?? 'latest', catalog, KIND);
+  warn(ctx.io, resolved.warnings);
+  const snapshots = resolved.snapshots;
+  const notFound = () =>
+    new NotFoundError(
+      `${cveId} is in no ${KIND} snapshot asked (${snapshots.map((s) => s.rowKey).join(', ')}): no device was exposed to it there, or Defender does not know this id`,
+    );
+
+  if (args.json) {
+    // the array opens with its first row, so a CVE found nowhere prints nothing on stdout (exit 3)
+    const arr = new JsonArray(ctx.io);
+    let n = 0;
+    for await (const r of cveExposure(ctx, cveId, snapshots)) {
+      n++;
+      await arr.add(ordered(CVE_COLUMNS, r));
+    }
+    if (n === 0) throw notFound();
+    await arr.end();
+    return;
+  }
+  const bySnapshot = new Map<string, CveExposureRow[]>(snapshots.map((s) => [s.rowKey, []]));
+  for await (const r of cveExposure(ctx, cveId, snapshots)) bySnapshot.get(r.SnapshotId)!.push(r);
+  if ([...bySnapshot.values()].every((rows) => rows.length === 0)) throw notFound();
+
+  let text = '';
+  const counts: string[] = [];
+  for (const s of snapshots) {
+    const rows = bySnapshot.get(s.rowKey)!;
+    const devices = new Set(rows.map((r) => r.DeviceId)).size;
+    counts.push(`${s.rowKey}: ${fmt(devices)}`);
+    if (rows.length === 0) {
+      text += `${text ? '\n' : ''}${cveId}: no device exposed in ${snapshotLine(s)}.\n`;
+      continue;
+    }
+    rows.sort(
+      (a, b) => String(a.DeviceName ?? a.DeviceId).localeCompare(String(b.DeviceName ?? b.DeviceId)) || a.SoftwareVersion.localeCompare(b.SoftwareVersion),
+    );
+    text += `${text ? '\n' : ''}${cveId} in ${snapshotLine(s)}\n\n`;
+    text += renderTable(
+      ['device', 'DeviceId', 'os', 'rbac group', 'vendor', 'name', 'version', 'cvss', 'severity', 'exploitability', 'first seen (UTC)', 'update available'],
+      rows.map((r) => [
+        r.DeviceName ?? '-',
+        r.DeviceId,
+        r.OSPlatform ?? '-',
+        r.RbacGroupName ?? '-',
+        r.SoftwareVendor,
+        r.SoftwareName,
+        r.SoftwareVersion,
+        typeof r.CvssScore === 'number' ? r.CvssScore.toFixed(1) : '-',
+        r.VulnerabilitySeverityLevel ?? '-',
+        r.ExploitabilityLevel ?? '-',
+        shortTime(r.FirstSeenTimestamp),
+        r.SecurityUpdateAvailable === undefined ? '-' : r.SecurityUpdateAvailable ? 'yes' : 'no',
+      ]),
+      ['left', 'left', 'left', 'left', 'left', 'left', 'left', 'right'],
+    );
+    text += `\n${fmt(devices)} device${devices === 1 ? '' : 's'} exposed (${fmt(rows.length)} product version${rows.length === 1 ? '' : 's'}).\n`;
+  }
+  if (snapshots.length > 1) text += `\nDevices exposed per snapshot: ${counts.join(', ')}.\n`;
+  await ctx.io.out(text);
+}
