@@ -4,7 +4,7 @@
 // timer would, so this suite is about the worker alone.
 import { randomUUID } from 'node:crypto';
 import { odata, TableClient } from '@azure/data-tables';
-import { createServices, ingestDeps } from '../../shared/app/appContext';
+import { AppServices, createServices, ingestDeps } from '../../shared/app/appContext';
 import {
   ExportKind,
   FileRow,
@@ -19,11 +19,13 @@ import {
   snapshotTableName,
 } from '../../shared/core/contracts';
 import { ingestExportFile } from '../../shared/ingest/fileWorker';
+import { handlePoisonMessage } from '../../shared/ingest/poisonHandler';
 import { mapRecord } from '../../shared/ingest/recordMapper';
 import { memoryLog } from '../../shared/core/log';
 import { stripQuery } from '../../shared/core/redact';
 import { ensureTable } from '../../shared/storage/storageClients';
 import { PendingEntity, writeEntities } from '../../shared/storage/tableWriter';
+import { entityJson } from '../../shared/storage/transactionBody';
 import { useAzurite } from '../helpers/azurite';
 import { tables } from '../helpers/inventoryTables';
 import { exportFixture, gz, jsonl, nextGeneratedTime, records, testConfig } from '../helpers/exportFixture';
@@ -106,6 +108,47 @@ const config = (i: number, o: Record<string, unknown> = {}) => ({
   ...o,
 });
 
+/** Register a kind's snapshot, table and file rows as the timer does; returns the file messages. */
+async function register(services: AppServices, kind: ExportKind, generatedTime: Date, files: string[]): Promise<IngestMessage[]> {
+  const id = snapshotIdFor(generatedTime);
+  const urls = await exportFixture(azurite()).upload(files.map(gz));
+  const table = snapshotTableName(kind, id);
+  await ensureTable(services.inventory, table);
+  const snapshot: SnapshotRow = {
+    partitionKey: kind,
+    rowKey: id,
+    Status: 'ingesting',
+    GeneratedTime: generatedTime,
+    TableName: table,
+    Method: 'files',
+    FileCount: urls.length,
+    FilesCompleted: 0,
+    RowCount: 0,
+    RejectedCount: 0,
+    DuplicateCount: 0,
+    StartedAt: new Date(),
+  };
+  expect(await services.catalog.createSnapshot(snapshot)).toBe(true);
+  const messages: IngestMessage[] = [];
+  for (const [fileIndex, url] of urls.entries()) {
+    const row: FileRow = {
+      partitionKey: progressPartition(kind, id),
+      rowKey: fileRowKey(fileIndex),
+      Kind: kind,
+      BlobPath: stripQuery(url),
+      Status: 'queued',
+      LinesCommitted: 0,
+      RowsWritten: 0,
+      Rejected: 0,
+      Duplicates: 0,
+      Attempts: 0,
+    };
+    expect(await services.catalog.createFile(row)).toBe(true);
+    messages.push({ snapshotId: id, kind, fileIndex, fileCount: urls.length, url, generatedTime: generatedTime.toISOString() });
+  }
+  return messages;
+}
+
 describe('file worker: every export kind', () => {
   it('ingests three kinds with the same stamp into three tables, three progress partitions and three complete catalog rows', async () => {
     const cfg = testConfig(azurite());
@@ -127,45 +170,8 @@ describe('file worker: every export kind', () => {
     };
     const kinds = (Object.keys(files) as ExportKind[]).filter((k) => files[k].length > 0);
 
-    // register every kind's snapshot, table and file rows as the timer does, then deliver the messages
     const messages: IngestMessage[] = [];
-    for (const kind of kinds) {
-      const fixture = exportFixture(azurite());
-      const urls = await fixture.upload(files[kind].map(gz));
-      const table = snapshotTableName(kind, id);
-      await ensureTable(services.inventory, table);
-      const snapshot: SnapshotRow = {
-        partitionKey: kind,
-        rowKey: id,
-        Status: 'ingesting',
-        GeneratedTime: generatedTime,
-        TableName: table,
-        Method: 'files',
-        FileCount: urls.length,
-        FilesCompleted: 0,
-        RowCount: 0,
-        RejectedCount: 0,
-        DuplicateCount: 0,
-        StartedAt: new Date(),
-      };
-      expect(await services.catalog.createSnapshot(snapshot)).toBe(true);
-      for (const [fileIndex, url] of urls.entries()) {
-        const row: FileRow = {
-          partitionKey: progressPartition(kind, id),
-          rowKey: fileRowKey(fileIndex),
-          Kind: kind,
-          BlobPath: stripQuery(url),
-          Status: 'queued',
-          LinesCommitted: 0,
-          RowsWritten: 0,
-          Rejected: 0,
-          Duplicates: 0,
-          Attempts: 0,
-        };
-        expect(await services.catalog.createFile(row)).toBe(true);
-        messages.push({ snapshotId: id, kind, fileIndex, fileCount: urls.length, url, generatedTime: generatedTime.toISOString() });
-      }
-    }
+    for (const kind of kinds) messages.push(...(await register(services, kind, generatedTime, files[kind])));
     const deps = ingestDeps(services, log, { workerId: `w-${randomUUID()}` });
     const outcomes = await Promise.all(messages.map((m) => ingestExportFile(m, deps)));
     expect(outcomes.map((o) => o.status)).toEqual(messages.map(() => 'complete'));
@@ -285,6 +291,8 @@ describe('file worker: every export kind', () => {
         if (!m.ok) throw new Error(m.reason);
         return { entity: { ...m.entity, partitionKey: 'p' }, line: i + 1 };
       });
+    // the lean body writes the typed value as the SDK's serializer does: the number, then its type
+    expect(entityJson(items('x')[0].entity)).toContain('"CvssScore":10,"CvssScore@odata.type":"Edm.Double"');
     expect(await writeEntities(table, items('lean'), 1, { transport: 'lean' })).toEqual({ written: 3, rejected: [] });
     expect(await writeEntities(table, items('sdk'), 1, { transport: 'sdk' })).toEqual({ written: 3, rejected: [] });
     // control: a plain number, which the SDK sends untyped, is stored Int32
@@ -294,5 +302,48 @@ describe('file worker: every export kind', () => {
     expect(scores('lean')).toEqual(['10.0', '9.8', '0.0']);
     expect(scores('sdk')).toEqual(scores('lean'));
     expect(raw.get('control')).toBe('10');
+  });
+  it("resumes a kind from its checkpoints: continuations replay with the kind's mapper, so duplicates stay exact", async () => {
+    const services = createServices(testConfig(azurite()));
+    await services.catalog.ensureTables();
+    const generatedTime = nextGeneratedTime();
+    const id = snapshotIdFor(generatedTime);
+    // 12 lines; line 10 repeats line 2 (a null CVE), found only by replaying the earlier segments' lines
+    const lines = Array.from({ length: 12 }, (_, i) => (i === 9 ? vuln(1, { cveId: null }) : vuln(i, i === 1 ? { cveId: null } : {})));
+    const [msg] = await register(services, 'SoftwareVulnerabilities', generatedTime, [jsonl(lines)]);
+    await services.queue.createIfNotExists(); // where the continuations go (delivered by hand below)
+    // a time budget of 0: every invocation commits one segment of 4 lines, then queues the rest of the file
+    const deps = ingestDeps(services, memoryLog(), { timeBudgetMs: 0, limits: { segmentRows: 4 } });
+    const statuses: string[] = [];
+    for (let i = 0; i < 10 && statuses.at(-1) !== 'complete'; i++) statuses.push((await ingestExportFile(msg, deps)).status);
+    expect(statuses).toEqual(['continued', 'continued', 'complete']);
+    expect(await services.catalog.getSnapshot('SoftwareVulnerabilities', id)).toMatchObject({
+      Status: 'complete',
+      RowCount: 11,
+      DuplicateCount: 1,
+      RejectedCount: 0,
+    });
+    const file = await services.catalog.getFile(progressPartition('SoftwareVulnerabilities', id), 0);
+    expect(file).toMatchObject({ Status: 'complete', LinesCommitted: 12, RowsWritten: 11, Duplicates: 1, Attempts: 3 });
+    expect(await services.catalog.getFile(id, 0)).toBeUndefined(); // nothing in the inventory's partition
+  });
+
+  it("a poisoned message of a kind fails that kind's file and snapshot only, not the inventory's of the same minute", async () => {
+    const services = createServices(testConfig(azurite()));
+    await services.catalog.ensureTables();
+    const generatedTime = nextGeneratedTime();
+    const id = snapshotIdFor(generatedTime);
+    const [config0] = await register(services, 'SecureConfigurations', generatedTime, [jsonl([config(0)])]);
+    const [inventory0] = await register(services, 'SoftwareInventory', generatedTime, [jsonl(records(2, 2))]);
+    const log = memoryLog();
+    await handlePoisonMessage(config0, { catalog: services.catalog, log }, 5);
+    expect(await services.catalog.getFile(progressPartition('SecureConfigurations', id), 0)).toMatchObject({ Status: 'failed' });
+    expect(await services.catalog.getSnapshot('SecureConfigurations', id)).toMatchObject({ Status: 'failed' });
+    expect(await services.catalog.getFile(id, 0)).toMatchObject({ Status: 'queued' });
+    expect(await services.catalog.getSnapshot('SoftwareInventory', id)).toMatchObject({ Status: 'ingesting' });
+    expect(log.lines.some((l) => l.includes(`SecureConfigurations snapshot ${id} file 0: failed — gave up after 5 deliveries`))).toBe(true);
+    // the inventory's file still ingests, and its snapshot completes
+    expect((await ingestExportFile(inventory0, ingestDeps(services, memoryLog()))).status).toBe('complete');
+    expect(await services.catalog.getSnapshot('SoftwareInventory', id)).toMatchObject({ Status: 'complete', RowCount: 2 });
   });
 });
