@@ -384,7 +384,12 @@ export function mapRecord(record: unknown, extras?: ExtraColumns, kind: ExportKi
   const c = compiled(kind);
   const { columns } = c;
   const values: unknown[] = new Array(columns.length);
-  const call = (c.calls = (c.calls + 1) | 0);
+  // a fresh number per call; before it could wrap round to a number some column still holds, start over
+  if (c.calls >= 0x3fffffff) {
+    c.seenAt.fill(0);
+    c.calls = 0;
+  }
+  const call = ++c.calls;
   for (const key of Object.keys(record)) {
     const i = columnIndex(c, key);
     if (i >= 0) {
