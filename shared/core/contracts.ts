@@ -23,11 +23,14 @@ export interface IngestMessage {
   generatedTime: string;
 }
 
-/** A row of any kind's snapshot table: the keys, then the kind's stored columns (docs/kinds.md). */
-export type SnapshotEntity = { partitionKey: string; rowKey: string } & Record<string, string | number | boolean | Date>;
+/** A Double column's value as written: the SDK's typed form, so an integral score is Edm.Double, not Int32 (docs/kinds.md#stored-types). */
+export type EdmDouble = { value: number; type: 'Double' };
 
-/** A row of a snapshot table (`SoftwareInventoryyyyyMMddHHmm`). */
-export interface InventoryEntity {
+/** A row of any kind's snapshot table: the keys, then the kind's stored columns (docs/kinds.md). */
+export type SnapshotEntity = { partitionKey: string; rowKey: string } & Record<string, string | number | boolean | Date | EdmDouble>;
+
+/** A row of a snapshot table (`SoftwareInventoryyyyyMMddHHmm`). A type, not an interface, so it is a SnapshotEntity. */
+export type InventoryEntity = {
   partitionKey: string;
   rowKey: string;
   DeviceId: string;
@@ -45,7 +48,7 @@ export interface InventoryEntity {
   RegistryPaths?: string;
   DiskPathsTruncated?: boolean;
   RegistryPathsTruncated?: boolean;
-}
+};
 
 /** Catalog row, table InventorySnapshots. */
 export interface SnapshotRow {

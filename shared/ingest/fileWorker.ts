@@ -6,7 +6,7 @@ import { createGunzip } from 'node:zlib';
 import { QueueClient } from '@azure/storage-queue';
 import { TableClient } from '@azure/data-tables';
 import { BlobGoneError, downloadBlob, DownloadProgress, ExpiredUrlError } from './blobDownload';
-import { BadMessageError, encodeMessage, FileRow, IngestMessage, parseMessage, snapshotTableName } from '../core/contracts';
+import { BadMessageError, encodeMessage, ExportKind, FileRow, IngestMessage, parseMessage, progressPartition, snapshotTableName } from '../core/contracts';
 import { readLines } from './lineReader';
 import { Log } from '../core/log';
 import { ExtraColumns, mapLine } from './recordMapper';
@@ -220,7 +220,9 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
   }
   report.msg = msg;
   const { snapshotId, fileIndex } = msg;
-  const label = `snapshot ${snapshotId} file ${fileIndex + 1}/${msg.fileCount}`;
+  // the kind's file rows and rejects: a partition of their own, so two kinds of one minute never meet (docs/kinds.md)
+  const partition = progressPartition(msg.kind, snapshotId);
+  const label = `${msg.kind} snapshot ${snapshotId} file ${fileIndex + 1}/${msg.fileCount}`;
 
   const snapshot = await catalog.getSnapshot(msg.kind, snapshotId);
   if (!snapshot) {
@@ -231,7 +233,7 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
     log.info(`${label}: snapshot is ${snapshot.Status}; nothing to do`);
     return { status: 'skipped', snapshotId, fileIndex, detail: `snapshot ${snapshot.Status}` };
   }
-  const file = await catalog.getFile(snapshotId, fileIndex);
+  const file = await catalog.getFile(partition, fileIndex);
   if (!file) {
     log.error(`${label}: no progress row in InventoryExportFiles; message dropped`);
     return { status: 'skipped', snapshotId, fileIndex, detail: 'file row missing' };
@@ -272,7 +274,7 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
   const leaseToken = randomUUID();
   try {
     claimEtag = await catalog.updateFile(
-      snapshotId,
+      partition,
       fileIndex,
       {
         Status: 'ingesting',
@@ -288,7 +290,7 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
   } catch (err) {
     if (!isConditionFailed(err)) throw err;
     // the claim may have landed with its answer lost (the SDK's retry then meets our own ETag change)
-    const row = await catalog.getFile(snapshotId, fileIndex);
+    const row = await catalog.getFile(partition, fileIndex);
     if (row?.LeaseToken === leaseToken && row.LeaseOwner === workerId && row.Status === 'ingesting') {
       log.warn(`${label}: the claim's answer was lost, but the row shows it applied; carrying on`);
       claimEtag = row.etag;
@@ -301,7 +303,8 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
 
   const lease = new FileLease({
     catalog,
-    snapshotId,
+    // the lease reads and writes the file row, which lives in the kind's progress partition
+    snapshotId: partition,
     fileIndex,
     etag: claimEtag,
     token: leaseToken,
@@ -315,7 +318,7 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
   lease.startHeartbeat();
   try {
     report.attempt = (file.Attempts ?? 0) + 1;
-    return await ingestClaimedFile({ msg, file, lease, deps, limits, startedMs, label, now, report });
+    return await ingestClaimedFile({ msg, partition, file, lease, deps, limits, startedMs, label, now, report });
   } finally {
     await lease.settle();
   }
@@ -323,6 +326,8 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
 
 interface Claimed {
   msg: IngestMessage;
+  /** progressPartition(msg.kind, msg.snapshotId): where the file row and the rejects live */
+  partition: string;
   file: WithEtag<FileRow>;
   lease: FileLease;
   deps: IngestDeps;
@@ -334,7 +339,7 @@ interface Claimed {
 }
 
 /** The file is ours (lease held): stream it from its last checkpoint to the end or to the time budget. */
-async function ingestClaimedFile({ msg, file, lease, deps, limits, startedMs, label, now, report }: Claimed): Promise<IngestOutcome> {
+async function ingestClaimedFile({ msg, partition, file, lease, deps, limits, startedMs, label, now, report }: Claimed): Promise<IngestOutcome> {
   const { log, catalog } = deps;
   const { snapshotId, fileIndex } = msg;
   let resumeFrom = file.LinesCommitted ?? 0;
@@ -361,7 +366,7 @@ async function ingestClaimedFile({ msg, file, lease, deps, limits, startedMs, la
       report.start = start;
       await lease.update({ LinesCommitted: 0, RowsWritten: 0, Rejected: 0, Duplicates: 0, ...storedIdentity(identity) });
       // the old blob's rejects name lines of a blob that is gone; the new blob's own rejects replace them
-      const dropped = await catalog.deleteFileRejects(snapshotId, fileIndex);
+      const dropped = await catalog.deleteFileRejects(partition, fileIndex);
       if (dropped > 0) log.warn(`${label}: dropped ${dropped} reject row(s) of the old blob`);
     } else if (!known) {
       await lease.update(storedIdentity(identity));
@@ -375,6 +380,7 @@ async function ingestClaimedFile({ msg, file, lease, deps, limits, startedMs, la
     writer = new SnapshotWriter({
       table: deps.table(snapshotTableName(msg.kind, snapshotId)),
       rejectsTable: catalog.rejects,
+      kind: msg.kind,
       snapshotId,
       fileIndex,
       writeConcurrency: deps.writeConcurrency,
@@ -405,12 +411,12 @@ async function ingestClaimedFile({ msg, file, lease, deps, limits, startedMs, la
       // the heartbeat found another worker on this file: stop now, not at the next checkpoint
       if (lease.lost) throw lease.lost;
       if (line.number <= resumeFrom) {
-        if (!line.tooLongBytes) writer.replay(mapLine(line.text));
+        if (!line.tooLongBytes) writer.replay(mapLine(line.text, undefined, msg.kind));
         continue;
       }
       const result = line.tooLongBytes
         ? { ok: false as const, reason: `line is ${line.tooLongBytes} bytes, over the ${limits.maxLineBytes}-byte cap` }
-        : mapLine(line.text, extras);
+        : mapLine(line.text, extras, msg.kind);
       writer.add(line.number, result, () => line.text);
       if ((await writer.maybeCommit()) && Date.now() - startedMs >= deps.timeBudgetMs) {
         outOfTime = true;
@@ -471,7 +477,7 @@ async function ingestClaimedFile({ msg, file, lease, deps, limits, startedMs, la
   if (after?.completedNow) reportSnapshotCompleted(deps.telemetry, after);
   if (after?.Status === 'complete') {
     log.info(
-      `snapshot ${snapshotId} complete: ${after.RowCount} rows in ${after.TableName} (${after.FileCount} files, ${after.RejectedCount} rejected, ${after.DuplicateCount} duplicates)`,
+      `${msg.kind} snapshot ${snapshotId} complete: ${after.RowCount} rows in ${after.TableName} (${after.FileCount} files, ${after.RejectedCount} rejected, ${after.DuplicateCount} duplicates)`,
     );
   }
   return { status: 'complete', snapshotId, fileIndex, rowsWritten: counters.rows };
@@ -489,11 +495,11 @@ function storedIdentity(id: { BlobEtag: string; BlobLength: number }): Partial<F
  */
 export async function failFile(
   deps: Pick<IngestDeps, 'catalog' | 'log' | 'now' | 'telemetry'>,
-  f: { kind: string; snapshotId: string; fileIndex: number; reason: string; cause: 'file' | 'poison'; hasRow?: boolean },
+  f: { kind: ExportKind; snapshotId: string; fileIndex: number; reason: string; cause: 'file' | 'poison'; hasRow?: boolean },
 ): Promise<void> {
   const now = deps.now ?? (() => new Date());
   if (f.hasRow ?? true) {
-    await deps.catalog.updateFile(f.snapshotId, f.fileIndex, {
+    await deps.catalog.updateFile(progressPartition(f.kind, f.snapshotId), f.fileIndex, {
       Status: 'failed',
       Error: shortError(f.reason),
       LeaseOwner: '',
@@ -502,6 +508,6 @@ export async function failFile(
     });
   }
   await deps.catalog.markSnapshotFailed(f.kind, f.snapshotId, `file ${f.fileIndex}: ${f.reason}`);
-  deps.log.error(`snapshot ${f.snapshotId} file ${f.fileIndex}: failed — ${f.reason}`);
+  deps.log.error(`${f.kind} snapshot ${f.snapshotId} file ${f.fileIndex}: failed — ${f.reason}`);
   reportSnapshotFailed(deps.telemetry, { kind: f.kind, snapshotId: f.snapshotId, cause: f.cause, fileIndex: f.fileIndex, reason: f.reason });
 }

@@ -1,6 +1,6 @@
 // The poison-queue handler: a message the host gave up on marks its file and snapshot failed (or settles a
 // file that is already complete), so a snapshot never waits forever on a message nobody will deliver again.
-import { IngestMessage, parseMessage } from '../core/contracts';
+import { IngestMessage, parseMessage, progressPartition } from '../core/contracts';
 import { describeError } from '../core/redact';
 import { noTelemetry, reportSnapshotCompleted, Telemetry } from '../core/telemetry';
 import { failFile, IngestDeps, namesRegisteredBlob, shownUrl } from './fileWorker';
@@ -33,16 +33,16 @@ async function markPoisoned(
     return;
   }
   const now = deps.now ?? (() => new Date());
-  const file = await deps.catalog.getFile(msg.snapshotId, msg.fileIndex);
+  const file = await deps.catalog.getFile(progressPartition(msg.kind, msg.snapshotId), msg.fileIndex);
   if (file && !namesRegisteredBlob(msg, file)) {
     deps.log.error(
-      `poison queue: snapshot ${msg.snapshotId} file ${msg.fileIndex}: message refused, its URL ${shownUrl(msg.url)} is not the blob registered for this file; nothing marked`,
+      `poison queue: ${msg.kind} snapshot ${msg.snapshotId} file ${msg.fileIndex}: message refused, its URL ${shownUrl(msg.url)} is not the blob registered for this file; nothing marked`,
     );
     return;
   }
   if (file?.Status === 'complete') {
     // its last delivery may have failed after the file's final checkpoint, before the snapshot's flip: settle it
-    deps.log.info(`poison queue: snapshot ${msg.snapshotId} file ${msg.fileIndex} is already complete; refreshing the snapshot`);
+    deps.log.info(`poison queue: ${msg.kind} snapshot ${msg.snapshotId} file ${msg.fileIndex} is already complete; refreshing the snapshot`);
     const settled = await deps.catalog.refreshSnapshot(msg.kind, msg.snapshotId, now);
     if (settled?.completedNow) reportSnapshotCompleted(telemetry, settled);
     return;

@@ -1,71 +1,29 @@
-// One export record (a parsed JSON line) → a typed snapshot-table entity, or a reason to reject it.
-import { InventoryEntity } from '../core/contracts';
-import { DEFAULT_KIND, ExportKind } from '../kinds/exportKinds';
-import { partitionKeyFor, rowKeyFor } from '../storage/tableKeys';
+// One export record (a parsed JSON line) of any kind → a typed snapshot-table entity, or a reason to reject it.
+// Driven by the kind registry (shared/kinds/exportKinds.ts): each kind's columns are compiled once into a
+// lookup and a list of typed conversions (docs/kinds.md#stored-types), so a further kind needs no code here.
+import { InventoryEntity, SnapshotEntity } from '../core/contracts';
+import { ColumnType, DEFAULT_KIND, ExportKind, kindSpec, storedName } from '../kinds/exportKinds';
+import { partitionKeyFor, rowKeyForParts } from '../storage/tableKeys';
 import { isWellFormed, prefixAtCodePoint, toWellFormed } from '../core/text';
+import {
+  fitJsonArray,
+  inTableDateRange,
+  optionalBoolean,
+  optionalDate,
+  optionalDecimalString,
+  optionalDouble,
+  optionalInt32,
+  optionalString,
+  optionalStringArray,
+  Reject,
+  requiredString,
+  typeName,
+} from './columnValues';
 
-/** Table Storage's string property limit, in UTF-16 code units. */
-export const MAX_STRING_LENGTH = 32768;
+// the value rules, where callers and tests have always found them
+export { fitJsonArray, inTableDateRange, MAX_STRING_LENGTH, parseDefenderDate } from './columnValues';
+
 export const REJECT_EXCERPT_LENGTH = 1000;
-
-type Field =
-  | 'DeviceId'
-  | 'DeviceName'
-  | 'DiskPaths'
-  | 'EndOfSupportDate'
-  | 'EndOfSupportStatus'
-  | 'NumberOfWeaknesses'
-  | 'OSPlatform'
-  | 'RbacGroupName'
-  | 'RegistryPaths'
-  | 'SoftwareFirstSeenTimestamp'
-  | 'SoftwareName'
-  | 'SoftwareVendor'
-  | 'SoftwareVersion';
-
-// Keys arrive camelCase although the docs say PascalCase: match case-insensitively.
-const FIELD_BY_LOWER = new Map<string, Field>(
-  (
-    [
-      'DeviceId',
-      'DeviceName',
-      'DiskPaths',
-      'EndOfSupportDate',
-      'EndOfSupportStatus',
-      'NumberOfWeaknesses',
-      'OSPlatform',
-      'RbacGroupName',
-      'RegistryPaths',
-      'SoftwareFirstSeenTimestamp',
-      'SoftwareName',
-      'SoftwareVendor',
-      'SoftwareVersion',
-    ] as Field[]
-  ).map((f) => [f.toLowerCase(), f]),
-);
-
-const FIELD_INDEX = new Map<Field, number>([...FIELD_BY_LOWER.values()].map((f, i) => [f, i]));
-
-/** Keys longer than this are looked up without being cached: no documented column name comes close. */
-export const MAX_CACHED_KEY_LENGTH = 64;
-/** Exact key → field (null: not a documented column), so the usual camelCase keys are never lower-cased again. */
-const FIELD_BY_KEY = new Map<string, Field | null>();
-function fieldOf(key: string): Field | null {
-  let f = FIELD_BY_KEY.get(key);
-  if (f === undefined) {
-    f = FIELD_BY_LOWER.get(key.toLowerCase()) ?? null;
-    // a crafted file could otherwise park a thousand multi-megabyte keys here for the process's life
-    if (FIELD_BY_KEY.size < 1000 && key.length <= MAX_CACHED_KEY_LENGTH) FIELD_BY_KEY.set(key, f);
-  }
-  return f;
-}
-
-/** Cache size (tests). */
-export function cachedColumnNames(): number {
-  return FIELD_BY_KEY.size;
-}
-
-export type MapResult = { ok: true; entity: InventoryEntity } | { ok: false; reason: string };
 
 /** Distinct undocumented column names kept per file, and the length each is cut to (in UTF-16 code units). */
 export const MAX_EXTRA_NAMES = 100;
@@ -92,10 +50,10 @@ export class ExtraColumns {
   more = false;
   /** rows mapped with a lone surrogate replaced by U+FFFD in a property, and those properties */
   replacedRows = 0;
-  readonly replacedColumns = new Set<Field>();
+  readonly replacedColumns = new Set<string>();
   /** rows mapped without a date property because the date was outside 1601-01-01..9999-12-31 UTC, and those properties */
   droppedDateRows = 0;
-  readonly droppedDateColumns = new Set<Field>();
+  readonly droppedDateColumns = new Set<string>();
   /** raw short names already recorded, so a column present on every row costs one lookup */
   private readonly seen = new Set<string>();
 
@@ -131,195 +89,208 @@ export class ExtraColumns {
   }
 }
 
-function typeName(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
-}
+// Lone surrogates: the keys escape them reversibly (tableKeys.ts) so distinct inputs keep distinct rows;
+// properties hold U+FFFD instead (Table Storage has no form for them), and the row is counted. The columns
+// where the record being mapped had one (mapRecord is synchronous: a module scratch saves a closure per row).
+let replacedNow: string[] | undefined;
 
-// `yyyy-MM-dd HH:mm:ss[.fffffff]` (no zone = UTC), also ISO `T` with optional Z/offset, or a bare date.
-const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
-
-const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-function daysInMonth(year: number, month: number): number {
-  return month === 2 && ((year % 4 === 0 && year % 100 !== 0) || year % 400 === 0) ? 29 : MONTH_DAYS[month - 1];
-}
-
-/** Parse Defender's timestamp forms to a UTC Date; undefined when the text is not one of them. */
-export function parseDefenderDate(text: string): Date | undefined {
-  const m = DATE_RE.exec(text);
-  if (!m) return undefined;
-  const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
-  const year = +y;
-  const month = +mo;
-  const day = +d;
-  // reject impossible calendar dates (2021-02-30) instead of letting Date roll them over
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || +h > 23 || +mi > 59 || +s > 59) return undefined;
-  const ms = frac ? Number(frac.length >= 3 ? frac.slice(0, 3) : frac.padEnd(3, '0')) : 0;
-  // Date.UTC reads years 0-99 as 1900-1999, so set the year apart (.NET's 0001-01-01 sentinel is a date, if out of range)
-  let t = Date.UTC(2000, month - 1, day, +h, +mi, +s, ms);
-  if (year !== 2000) t = new Date(t).setUTCFullYear(year, month - 1, day);
-  if (zone && zone.toUpperCase() !== 'Z') {
-    const sign = zone[0] === '-' ? -1 : 1;
-    const digits = zone.slice(1).replace(':', '');
-    t -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60000;
-  }
-  return new Date(t);
-}
-
-/**
- * JSON text of a string array, cut to the longest prefix of whole elements that fits the string limit.
- * Exactly MAX_STRING_LENGTH characters is kept whole.
- */
-export function fitJsonArray(items: string[]): { json: string; truncated: boolean } {
-  const whole = JSON.stringify(items);
-  if (whole.length <= MAX_STRING_LENGTH) return { json: whole, truncated: false };
-  let length = 2; // "[" + "]"
-  let count = 0;
-  for (const item of items) {
-    const add = JSON.stringify(item).length + (count > 0 ? 1 : 0);
-    if (length + add > MAX_STRING_LENGTH) break;
-    length += add;
-    count++;
-  }
-  return { json: JSON.stringify(items.slice(0, count)), truncated: true };
-}
-
-/** Table Storage's DateTime range: 1601-01-01T00:00:00Z to 9999-12-31T23:59:59.9999999Z. */
-const MIN_TABLE_DATE = Date.UTC(1601, 0, 1);
-const END_TABLE_DATE = new Date(Date.UTC(2000, 0, 1)).setUTCFullYear(10000, 0, 1);
-
-export function inTableDateRange(d: Date): boolean {
-  const t = d.getTime();
-  return t >= MIN_TABLE_DATE && t < END_TABLE_DATE;
-}
-
-function requiredString(v: unknown, field: Field): string {
-  if (v === undefined || v === null) throw new Reject(`missing ${field}`);
-  if (typeof v !== 'string') throw new Reject(`${field}: expected a string, got ${typeName(v)}`);
-  if (v.length === 0) throw new Reject(`missing ${field} (empty string)`);
-  if (v.length > MAX_STRING_LENGTH) throw new Reject(`${field}: longer than ${MAX_STRING_LENGTH} characters`);
-  return v;
-}
-
-function optionalString(v: unknown, field: Field): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new Reject(`${field}: expected a string, got ${typeName(v)}`);
-  if (v.length > MAX_STRING_LENGTH) throw new Reject(`${field}: longer than ${MAX_STRING_LENGTH} characters`);
-  return v;
-}
-
-function optionalDate(v: unknown, field: Field): Date | undefined {
-  if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string') throw new Reject(`${field}: expected a date string, got ${typeName(v)}`);
-  const d = parseDefenderDate(v);
-  if (!d) throw new Reject(`${field}: "${prefixAtCodePoint(v, 40)}" is not a date`);
-  return d;
-}
-
-function optionalInt32(v: unknown, field: Field): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
-    throw new Reject(`${field}: expected a 32-bit whole number, got ${typeof v === 'number' ? v : typeName(v)}`);
-  }
-  return v;
-}
-
-function optionalStringArray(v: unknown, field: Field): string[] | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v)) throw new Reject(`${field}: expected an array of strings, got ${typeName(v)}`);
-  for (const item of v) {
-    if (typeof item !== 'string') throw new Reject(`${field}: expected an array of strings, found ${typeName(item)}`);
-  }
-  return v as string[];
+function storedText(v: string, name: string): string {
+  if (isWellFormed(v)) return v;
+  (replacedNow ??= []).push(name);
+  return toWellFormed(v);
 }
 
 /**
  * The array with lone surrogates replaced in its elements. (JSON.stringify would write them as \uXXXX
  * escapes, storable but a lone surrogate again for whoever parses the column: stored text holds none.)
  */
-function storedArray(items: string[], field: Field, note: (f: Field) => void): string[] {
+function storedArray(items: string[], name: string): string[] {
   if (items.every(isWellFormed)) return items;
-  note(field);
+  (replacedNow ??= []).push(name);
   return items.map(toWellFormed);
 }
 
-class Reject {
-  constructor(readonly reason: string) {}
+/** One documented column of a kind, ready to map. */
+interface Column {
+  /** the documented name: reject reasons and notes use it */
+  name: string;
+  /** the stored property name (`Timestamp` → `AssessmentTimestamp`) */
+  stored: string;
+  /** `<stored>Truncated`, for a string array */
+  truncated: string;
+  type: ColumnType;
+  required: boolean;
+  /** position in the RowKey's parts, -1 when not a key column */
+  keyPart: number;
 }
 
+/** A kind's spec compiled once: source key → column, and the columns in the order they are checked and written. */
+interface CompiledKind {
+  /** required columns first, then the others, each in registry order (the inventory's order before kinds existed) */
+  columns: Column[];
+  byLower: Map<string, number>;
+  /** exact source key → column index (-1: undocumented), so the usual camelCase keys are never lower-cased again */
+  byKey: Map<string, number>;
+  /** index of DeviceId, the PartitionKey */
+  device: number;
+  keyParts: number;
+  /** per column, the call of mapRecord that last saw it (finds a column twice without allocating per record) */
+  seenAt: Int32Array;
+  calls: number;
+}
+
+/** Keys longer than this are looked up without being cached: no documented column name comes close. */
+export const MAX_CACHED_KEY_LENGTH = 64;
+const MAX_CACHED_KEYS = 1000;
+
+const KEY_TYPES: readonly ColumnType[] = ['string', 'decimalString'];
+
+function compile(kind: ExportKind): CompiledKind {
+  const spec = kindSpec(kind);
+  const ordered = [...spec.columns.filter((c) => c.required), ...spec.columns.filter((c) => !c.required)];
+  const columns = ordered.map((c): Column => ({
+    name: c.name,
+    stored: storedName(c),
+    truncated: `${storedName(c)}Truncated`,
+    type: c.type,
+    required: c.required === true,
+    keyPart: spec.keyColumns.indexOf(c.name),
+  }));
+  const byLower = new Map<string, number>();
+  columns.forEach((c, i) => {
+    if (byLower.has(c.name.toLowerCase())) throw new Error(`export kind ${kind}: column ${c.name} is listed twice`);
+    byLower.set(c.name.toLowerCase(), i);
+  });
+  const device = byLower.get('deviceid');
+  if (device === undefined || !columns[device].required || columns[device].type !== 'string') {
+    throw new Error(`export kind ${kind}: DeviceId must be a required string column (it is the PartitionKey)`);
+  }
+  for (const key of spec.keyColumns) {
+    const c = columns[byLower.get(key.toLowerCase()) ?? -1];
+    if (!c || !KEY_TYPES.includes(c.type)) throw new Error(`export kind ${kind}: key column ${key} must be a string column`);
+  }
+  return { columns, byLower, byKey: new Map(), device, keyParts: spec.keyColumns.length, seenAt: new Int32Array(columns.length), calls: 0 };
+}
+
+const COMPILED = new Map<string, CompiledKind>();
+function compiled(kind: ExportKind): CompiledKind {
+  let c = COMPILED.get(kind);
+  if (!c) COMPILED.set(kind, (c = compile(kind)));
+  return c;
+}
+
+function columnIndex(c: CompiledKind, key: string): number {
+  let i = c.byKey.get(key);
+  if (i === undefined) {
+    i = c.byLower.get(key.toLowerCase()) ?? -1;
+    // a crafted file could otherwise park a thousand multi-megabyte keys here for the process's life
+    if (c.byKey.size < MAX_CACHED_KEYS && key.length <= MAX_CACHED_KEY_LENGTH) c.byKey.set(key, i);
+  }
+  return i;
+}
+
+/** Cached source keys, all kinds (tests). */
+export function cachedColumnNames(): number {
+  let n = 0;
+  for (const c of COMPILED.values()) n += c.byKey.size;
+  return n;
+}
+
+export type MapResult<E extends SnapshotEntity = SnapshotEntity> = { ok: true; entity: E } | { ok: false; reason: string };
+
 /** Map one parsed record of `kind`. Never throws for bad data: returns a reject reason instead. */
+export function mapRecord(record: unknown, extras?: ExtraColumns, kind?: typeof DEFAULT_KIND): MapResult<InventoryEntity>;
+export function mapRecord(record: unknown, extras: ExtraColumns | undefined, kind: ExportKind): MapResult;
 export function mapRecord(record: unknown, extras?: ExtraColumns, kind: ExportKind = DEFAULT_KIND): MapResult {
-  if (kind !== DEFAULT_KIND) return { ok: false, reason: `export kind ${kind} is not mapped yet` };
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     return { ok: false, reason: `expected a JSON object, got ${typeName(record)}` };
   }
-  const values: Partial<Record<Field, unknown>> = {};
-  let seen = 0;
+  const c = compiled(kind);
+  const { columns } = c;
+  const values: unknown[] = new Array(columns.length);
+  // a fresh number per call; before it could wrap round to a number some column still holds, start over
+  if (c.calls >= 0x3fffffff) {
+    c.seenAt.fill(0);
+    c.calls = 0;
+  }
+  const call = ++c.calls;
   for (const key of Object.keys(record)) {
-    const field = fieldOf(key);
-    if (field) {
-      const bit = 1 << FIELD_INDEX.get(field)!;
-      if (seen & bit) return { ok: false, reason: `column ${field} appears twice (keys differ only in case)` };
-      seen |= bit;
-      values[field] = (record as Record<string, unknown>)[key];
+    const i = columnIndex(c, key);
+    if (i >= 0) {
+      if (c.seenAt[i] === call) return { ok: false, reason: `column ${columns[i].name} appears twice (keys differ only in case)` };
+      c.seenAt[i] = call;
+      values[i] = (record as Record<string, unknown>)[key];
     } else {
       extras?.add(key);
     }
   }
   try {
-    const DeviceId = requiredString(values.DeviceId, 'DeviceId');
-    const SoftwareVendor = requiredString(values.SoftwareVendor, 'SoftwareVendor');
-    const SoftwareName = requiredString(values.SoftwareName, 'SoftwareName');
-    const SoftwareVersion = requiredString(values.SoftwareVersion, 'SoftwareVersion');
-    // Lone surrogates: the keys escape them reversibly (tableKeys.ts) so distinct inputs keep distinct
-    // rows; properties hold U+FFFD instead (Table Storage has no form for them), and the row is counted.
-    let replaced: Field[] | undefined;
-    const stored = (v: string, field: Field): string => {
-      if (isWellFormed(v)) return v;
-      (replaced ??= []).push(field);
-      return toWellFormed(v);
-    };
-    const entity: InventoryEntity = {
-      partitionKey: partitionKeyFor(DeviceId),
-      rowKey: rowKeyFor(SoftwareVendor, SoftwareName, SoftwareVersion),
-      DeviceId: stored(DeviceId, 'DeviceId'),
-      SoftwareVendor: stored(SoftwareVendor, 'SoftwareVendor'),
-      SoftwareName: stored(SoftwareName, 'SoftwareName'),
-      SoftwareVersion: stored(SoftwareVersion, 'SoftwareVersion'),
-    };
-    const deviceName = optionalString(values.DeviceName, 'DeviceName');
-    if (deviceName !== undefined) entity.DeviceName = stored(deviceName, 'DeviceName');
-    const os = optionalString(values.OSPlatform, 'OSPlatform');
-    if (os !== undefined) entity.OSPlatform = stored(os, 'OSPlatform');
-    const rbac = optionalString(values.RbacGroupName, 'RbacGroupName');
-    if (rbac !== undefined) entity.RbacGroupName = stored(rbac, 'RbacGroupName');
-    const eos = optionalString(values.EndOfSupportStatus, 'EndOfSupportStatus');
-    if (eos !== undefined) entity.EndOfSupportStatus = stored(eos, 'EndOfSupportStatus');
-    const weaknesses = optionalInt32(values.NumberOfWeaknesses, 'NumberOfWeaknesses');
-    if (weaknesses !== undefined) entity.NumberOfWeaknesses = weaknesses;
+    // keys first, so they lead the entity's properties (and its JSON on the wire) as they always did
+    const entity = { partitionKey: '', rowKey: '' } as SnapshotEntity;
+    // a null or missing optional key part is the empty string (docs/kinds.md#tables-and-keys)
+    const parts: string[] = new Array<string>(c.keyParts).fill('');
+    replacedNow = undefined;
     // A date Table Storage cannot hold (e.g. .NET's 0001-01-01 "no date" sentinel) is left out, not a reject.
-    let dropped: Field[] | undefined;
-    const firstSeen = optionalDate(values.SoftwareFirstSeenTimestamp, 'SoftwareFirstSeenTimestamp');
-    if (firstSeen) {
-      if (inTableDateRange(firstSeen)) entity.SoftwareFirstSeenTimestamp = firstSeen;
-      else (dropped ??= []).push('SoftwareFirstSeenTimestamp');
+    let dropped: string[] | undefined;
+    let deviceId = '';
+    for (let i = 0; i < columns.length; i++) {
+      const col = columns[i];
+      const v = values[i];
+      switch (col.type) {
+        case 'string':
+        case 'decimalString': {
+          if (col.required && (v === undefined || v === null || v === '')) requiredString(v, col.name); // throws its reason
+          const s = col.type === 'string' ? optionalString(v, col.name) : optionalDecimalString(v, col.name);
+          if (s === undefined) break;
+          if (i === c.device) deviceId = s;
+          if (col.keyPart >= 0) {
+            parts[col.keyPart] = s;
+            // an empty optional key part is no value: the row's key ends in `|` and it has no property
+            if (s === '') break;
+          }
+          entity[col.stored] = storedText(s, col.name);
+          break;
+        }
+        case 'int32': {
+          if (col.required && (v === undefined || v === null)) throw new Reject(`missing ${col.name}`);
+          const n = optionalInt32(v, col.name);
+          if (n !== undefined) entity[col.stored] = n;
+          break;
+        }
+        case 'double': {
+          if (col.required && (v === undefined || v === null || v === '')) throw new Reject(`missing ${col.name}`);
+          const d = optionalDouble(v, col.name);
+          if (d !== undefined) entity[col.stored] = d;
+          break;
+        }
+        case 'boolean': {
+          if (col.required && (v === undefined || v === null)) throw new Reject(`missing ${col.name}`);
+          const b = optionalBoolean(v, col.name);
+          if (b !== undefined) entity[col.stored] = b;
+          break;
+        }
+        case 'datetime': {
+          if (col.required && (v === undefined || v === null || v === '')) throw new Reject(`missing ${col.name}`);
+          const d = optionalDate(v, col.name);
+          if (!d) break;
+          if (inTableDateRange(d)) entity[col.stored] = d;
+          else (dropped ??= []).push(col.name);
+          break;
+        }
+        case 'stringArray': {
+          if (col.required && (v === undefined || v === null)) throw new Reject(`missing ${col.name}`);
+          const items = optionalStringArray(v, col.name);
+          if (!items) break;
+          const { json, truncated } = fitJsonArray(storedArray(items, col.name));
+          entity[col.stored] = json;
+          if (truncated) entity[col.truncated] = true;
+          break;
+        }
+      }
     }
-    const eosDate = optionalDate(values.EndOfSupportDate, 'EndOfSupportDate');
-    if (eosDate) {
-      if (inTableDateRange(eosDate)) entity.EndOfSupportDate = eosDate;
-      else (dropped ??= []).push('EndOfSupportDate');
-    }
-    const disk = optionalStringArray(values.DiskPaths, 'DiskPaths');
-    if (disk) {
-      const { json, truncated } = fitJsonArray(storedArray(disk, 'DiskPaths', (f) => (replaced ??= []).push(f)));
-      entity.DiskPaths = json;
-      if (truncated) entity.DiskPathsTruncated = true;
-    }
-    const registry = optionalStringArray(values.RegistryPaths, 'RegistryPaths');
-    if (registry) {
-      const { json, truncated } = fitJsonArray(storedArray(registry, 'RegistryPaths', (f) => (replaced ??= []).push(f)));
-      entity.RegistryPaths = json;
-      if (truncated) entity.RegistryPathsTruncated = true;
-    }
+    entity.partitionKey = partitionKeyFor(deviceId);
+    entity.rowKey = rowKeyForParts(parts);
+    const replaced = replacedNow as string[] | undefined; // set by storedText/storedArray: not narrowed by the assignment above
     if (extras && replaced) {
       extras.replacedRows++;
       for (const f of replaced) extras.replacedColumns.add(f);
@@ -336,6 +307,8 @@ export function mapRecord(record: unknown, extras?: ExtraColumns, kind: ExportKi
 }
 
 /** Parse and map one line of a JSON Lines file of `kind`. */
+export function mapLine(line: string, extras?: ExtraColumns, kind?: typeof DEFAULT_KIND): MapResult<InventoryEntity>;
+export function mapLine(line: string, extras: ExtraColumns | undefined, kind: ExportKind): MapResult;
 export function mapLine(line: string, extras?: ExtraColumns, kind: ExportKind = DEFAULT_KIND): MapResult {
   let parsed: unknown;
   try {

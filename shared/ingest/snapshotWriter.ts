@@ -11,7 +11,8 @@
 // when all are busy, reading waits (backpressure down to the download). A segment's checkpoint follows
 // all of its transactions and the previous segment's checkpoint; at most two segments are unfinished.
 import { TableClient, TableTransaction } from '@azure/data-tables';
-import { rejectRowKey, RejectRow } from '../core/contracts';
+import { ExportKind, progressPartition, rejectRowKey, RejectRow } from '../core/contracts';
+import { DEFAULT_KIND } from '../kinds/exportKinds';
 import { excerpt, MapResult } from './recordMapper';
 import { shortError } from '../storage/snapshotCatalog';
 import { OpenBatch, PendingEntity, ResolvedWriteOptions, writeOptions, WriteOptions, WriteResult, writeTransaction } from '../storage/tableWriter';
@@ -85,6 +86,8 @@ class Slots {
 export interface SnapshotWriterOptions {
   table: TableClient;
   rejectsTable: TableClient;
+  /** the export kind (default SoftwareInventory): rejects go to progressPartition(kind, snapshotId) (docs/kinds.md#progress-and-rejects) */
+  kind?: ExportKind;
   snapshotId: string;
   fileIndex: number;
   writeConcurrency: number;
@@ -101,11 +104,11 @@ export interface SnapshotWriterOptions {
   spillDir?: string;
 }
 
-async function writeRejects(rejectsTable: TableClient, snapshotId: string, fileIndex: number, rejects: Segment['rejects']): Promise<void> {
+async function writeRejects(rejectsTable: TableClient, partition: string, fileIndex: number, rejects: Segment['rejects']): Promise<void> {
   for (let i = 0; i < rejects.length; i += 100) {
     const tx = new TableTransaction();
     for (const r of rejects.slice(i, i + 100)) {
-      const row: RejectRow = { partitionKey: snapshotId, rowKey: rejectRowKey(fileIndex, r.line), Reason: r.reason, Excerpt: r.excerpt };
+      const row: RejectRow = { partitionKey: partition, rowKey: rejectRowKey(fileIndex, r.line), Reason: r.reason, Excerpt: r.excerpt };
       tx.upsertEntity(row, 'Replace');
     }
     await rejectsTable.submitTransaction(tx.actions);
@@ -256,7 +259,7 @@ export class SnapshotWriter {
     await Promise.all(seg.writes);
     const result = seg.result;
     const rejects = seg.rejects.concat(result.rejected.map((r) => rejectNote(r.line, r.reason, JSON.stringify(r.entity))));
-    if (rejects.length) await writeRejects(o.rejectsTable, o.snapshotId, o.fileIndex, rejects);
+    if (rejects.length) await writeRejects(o.rejectsTable, progressPartition(o.kind ?? DEFAULT_KIND, o.snapshotId), o.fileIndex, rejects);
     const c = this.counters;
     c.rows += result.written;
     c.rejected += rejects.length;

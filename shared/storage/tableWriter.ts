@@ -8,7 +8,7 @@
 // 409 TableBeingDeleted is retried whole (it is atomic and idempotent) with backoff, a bounded number of times.
 import { TableClient, TableTransaction } from '@azure/data-tables';
 import { mapBounded, sleep as realSleep } from '../core/concurrency';
-import { InventoryEntity } from '../core/contracts';
+import { SnapshotEntity } from '../core/contracts';
 import { describeError } from '../core/redact';
 import { submitLean, TableTransactionError } from './transactionBody';
 
@@ -17,14 +17,14 @@ export const MAX_BATCH_ENTITIES = 100;
 const MAX_BATCH_BYTES = 3.5 * 1024 * 1024;
 
 export interface PendingEntity {
-  entity: InventoryEntity;
+  entity: SnapshotEntity;
   /** source line, for the reject row if the service refuses the entity */
   line: number;
 }
 
 export interface WriteResult {
   written: number;
-  rejected: { line: number; reason: string; entity: InventoryEntity }[];
+  rejected: { line: number; reason: string; entity: SnapshotEntity }[];
 }
 
 export interface WriteOptions {
@@ -60,7 +60,7 @@ export type ResolvedWriteOptions = Required<Omit<WriteOptions, 'onRetry'>> & Pic
 type Resolved = ResolvedWriteOptions;
 
 /** Upper bound of an entity's JSON size in UTF-8 (3 bytes per UTF-16 unit) plus envelope. */
-function estimateBytes(e: InventoryEntity): number {
+function estimateBytes(e: SnapshotEntity): number {
   let chars = 0;
   for (const k in e) {
     const v = (e as unknown as Record<string, unknown>)[k];

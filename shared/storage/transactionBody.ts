@@ -10,7 +10,7 @@
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { TableClient } from '@azure/data-tables';
-import { InventoryEntity } from '../core/contracts';
+import { EdmDouble, SnapshotEntity } from '../core/contracts';
 import { AppError } from '../core/errors';
 
 /** what a built request body may not exceed (the service's limit) */
@@ -101,9 +101,20 @@ function typeName(name: string): string {
   return t;
 }
 
+/** `{ value, type: 'Double' }` with a finite number (what the record mapper writes for a Double column). */
+function isEdmDouble(v: unknown): v is EdmDouble {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    (v as EdmDouble).type === 'Double' &&
+    typeof (v as EdmDouble).value === 'number' &&
+    Number.isFinite((v as EdmDouble).value)
+  );
+}
+
 /**
  * The JSON the SDK sends for an entity (its `serialize`, then JSON.stringify), for the value types our
- * entities use: string, finite number, boolean, valid Date (`Edm.DateTime`). Undefined for anything
+ * entities use: string, finite number, boolean, valid Date (`Edm.DateTime`), a typed Double (`Edm.Double`). Undefined for anything
  * else, so such a batch goes through submitTransaction unchanged. Built the SDK's way — one object, one
  * JSON.stringify — which also allocates least; a Date goes in as its ISO text (what its toJSON returns),
  * which keeps V8 on its fast serialisation path. One deliberate difference: U+2028 and U+2029 are written
@@ -122,6 +133,10 @@ export function entityJson(entity: object): string | undefined {
     } else if (v instanceof Date && Number.isFinite(v.getTime())) {
       wire[prop] = v.toISOString();
       wire[typeName(prop)] = 'Edm.DateTime';
+    } else if (isEdmDouble(v)) {
+      // untyped, an integral number would be stored Int32: the SDK's typed form writes it with its type
+      wire[prop] = v.value;
+      wire[typeName(prop)] = 'Edm.Double';
     } else {
       return undefined;
     }
@@ -141,7 +156,7 @@ function urlKey(key: string): string {
 const CRLF = '\r\n';
 
 /** The multipart/mixed body of one changeset of Replace-mode upserts, exactly as TableClient.submitTransaction builds it. */
-export function buildChangesetBody(entityUrlPrefix: string, entities: readonly InventoryEntity[], batchId: string, changesetId: string): string | undefined {
+export function buildChangesetBody(entityUrlPrefix: string, entities: readonly SnapshotEntity[], batchId: string, changesetId: string): string | undefined {
   const part = `${CRLF}--changeset_${changesetId}${CRLF}content-type: application/http${CRLF}content-transfer-encoding: binary${CRLF}${CRLF}PUT ${entityUrlPrefix}(PartitionKey='`;
   const headers = ` HTTP/1.1${CRLF}Content-Type: application/json${CRLF}DataServiceVersion: 3.0${CRLF}Accept: application/json${CRLF}${CRLF}${CRLF}`;
   // one join at the end: the pieces are not copied into ever longer intermediate strings
@@ -226,7 +241,7 @@ const BATCH_HEADERS = {
  * this way (the SDK no longer looks as expected, or an entity holds a value type the body builder does not
  * write): the caller then uses TableClient.submitTransaction. Throws what the service or transport refused.
  */
-export async function submitLean(table: TableClient, batch: readonly { entity: InventoryEntity }[], timeoutMs: number): Promise<boolean> {
+export async function submitLean(table: TableClient, batch: readonly { entity: SnapshotEntity }[], timeoutMs: number): Promise<boolean> {
   const lean = leanTransport(table);
   const c = lean && corePipeline();
   if (lean && c) {

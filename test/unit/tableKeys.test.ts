@@ -1,10 +1,12 @@
 import {
   deviceIdFromPartitionKey,
   escapeKeyPart,
+  keyPartsFromRowKey,
   MAX_KEY_LENGTH,
   partitionKeyFor,
   productRowKeyRange,
   rowKeyFor,
+  rowKeyForParts,
   tripleFromRowKey,
   unescapeKeyPart,
 } from '../../shared/storage/tableKeys';
@@ -117,5 +119,32 @@ describe('table keys', () => {
         expect(k).toMatch(/^x*(%uD800)*~[0-9a-f]{32}$/);
       }
     });
+  });
+});
+
+describe('row keys of any kind (docs/kinds.md#tables-and-keys)', () => {
+  it('gives the inventory triple the key it always had', () => {
+    expect(rowKeyForParts(['Micro/Soft', 'Edge', '1.0'])).toBe(rowKeyFor('Micro/Soft', 'Edge', '1.0'));
+  });
+
+  it('ends in | for an empty last part (a null CVE), distinct from the triple and from every CVE, and reverses', () => {
+    const nullCve = rowKeyForParts(['microsoft', 'edge', '1.0', '']);
+    expect(nullCve).toBe('microsoft|edge|1.0|');
+    expect(nullCve).not.toBe(rowKeyFor('microsoft', 'edge', '1.0'));
+    expect(nullCve).not.toBe(rowKeyForParts(['microsoft', 'edge', '1.0', 'CVE-2024-1']));
+    expect(keyPartsFromRowKey(nullCve, 4)).toEqual(['microsoft', 'edge', '1.0', '']);
+    expect(keyPartsFromRowKey(nullCve, 3)).toBeUndefined();
+  });
+
+  it('keeps a separator inside a part from meeting another split of the same text', () => {
+    expect(rowKeyForParts(['a|b', 'c', 'd', 'e'])).not.toBe(rowKeyForParts(['a', 'b|c', 'd', 'e']));
+    expect(keyPartsFromRowKey(rowKeyForParts(['a|b', 'c', 'd', 'e']), 4)).toEqual(['a|b', 'c', 'd', 'e']);
+    const long = 'x'.repeat(MAX_KEY_LENGTH);
+    expect(rowKeyForParts([long, 'b|c', 'd', ''])).not.toBe(rowKeyForParts([long + '|b', 'c', 'd', '']));
+  });
+
+  it('keeps a one-part key (a configuration id) escaped and reversible', () => {
+    expect(rowKeyForParts(['scid-10000'])).toBe('scid-10000');
+    expect(keyPartsFromRowKey(rowKeyForParts(['a/b#c|d']), 1)).toEqual(['a/b#c|d']);
   });
 });
