@@ -95,7 +95,8 @@ export async function runJsonExport(deps: JsonRunDeps): Promise<JsonRunOutcome> 
   const writer = new SnapshotWriter({
     table: deps.table(tableName),
     rejectsTable: catalog.rejects,
-    snapshotId: part, // the rejects partition
+    kind,
+    snapshotId,
     fileIndex: 0,
     writeConcurrency: deps.writeConcurrency,
     segmentRows: deps.segmentRows ?? 5000,
