@@ -9,7 +9,6 @@ import { AppServices, createServices, timerDeps } from '../../shared/app/appCont
 import { CATALOG_TABLE, ExportKind, FILES_TABLE, parseMessage, progressPartition, snapshotIdFor, snapshotTableName } from '../../shared/core/contracts';
 import { memoryLog, silentLog } from '../../shared/core/log';
 import { memoryTelemetry } from '../../shared/core/telemetry';
-import { mapRecord } from '../../shared/ingest/recordMapper';
 import { EXPORT_KIND_NAMES, kindSpec } from '../../shared/kinds/exportKinds';
 import { collectExports, ExportKindsFailedError, runExportTimer } from '../../shared/timer/exportCollector';
 import { applyRetention } from '../../shared/timer/retention';
@@ -28,11 +27,6 @@ beforeAll(async () => {
   api.refuse('SoftwareVulnerabilities');
 });
 afterAll(async () => api?.stop());
-
-/** True once the record mapper maps `kind` (the other branch merged); until then only the inventory maps. */
-const maps = (kind: ExportKind) => mapRecord(kindRecords(kind, 1)[0], undefined, kind).ok;
-const ALL_MAPPED = EXPORT_KIND_NAMES.every(maps);
-const itWhenMapped = ALL_MAPPED ? it : it.skip;
 
 const ALL = EXPORT_KIND_NAMES.join(',');
 const OTHERS: ExportKind[] = ['SoftwareInventory', 'NonCpeSoftwareInventory', 'SecureConfigurations'];
@@ -157,38 +151,34 @@ describe('EXPORT_KINDS with every kind, SoftwareVulnerabilities refused (403)', 
     if (progress.length) expect(progress).not.toContain('SoftwareVulnerabilities');
   }, 120_000);
 
-  itWhenMapped(
-    'the whole cycle with every kind: three dated tables and catalog partitions complete with every record, the refused kind failed',
-    async () => {
-      const s = services({ EXPORT_KINDS: ALL });
-      const generatedTime = nextGeneratedTime();
-      await publishAll(generatedTime, 16);
-      const id = snapshotIdFor(generatedTime);
-      const kinds = await runIngestKinds({ config: s.config, log: silentLog, services: s });
-      expect(kinds.map((k) => [k.kind, k.status, k.rows, k.rejected])).toEqual([
-        ['SoftwareInventory', 'complete', 16, 0],
-        ['NonCpeSoftwareInventory', 'complete', 16, 0],
-        ['SoftwareVulnerabilities', 'failed', 0, 0],
-        ['SecureConfigurations', 'complete', 16, 0],
+  it('the whole cycle with every kind: three dated tables and catalog partitions complete with every record, the refused kind failed', async () => {
+    const s = services({ EXPORT_KINDS: ALL });
+    const generatedTime = nextGeneratedTime();
+    await publishAll(generatedTime, 16);
+    const id = snapshotIdFor(generatedTime);
+    const kinds = await runIngestKinds({ config: s.config, log: silentLog, services: s });
+    expect(kinds.map((k) => [k.kind, k.status, k.rows, k.rejected])).toEqual([
+      ['SoftwareInventory', 'complete', 16, 0],
+      ['NonCpeSoftwareInventory', 'complete', 16, 0],
+      ['SoftwareVulnerabilities', 'failed', 0, 0],
+      ['SecureConfigurations', 'complete', 16, 0],
+    ]);
+    const t = tables(azurite().connectionString);
+    for (const kind of OTHERS) {
+      expect(await t.all(snapshotTableName(kind, id))).toHaveLength(16);
+      expect((await s.catalog.listFiles(progressPartition(kind, id))).map((f) => [f.Kind, f.Status])).toEqual([
+        [kind, 'complete'],
+        [kind, 'complete'],
       ]);
-      const t = tables(azurite().connectionString);
-      for (const kind of OTHERS) {
-        expect(await t.all(snapshotTableName(kind, id))).toHaveLength(16);
-        expect((await s.catalog.listFiles(progressPartition(kind, id))).map((f) => [f.Kind, f.Status])).toEqual([
-          [kind, 'complete'],
-          [kind, 'complete'],
-        ]);
-      }
-      const catalog = await t.all<{ Status: string }>(CATALOG_TABLE);
-      expect(
-        catalog
-          .filter((r) => r.rowKey === id)
-          .map((r) => [r.partitionKey, r.Status])
-          .sort(),
-      ).toEqual(OTHERS.map((k) => [k, 'complete']).sort());
-    },
-    180_000,
-  );
+    }
+    const catalog = await t.all<{ Status: string }>(CATALOG_TABLE);
+    expect(
+      catalog
+        .filter((r) => r.rowKey === id)
+        .map((r) => [r.partitionKey, r.Status])
+        .sort(),
+    ).toEqual(OTHERS.map((k) => [k, 'complete']).sort());
+  }, 180_000);
 });
 
 describe('JSON method per kind', () => {
@@ -201,33 +191,29 @@ describe('JSON method per kind', () => {
   const servicesOf = (env: Record<string, string>) => createServices(testConfig(azurite(), { DEFENDER_API_BASE_URL: open.baseUrl, ...env }));
 
   for (const kind of EXPORT_KIND_NAMES) {
-    (kind === 'SoftwareInventory' || maps(kind) ? it : it.skip)(
-      `${kind}: the paged method stores the same rows as the files method, row for row, and records its run as file 0 in the kind's progress partition`,
-      async () => {
-        const generatedTime = nextGeneratedTime();
-        const recs = kindRecords(kind, 23, 5, `j${generatedTime.getTime() % 100000}-`);
-        await open.publish(kind, recs, { generatedTime, files: 3 });
+    it(`${kind}: the paged method stores the same rows as the files method, row for row, and records its run as file 0 in the kind's progress partition`, async () => {
+      const generatedTime = nextGeneratedTime();
+      const recs = kindRecords(kind, 23, 5, `j${generatedTime.getTime() % 100000}-`);
+      await open.publish(kind, recs, { generatedTime, files: 3 });
 
-        const viaFiles = servicesOf({ EXPORT_KINDS: kind });
-        const files = await runIngestCycle({ config: viaFiles.config, log: silentLog, services: viaFiles });
-        expect(files).toMatchObject({ kind, status: 'complete', rows: 23, rejected: 0 });
+      const viaFiles = servicesOf({ EXPORT_KINDS: kind });
+      const files = await runIngestCycle({ config: viaFiles.config, log: silentLog, services: viaFiles });
+      expect(files).toMatchObject({ kind, status: 'complete', rows: 23, rejected: 0 });
 
-        const runMinute = new Date(generatedTime.getTime() + 30 * 60_000);
-        const viaJson = servicesOf({ EXPORT_KINDS: kind, EXPORT_METHOD: 'json', JSON_PAGE_SIZE: '7' });
-        const [json] = await collectExports(timerDeps(viaJson, silentLog, { now: () => runMinute }));
-        const jsonId = snapshotIdFor(runMinute);
-        expect(json.error).toBeUndefined();
-        expect(json.outcome).toMatchObject({ kind, action: 'created', snapshotId: jsonId, tableName: `${kind}${jsonId}`, status: 'complete' });
-        expect(await viaJson.catalog.getSnapshot(kind, jsonId)).toMatchObject({ Method: 'json', Status: 'complete', RowCount: 23, FileCount: 1 });
-        expect((await viaJson.catalog.listFiles(progressPartition(kind, jsonId))).map((f) => [f.rowKey, f.Kind, f.Status])).toEqual([
-          ['00000', kind, 'complete'],
-        ]);
-        expect((await viaJson.catalog.listFiles(progressPartition(kind, jsonId)))[0].BlobPath).toBe(`${open.baseUrl}${kindSpec(kind).jsonPath}`);
+      const runMinute = new Date(generatedTime.getTime() + 30 * 60_000);
+      const viaJson = servicesOf({ EXPORT_KINDS: kind, EXPORT_METHOD: 'json', JSON_PAGE_SIZE: '7' });
+      const [json] = await collectExports(timerDeps(viaJson, silentLog, { now: () => runMinute }));
+      const jsonId = snapshotIdFor(runMinute);
+      expect(json.error).toBeUndefined();
+      expect(json.outcome).toMatchObject({ kind, action: 'created', snapshotId: jsonId, tableName: `${kind}${jsonId}`, status: 'complete' });
+      expect(await viaJson.catalog.getSnapshot(kind, jsonId)).toMatchObject({ Method: 'json', Status: 'complete', RowCount: 23, FileCount: 1 });
+      expect((await viaJson.catalog.listFiles(progressPartition(kind, jsonId))).map((f) => [f.rowKey, f.Kind, f.Status])).toEqual([
+        ['00000', kind, 'complete'],
+      ]);
+      expect((await viaJson.catalog.listFiles(progressPartition(kind, jsonId)))[0].BlobPath).toBe(`${open.baseUrl}${kindSpec(kind).jsonPath}`);
 
-        expect(await rowsOf(`${kind}${jsonId}`)).toEqual(await rowsOf(files.table));
-      },
-      120_000,
-    );
+      expect(await rowsOf(`${kind}${jsonId}`)).toEqual(await rowsOf(files.table));
+    }, 120_000);
   }
 });
 
@@ -341,25 +327,21 @@ describe('npm run ingest (a real process)', () => {
     expect(r.lines[0]).toMatchObject({ kind: 'SoftwareInventory', snapshotId: snapshotIdFor(generatedTime), status: 'complete', rows: 6 });
   }, 180_000);
 
-  itWhenMapped(
-    'every kind: four dated tables and four catalog partitions, exactly the records published',
-    async () => {
-      const generatedTime = nextGeneratedTime();
-      const id = snapshotIdFor(generatedTime);
-      for (const kind of EXPORT_KIND_NAMES) await open.publish(kind, kindRecords(kind, 10, 4, 'all-'), { generatedTime });
-      const r = await ingest(open.baseUrl, ALL);
-      expect(r.code).toBe(0);
-      expect(r.lines.map((l) => [l.kind, l.status, l.table, l.rows, l.rejected])).toEqual(EXPORT_KIND_NAMES.map((k) => [k, 'complete', `${k}${id}`, 10, 0]));
-      const t = tables(azurite().connectionString);
-      for (const kind of EXPORT_KIND_NAMES) expect(await t.all(`${kind}${id}`)).toHaveLength(10);
-      const catalog = await t.all(CATALOG_TABLE);
-      expect(
-        catalog
-          .filter((c) => c.rowKey === id)
-          .map((c) => c.partitionKey)
-          .sort(),
-      ).toEqual([...EXPORT_KIND_NAMES].sort());
-    },
-    180_000,
-  );
+  it('every kind: four dated tables and four catalog partitions, exactly the records published', async () => {
+    const generatedTime = nextGeneratedTime();
+    const id = snapshotIdFor(generatedTime);
+    for (const kind of EXPORT_KIND_NAMES) await open.publish(kind, kindRecords(kind, 10, 4, 'all-'), { generatedTime });
+    const r = await ingest(open.baseUrl, ALL);
+    expect(r.code).toBe(0);
+    expect(r.lines.map((l) => [l.kind, l.status, l.table, l.rows, l.rejected])).toEqual(EXPORT_KIND_NAMES.map((k) => [k, 'complete', `${k}${id}`, 10, 0]));
+    const t = tables(azurite().connectionString);
+    for (const kind of EXPORT_KIND_NAMES) expect(await t.all(`${kind}${id}`)).toHaveLength(10);
+    const catalog = await t.all(CATALOG_TABLE);
+    expect(
+      catalog
+        .filter((c) => c.rowKey === id)
+        .map((c) => c.partitionKey)
+        .sort(),
+    ).toEqual([...EXPORT_KIND_NAMES].sort());
+  }, 180_000);
 });
