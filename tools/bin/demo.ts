@@ -9,12 +9,13 @@ import { parseArgs as parseWords } from 'node:util';
 import { odata, TableClient } from '@azure/data-tables';
 import { createServices } from '../../shared/app/appContext';
 import { loadConfig } from '../../shared/core/config';
-import { CATALOG_TABLE, SOFTWARE_INVENTORY, SnapshotRow } from '../../shared/core/contracts';
+import { CATALOG_TABLE, SnapshotRow } from '../../shared/core/contracts';
+import { EXPORT_KIND_NAMES, ExportKind, findKind } from '../../shared/kinds/exportKinds';
 import { consoleLog, liveLine, Log } from '../../shared/core/log';
 import { describeError } from '../../shared/core/redact';
 import { Azurite, startAzurite } from '../runner/azurite';
 import { startDefenderSimulator } from '../simulator/defenderSimulator';
-import { CycleSummary, runIngestCycle } from '../runner/localRunner';
+import { CycleSummary, runIngestKinds } from '../runner/localRunner';
 import { AppError } from '../../shared/core/errors';
 
 interface DemoArgs {
@@ -23,21 +24,30 @@ interface DemoArgs {
   seed: number;
   keep: boolean;
   fresh: boolean;
+  kinds: ExportKind[];
 }
 
-const USAGE = `usage: npm start -- [--devices N] [--files N] [--seed N] [--no-keep] [--fresh]
-  --devices N   fleet size (default 2000; 20000 ≈ 600k rows)
-  --files N     export part files (default: one per 50k rows, at least 3)
+const USAGE = `usage: npm start -- [--devices N] [--files N] [--seed N] [--kinds K,K] [--no-keep] [--fresh]
+  --devices N   fleet size (default 2000: about 56k inventory rows and 300k vulnerability rows)
+  --files N     export part files per kind (default: one per 50k rows, at least 3)
+  --kinds K,K   export kinds to publish and ingest (default all: ${EXPORT_KIND_NAMES.join(', ')})
   --seed N      fleet seed (default 42)
   --no-keep     stop everything after the cycle even in a terminal
   --fresh       forget earlier demo runs (deletes .demo/)`;
 
 function parseArgs(argv: string[]): DemoArgs {
-  const args: DemoArgs = { devices: 2000, seed: 42, keep: !!process.stdout.isTTY && process.env.CI !== 'true', fresh: false };
+  const args: DemoArgs = {
+    devices: 2000,
+    seed: 42,
+    keep: !!process.stdout.isTTY && process.env.CI !== 'true',
+    fresh: false,
+    kinds: [...EXPORT_KIND_NAMES],
+  };
   const options = {
     devices: { type: 'string' },
     files: { type: 'string' },
     seed: { type: 'string' },
+    kinds: { type: 'string' },
     'no-keep': { type: 'boolean' },
     fresh: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -54,6 +64,7 @@ function parseArgs(argv: string[]): DemoArgs {
     if (t.name === 'devices') args.devices = num(1, 1_000_000);
     else if (t.name === 'files') args.files = num(1, 1000);
     else if (t.name === 'seed') args.seed = num(0, 2 ** 31);
+    else if (t.name === 'kinds') args.kinds = kindsOf(t.value ?? '');
     else if (!(t.name in options)) throw new UsageError(`unknown option ${t.rawName}`);
     else if (t.inlineValue) throw new UsageError(`${t.rawName} takes no value`);
     else if (t.name === 'no-keep') args.keep = false;
@@ -64,6 +75,16 @@ function parseArgs(argv: string[]): DemoArgs {
 }
 
 class UsageError extends AppError {}
+
+function kindsOf(text: string): ExportKind[] {
+  const kinds: ExportKind[] = [];
+  for (const word of text.split(',').map((w) => w.trim())) {
+    const kind = findKind(word);
+    if (!kind) throw new UsageError(`--kinds: "${word}" is not an export kind (${EXPORT_KIND_NAMES.join(', ')})`);
+    if (!kinds.includes(kind)) kinds.push(kind);
+  }
+  return EXPORT_KIND_NAMES.filter((k) => kinds.includes(k));
+}
 
 const DEMO_DIR = path.join(process.cwd(), '.demo');
 const STATE_FILE = path.join(DEMO_DIR, 'state.json');
@@ -90,53 +111,86 @@ function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
-async function printSummary(log: Log, cs: string, summary: CycleSummary): Promise<void> {
+async function printSummary(log: Log, cs: string, summaries: readonly CycleSummary[]): Promise<void> {
   const catalog = TableClient.fromConnectionString(cs, CATALOG_TABLE, { allowInsecureConnection: true });
-  const snaps: SnapshotRow[] = [];
-  for await (const s of catalog.listEntities<SnapshotRow>({ queryOptions: { filter: odata`PartitionKey eq ${SOFTWARE_INVENTORY}` } })) snaps.push(s);
-  snaps.sort((a, b) => (a.rowKey < b.rowKey ? 1 : -1));
   const out: string[] = [];
-  out.push('', `Snapshots in the catalog (table ${CATALOG_TABLE}), newest first:`);
-  out.push(
-    `  ${pad('snapshot', 14)}${pad('status', 11)}${pad('generated (UTC)', 22)}${pad('files', 7)}${pad('rows', 11)}${pad('rejected', 10)}${pad('duplicates', 11)}table`,
-  );
-  for (const s of snaps) {
+  out.push('', `Snapshots in the catalog (table ${CATALOG_TABLE}, one partition per export kind), newest first:`);
+  for (const kind of EXPORT_KIND_NAMES) {
+    const snaps: SnapshotRow[] = [];
+    for await (const s of catalog.listEntities<SnapshotRow>({ queryOptions: { filter: odata`PartitionKey eq ${kind}` } })) snaps.push(s);
+    if (snaps.length === 0) continue;
+    snaps.sort((a, b) => (a.rowKey < b.rowKey ? 1 : -1));
     out.push(
-      `  ${pad(s.rowKey, 14)}${pad(s.Status, 11)}${pad(new Date(s.GeneratedTime).toISOString().slice(0, 16).replace('T', ' '), 22)}${pad(`${s.FilesCompleted}/${s.FileCount}`, 7)}${pad(fmt(s.RowCount), 11)}${pad(fmt(s.RejectedCount), 10)}${pad(fmt(s.DuplicateCount), 11)}${s.TableName}`,
+      `  ${kind}`,
+      `    ${pad('snapshot', 14)}${pad('status', 11)}${pad('generated (UTC)', 22)}${pad('files', 7)}${pad('rows', 11)}${pad('rejected', 10)}${pad('duplicates', 11)}table`,
     );
+    for (const s of snaps) {
+      out.push(
+        `    ${pad(s.rowKey, 14)}${pad(s.Status, 11)}${pad(new Date(s.GeneratedTime).toISOString().slice(0, 16).replace('T', ' '), 22)}${pad(`${s.FilesCompleted}/${s.FileCount}`, 7)}${pad(fmt(s.RowCount), 11)}${pad(fmt(s.RejectedCount), 10)}${pad(fmt(s.DuplicateCount), 11)}${s.TableName}`,
+      );
+    }
   }
-  const table = TableClient.fromConnectionString(cs, summary.table, { allowInsecureConnection: true });
-  const sample: Record<string, string | number | undefined>[] = [];
-  for await (const e of table.listEntities<Record<string, string | number | undefined>>({
-    queryOptions: { filter: odata`SoftwareVendor eq 'apache' or SoftwareVendor eq 'google'` },
-  })) {
-    sample.push(e);
-    if (sample.length >= 3) break;
-  }
-  if (sample.length > 0) {
-    out.push('', `A few rows of ${summary.table} (PartitionKey = DeviceId, RowKey = vendor|name|version):`);
+  const tableOf = (kind: ExportKind) => summaries.find((k) => k.kind === kind && k.table)?.table;
+  const sampleOf = async (table: string, filter: string, n = 3) => {
+    const rows: Record<string, string | number | boolean | undefined>[] = [];
+    for await (const e of TableClient.fromConnectionString(cs, table, { allowInsecureConnection: true }).listEntities<
+      Record<string, string | number | boolean | undefined>
+    >({ queryOptions: { filter } })) {
+      rows.push(e);
+      if (rows.length >= n) break;
+    }
+    return rows;
+  };
+  const inventory = tableOf('SoftwareInventory');
+  const sample = inventory ? await sampleOf(inventory, odata`SoftwareVendor eq 'apache' or SoftwareVendor eq 'google'`) : [];
+  if (inventory && sample.length > 0) {
+    out.push('', `A few rows of ${inventory} (PartitionKey = DeviceId, RowKey = vendor|name|version):`);
     for (const e of sample) {
       out.push(
         `  ${e.DeviceName}  ${e.OSPlatform}  ${e.SoftwareVendor} ${e.SoftwareName} ${e.SoftwareVersion}  weaknesses=${e.NumberOfWeaknesses ?? '-'}  EOS=${e.EndOfSupportStatus ?? '-'}`,
       );
     }
   }
-  const device = sample[0]?.DeviceId as string | undefined;
+  const vulnerabilities = tableOf('SoftwareVulnerabilities');
+  const vulnSample = vulnerabilities ? await sampleOf(vulnerabilities, odata`VulnerabilitySeverityLevel eq 'Critical'`) : [];
+  if (vulnerabilities && vulnSample.length > 0) {
+    out.push('', `A few rows of ${vulnerabilities} (RowKey = vendor|name|version|CVE):`);
+    for (const e of vulnSample) {
+      out.push(
+        `  ${e.DeviceName}  ${e.SoftwareVendor} ${e.SoftwareName} ${e.SoftwareVersion}  ${e.CveId}  CVSS ${e.CvssScore}  ${e.VulnerabilitySeverityLevel}  ${e.ExploitabilityLevel}`,
+      );
+    }
+  }
+  const configurations = tableOf('SecureConfigurations');
+  const configSample = configurations ? await sampleOf(configurations, odata`IsApplicable eq true and IsCompliant eq false`) : [];
+  if (configurations && configSample.length > 0) {
+    out.push('', `A few failing configurations in ${configurations} (RowKey = ConfigurationId):`);
+    for (const e of configSample) out.push(`  ${e.DeviceName ?? e.DeviceId}  ${e.ConfigurationId}  ${e.ConfigurationName}  impact ${e.ConfigurationImpact}`);
+  }
+  const device = (sample[0]?.DeviceId ?? vulnSample[0]?.DeviceId) as string | undefined;
+  const cve = vulnSample[0]?.CveId as string | undefined;
+  const first = summaries.find((k) => k.snapshotId);
+  const query = 'AzureWebJobsStorage="$AZURE_STORAGE_CONNECTION_STRING" npm run query --';
   out.push(
     '',
-    'Query it (Azure CLI, `az storage entity query`, works against Azurite too):',
+    'Query it with the query CLI (docs/query.md):',
     `  export AZURE_STORAGE_CONNECTION_STRING='${cs}'`,
-    `  # every snapshot and whether it is complete`,
-    `  az storage entity query -t ${CATALOG_TABLE} --select RowKey Status RowCount TableName -o table`,
-    `  # everything installed on one device in this snapshot`,
-    `  az storage entity query -t ${summary.table} --filter "PartitionKey eq '${device ?? '<DeviceId>'}'" --select SoftwareVendor SoftwareName SoftwareVersion -o table`,
-    `  # which devices run a given product (any version)`,
-    `  az storage entity query -t ${summary.table} --filter "SoftwareVendor eq 'apache' and SoftwareName eq 'log4j'" --select DeviceName SoftwareVersion -o table`,
-    `  # rows of one file that were rejected, with the reason`,
-    `  az storage entity query -t InventoryRejects --filter "PartitionKey eq '${summary.snapshotId}'" -o table`,
-    `  AzureWebJobsStorage="$AZURE_STORAGE_CONNECTION_STRING" npm run query -- device ${device ?? '<DeviceId or name>'}      # or the query CLI (docs/query.md)`,
-    `  AzureWebJobsStorage="$AZURE_STORAGE_CONNECTION_STRING" npm run query -- software log4j --vendor apache`,
-    `  AzureWebJobsStorage="$AZURE_STORAGE_CONNECTION_STRING" npm run query -- diff ${summary.snapshotId} latest      # after the next npm start`,
+    `  ${query} snapshots                                  # every kind's snapshots and their health`,
+    `  ${query} device ${device ?? '<DeviceId or name>'}      # software, open vulnerabilities, failing configurations`,
+    `  ${query} software log4j --vendor apache`,
+    ...(cve ? [`  ${query} cve ${cve}                          # devices exposed to one CVE`] : []),
+    `  ${query} trend chrome --vendor google                 # devices per version per snapshot`,
+    `  ${query} diff ${first?.snapshotId ?? '<from>'} latest      # after the next npm start (--kind SoftwareVulnerabilities: CVEs new and fixed)`,
+    ...(vulnerabilities ? [`  ${query} exposure ${first?.snapshotId ?? '<from>'} latest  # after the next npm start: how long each fixed CVE was open`] : []),
+    '',
+    'Or with the Azure CLI (`az storage entity query`, works against Azurite too):',
+    `  az storage entity query -t ${CATALOG_TABLE} --select PartitionKey RowKey Status RowCount TableName -o table`,
+    ...(inventory
+      ? [
+          `  az storage entity query -t ${inventory} --filter "PartitionKey eq '${device ?? '<DeviceId>'}'" --select SoftwareVendor SoftwareName SoftwareVersion -o table`,
+          `  az storage entity query -t InventoryRejects --filter "PartitionKey eq '${summaries.find((k) => k.kind === 'SoftwareInventory')?.snapshotId ?? '<snapshot id>'}'" -o table   # rejected lines, with the reason`,
+        ]
+      : []),
     '',
     'Or open the account in Azure Storage Explorer: "Attach to a local emulator" with these ports, or paste the connection string above.',
   );
@@ -205,11 +259,17 @@ async function main(): Promise<number> {
       generatedTime,
       throttleEvery: 3, // a 429 now and then, as the real API does
       extraColumns: true,
+      exportKinds: args.kinds,
     });
     stops.push(() => simulator.stop());
     log.info(`Defender simulator at ${simulator.baseUrl}: ${fmt(args.devices)} devices, fleet generation ${state.generation}; publishing the export…`);
     const published = await simulator.publish();
-    log.info(`export ${published.generatedTimeText}: ${published.files.length} gzip files, ${fmt(published.totalRows)} rows`);
+    for (const kind of published.exportKinds) {
+      log.info(
+        `${kind} export ${published.generatedTimeText}: ${published.kinds[kind]?.files.length ?? 0} gzip files, ${fmt(published.rowCounts[kind] ?? 0)} rows`,
+      );
+    }
+    const expectedRows = Object.values(published.rowCounts).reduce((a, b) => a + (b ?? 0), 0);
 
     const config = loadConfig({
       AzureWebJobsStorage: azurite.connectionString,
@@ -217,26 +277,30 @@ async function main(): Promise<number> {
       DEFENDER_AUTH: 'none',
       // every demo run publishes a new export minutes after the last one and should add it to the history
       SNAPSHOT_INTERVAL_HOURS: '0',
+      EXPORT_KINDS: args.kinds.join(','),
       INGEST_FILE_CONCURRENCY: process.env.INGEST_FILE_CONCURRENCY,
       WRITE_CONCURRENCY: process.env.WRITE_CONCURRENCY,
     });
-    const summary = await runIngestCycle({
+    const summaries = await runIngestKinds({
       config,
       services: createServices(config, consoleLog('telemetry', status)),
       log,
       progressEverySeconds: 1,
       onProgress: (p) => {
-        const line = `progress: ${p.filesDone}/${p.filesTotal} files, ${fmt(p.rows)} / ${fmt(published.totalRows)} rows, ${fmt(Math.round(p.rowsPerSecond))} rows/s`;
+        const line = `progress: ${p.kind} ${p.filesDone}/${p.filesTotal} files, ${fmt(p.rows)} / ${fmt(published.rowCounts[p.kind] ?? expectedRows)} rows, ${fmt(Math.round(p.rowsPerSecond))} rows/s`;
         if (status.live) status.set(line);
         else log.info(line);
       },
     });
     status.done();
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
-    if (summary.rows !== published.totalRows && summary.status === 'complete') {
-      log.warn(`the simulator published ${published.totalRows} rows but ${summary.rows} landed`);
+    for (const summary of summaries) {
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
+      const published_ = published.rowCounts[summary.kind];
+      if (summary.status === 'complete' && published_ !== undefined && summary.rows !== published_) {
+        log.warn(`${summary.kind}: the simulator published ${fmt(published_)} rows but ${fmt(summary.rows)} landed`);
+      }
     }
-    await printSummary(log, azurite.connectionString, summary);
+    await printSummary(log, azurite.connectionString, summaries);
 
     if (persistent) {
       fs.writeFileSync(STATE_FILE, JSON.stringify({ ...state, lastGeneratedTime: generatedTime.toISOString() } satisfies DemoState, null, 2));
@@ -246,7 +310,7 @@ async function main(): Promise<number> {
       );
       await new Promise<never>(() => undefined);
     }
-    return summary.status === 'complete' ? 0 : 1;
+    return summaries.every((k) => k.status === 'complete') ? 0 : 1;
   } finally {
     status.done();
     await stopAll();
