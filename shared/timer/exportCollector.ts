@@ -10,6 +10,7 @@ import type { ExportFilesResult, InventoryPage } from '../defender/defenderClien
 import type { TableClient } from '@azure/data-tables';
 import { runJsonInventory } from '../ingest/jsonInventoryIngest';
 import { applyRetention } from './retention';
+import { buildMissingRollups, rollupDeps } from '../rollup/buildMissing';
 import { Log } from '../core/log';
 import { describeError, stripQuery } from '../core/redact';
 import { noTelemetry, reportSnapshotCompleted, reportSnapshotFailed, Telemetry } from '../core/telemetry';
@@ -84,6 +85,8 @@ export async function runExportTimer(deps: TimerDeps): Promise<TimerOutcome> {
     if ((deps.retentionDays ?? 0) > 0 && deps.deleteTable) {
       await applyRetention({ catalog: deps.catalog, deleteTable: deps.deleteTable, retentionDays: deps.retentionDays!, log: deps.log, now: deps.now });
     }
+    // rollups (docs/rollups.md): every complete snapshot without a current one; logs its own failures, never fails the run
+    await buildMissingRollups(rollupDeps(deps.catalog, deps.log, { now: deps.now }));
     return outcome;
   } catch (err) {
     // e.g. Defender refused the call (403, DisabledFeature) or storage is unreachable: alertable without log parsing

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { QueueClient } from '@azure/storage-queue';
+import { buildMissingRollups, rollupDeps } from '../../shared/rollup/buildMissing';
 import { AppServices, createServices, ingestDeps, timerDeps } from '../../shared/app/appContext';
 import { Config } from '../../shared/core/config';
 import { SOFTWARE_INVENTORY, SnapshotRow } from '../../shared/core/contracts';
@@ -365,6 +366,8 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
     // threw and the message waits for a retry): settle it now, as the timer would on its next run.
     const settled = await catalog.refreshSnapshot(SOFTWARE_INVENTORY, snapshotId, () => new Date());
     if (settled?.completedNow) reportSnapshotCompleted(services.telemetry, settled);
+    // rollups (docs/rollups.md), so `npm start` / `npm run ingest` leave them behind like the hourly timer does
+    await buildMissingRollups(rollupDeps(catalog, log));
   } finally {
     done = true;
     if (progressTimer) clearInterval(progressTimer);
