@@ -45,6 +45,8 @@ export interface RollupBuild {
   partitions: number;
   /** rows of an earlier build of this snapshot that this one no longer has */
   staleDeleted: number;
+  /** of `seconds`, the scan and count (the rest is writing) */
+  scanSeconds: number;
   /** false when the snapshot changed during the build (re-armed): the rows stay, unmarked, for the next run to redo */
   marked: boolean;
   seconds: number;
@@ -122,6 +124,7 @@ export async function buildRollup(deps: RollupDeps, kind: ExportKind, snapshot: 
     const rate = Math.round((rows * 1000) / Math.max(1, lastLog - started));
     deps.log.info(`rollup ${tableName}: ${rows} of ${snapshot.RowCount ?? '?'} rows read (${rate}/s), ${buckets} buckets`);
   });
+  const scanSeconds = Math.round((Date.now() - started) / 100) / 10;
   const entities = counted.buckets.map((b) => entityOf(kind, snapshot, b));
   const byPartition = new Map<string, Set<string>>();
   for (const e of entities) {
@@ -181,12 +184,13 @@ export async function buildRollup(deps: RollupDeps, kind: ExportKind, snapshot: 
     rollupRows: entities.length,
     partitions: byPartition.size,
     staleDeleted: stale.length,
+    scanSeconds,
     marked,
     seconds: Math.round((Date.now() - started) / 100) / 10,
   };
   deps.log.info(
     `rollup ${tableName}: ${build.rowsRead} rows of ${build.devices} devices → ${build.rollupRows} rollup rows in ${build.partitions} partitions` +
-      `${build.staleDeleted ? `, ${build.staleDeleted} stale rows deleted` : ''} in ${build.seconds} s${marked ? '' : ' (the snapshot changed meanwhile: left unmarked)'}`,
+      `${build.staleDeleted ? `, ${build.staleDeleted} stale rows deleted` : ''} in ${build.seconds} s (scan ${scanSeconds} s)${marked ? '' : ' (the snapshot changed meanwhile: left unmarked)'}`,
   );
   return build;
 }

@@ -366,8 +366,8 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
     // threw and the message waits for a retry): settle it now, as the timer would on its next run.
     const settled = await catalog.refreshSnapshot(SOFTWARE_INVENTORY, snapshotId, () => new Date());
     if (settled?.completedNow) reportSnapshotCompleted(services.telemetry, settled);
-    // rollups (docs/rollups.md), so `npm start` / `npm run ingest` leave them behind like the hourly timer does
-    await buildMissingRollups(rollupDeps(catalog, log));
+    // rollups (docs/rollups.md), so `npm start` / `npm run ingest` leave them behind like the hourly timer does; no function timeout here
+    await buildMissingRollups(rollupDeps(catalog, log), undefined, { budgetMs: Infinity });
   } finally {
     done = true;
     if (progressTimer) clearInterval(progressTimer);
