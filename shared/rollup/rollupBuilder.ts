@@ -189,7 +189,7 @@ export async function buildRollup(deps: RollupDeps, kind: ExportKind, snapshot: 
     seconds: Math.round((Date.now() - started) / 100) / 10,
   };
   deps.log.info(
-    `rollup ${tableName}: ${build.rowsRead} rows of ${build.devices} devices → ${build.rollupRows} rollup rows in ${build.partitions} partitions` +
+    `rollup of ${kind} snapshot ${sid} (${tableName}): ${build.rowsRead} rows of ${build.devices} devices → ${build.rollupRows} rollup rows in ${build.partitions} partitions` +
       `${build.staleDeleted ? `, ${build.staleDeleted} stale rows deleted` : ''} in ${build.seconds} s (scan ${scanSeconds} s)${marked ? '' : ' (the snapshot changed meanwhile: left unmarked)'}`,
   );
   return build;

@@ -207,7 +207,7 @@ async function trendSnapshots(config: ReturnType<typeof loadConfig>, snapshotId:
   }
   o.log(`building the rollups of ${o.trendSnapshots - 1} more snapshots of ${real.RowCount} rows (the first was built by the ingest)`);
   // one line per build (progress lines every 10 s are left out: they would flood the bench's output)
-  const buildLog = { info: (m: string) => (/ → /.test(m) ? o.log(m) : undefined), warn: o.log, error: o.log };
+  const buildLog = { info: (m: string) => (m.includes(' → ') ? o.log(m) : undefined), warn: o.log, error: o.log };
   const res = await buildMissingRollups(rollupDeps(services.catalog, buildLog), [SOFTWARE_INVENTORY], { budgetMs: Infinity });
   if (res.failed.length) throw new Error(`rollup builds failed: ${JSON.stringify(res.failed[0])}`);
   const rowsRead = res.built.reduce((n, b) => n + b.rowsRead, 0);
