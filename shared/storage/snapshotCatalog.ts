@@ -63,7 +63,7 @@ export class SnapshotCatalog {
   readonly files: TableClient;
   readonly rejects: TableClient;
 
-  constructor(private readonly clients: StorageClients) {
+  constructor(readonly clients: StorageClients) {
     this.catalog = clients.table(CATALOG_TABLE);
     this.files = clients.table(FILES_TABLE);
     this.rejects = clients.table(REJECTS_TABLE);

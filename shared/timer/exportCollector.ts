@@ -24,6 +24,7 @@ import { AppError } from '../core/errors';
 import type { TableClient } from '@azure/data-tables';
 import { runJsonExport } from '../ingest/jsonExportIngest';
 import { applyRetention } from './retention';
+import { buildMissingRollups, rollupDeps } from '../rollup/buildMissing';
 import { Log } from '../core/log';
 import { describeError, stripQuery } from '../core/redact';
 import { noTelemetry, reportSnapshotCompleted, reportSnapshotFailed, Telemetry } from '../core/telemetry';
@@ -136,6 +137,8 @@ export async function collectExports(deps: TimerDeps): Promise<KindResult[]> {
     if ((deps.retentionDays ?? 0) > 0 && deps.deleteTable) {
       await applyRetention({ catalog: deps.catalog, deleteTable: deps.deleteTable, retentionDays: deps.retentionDays!, log: deps.log, now: deps.now, kinds });
     }
+    // rollups (docs/rollups.md): every complete snapshot without a current one; logs its own failures, never fails the run
+    await buildMissingRollups(rollupDeps(deps.catalog, deps.log, { now: deps.now }), kinds);
     return results;
   } finally {
     await telemetry.flush();

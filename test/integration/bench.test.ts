@@ -124,7 +124,21 @@ describe('npm run bench:query (smoke)', () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-q-')), 'query-results.json');
     const run = spawnSync(
       process.execPath,
-      ['-r', 'ts-node/register/transpile-only', 'tools/bin/benchQuery.ts', '--devices', '60', '--rtt', '0,5', '--repeat', '1', '--out', out],
+      [
+        '-r',
+        'ts-node/register/transpile-only',
+        'tools/bin/benchQuery.ts',
+        '--devices',
+        '60',
+        '--rtt',
+        '0,5',
+        '--repeat',
+        '1',
+        '--trend-snapshots',
+        '3',
+        '--out',
+        out,
+      ],
       {
         cwd: ROOT,
         encoding: 'utf8',
@@ -144,5 +158,10 @@ describe('npm run bench:query (smoke)', () => {
     ]);
     for (const x of r.rows.filter((x) => !x.read.startsWith('software'))) expect(x.rows).toBe(r.tableRows);
     for (const x of r.rows) expect(x.sequentialMs > 0 && x.rangesMs > 0 && x.speedup > 0).toBe(true);
+    // the trend row: 3 snapshots from rollups and by scans, at each round trip
+    expect(r.trend.map((t) => [t.snapshots, t.rttMs, t.rollupSeconds > 0, t.scanSeconds > 0])).toEqual([
+      [3, 0, true, true],
+      [3, 5, true, true],
+    ]);
   }, 150_000);
 });

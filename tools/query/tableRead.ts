@@ -7,7 +7,10 @@
 // `npm run bench:query` measures both ways; property-filtered queries stay one stream, because there the
 // ranges measured slower (16 requests for what one page answers).
 import { TableClient } from '@azure/data-tables';
+import { HEX_SPLITS, PageChannel, rangeFilters } from '../../shared/storage/tableScan';
 import { NotFoundError } from './errors';
+
+export { HEX_SPLITS, rangeFilters };
 
 export interface ReadOptions {
   filter?: string;
@@ -25,29 +28,9 @@ export interface ReadOptions {
   pageSize?: number;
 }
 
-/** Lower bounds of the 2nd..16th range: (-∞,'1'), ['1','2'), …, ['f', +∞) covers every key, hex or not. */
-export const HEX_SPLITS: readonly string[] = '123456789abcdef'.split('');
-
 export function isTableNotFound(err: unknown): boolean {
   const e = err as { statusCode?: number; code?: string };
   return e?.statusCode === 404 && (e.code === undefined || /TableNotFound|ResourceNotFound/i.test(String(e.code)));
-}
-
-const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
-
-/** The filters of the ranges between the split points, in key order, each ANDed with `filter`. */
-export function rangeFilters(filter: string | undefined, splits: readonly string[]): string[] {
-  const bounds = [undefined, ...splits, undefined];
-  const out: string[] = [];
-  for (let i = 0; i + 1 < bounds.length; i++) {
-    const parts = [
-      ...(filter ? [`(${filter})`] : []),
-      ...(bounds[i] !== undefined ? [`PartitionKey ge ${quote(bounds[i]!)}`] : []),
-      ...(bounds[i + 1] !== undefined ? [`PartitionKey lt ${quote(bounds[i + 1]!)}`] : []),
-    ];
-    out.push(parts.join(' and '));
-  }
-  return out;
 }
 
 type Entity<T> = T & { partitionKey: string; rowKey: string };
@@ -112,72 +95,6 @@ async function* sequential<T>(
     }
   } finally {
     await next.catch(() => undefined);
-  }
-}
-
-/** One range's pages, fetched as soon as it is created and at most `capacity` pages ahead of its reader. */
-class PageChannel<T> {
-  private readonly buffer: T[][] = [];
-  private finished = false;
-  private failure: { err: unknown } | undefined;
-  private closed = false;
-  private wakeReader: (() => void) | undefined;
-  private wakeProducer: (() => void) | undefined;
-  private readonly producing: Promise<void>;
-
-  constructor(
-    private readonly pages: AsyncIterableIterator<T[]>,
-    private readonly capacity: number,
-  ) {
-    this.producing = this.produce();
-  }
-
-  private async produce(): Promise<void> {
-    try {
-      while (!this.closed) {
-        while (this.buffer.length >= this.capacity && !this.closed) await new Promise<void>((r) => (this.wakeProducer = r));
-        if (this.closed) break;
-        const r = await this.pages.next();
-        if (r.done) break;
-        this.buffer.push(r.value);
-        this.wake();
-      }
-    } catch (err) {
-      this.failure = { err };
-    } finally {
-      this.finished = true;
-      this.wake();
-    }
-  }
-
-  private wake(): void {
-    const w = this.wakeReader;
-    this.wakeReader = undefined;
-    w?.();
-  }
-
-  /** The next page, or undefined when the range is exhausted. */
-  async take(): Promise<T[] | undefined> {
-    for (;;) {
-      const page = this.buffer.shift();
-      if (page) {
-        const w = this.wakeProducer;
-        this.wakeProducer = undefined;
-        w?.();
-        return page;
-      }
-      if (this.failure) throw this.failure.err;
-      if (this.finished) return undefined;
-      await new Promise<void>((r) => (this.wakeReader = r));
-    }
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    const w = this.wakeProducer;
-    this.wakeProducer = undefined;
-    w?.();
-    await this.producing;
   }
 }
 

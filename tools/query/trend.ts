@@ -1,9 +1,12 @@
 // A product's version adoption over snapshots: devices per version per snapshot (docs/query.md).
-// The shape below is what the `trend` command and the web UI's product chart read. This first version
-// counts from the snapshot tables (a filtered scan per snapshot); the rollups of issue #12 replace the
-// scan for every snapshot that has one, behind the same function.
+// The shape below is what the `trend` command and the web UI's product chart read. Snapshots with a current
+// rollup are answered from InventoryRollups in one range query (docs/rollups.md#reading-a-trend), whatever
+// their size; any other snapshot (built before rollups, re-armed, or not rolled up yet) is counted from its
+// table with a filtered scan, and its point says so in `source`.
 import { odata } from '@azure/data-tables';
 import type { ExportKind } from '../../shared/core/contracts';
+import { hasCurrentRollup, ROLLUP_TABLE, RollupMarker } from '../../shared/rollup/rollupKeys';
+import { readProductRollup } from '../../shared/rollup/trendReader';
 import type { Context } from './commands/common';
 import { tableOf } from './commands/common';
 import type { CatalogRow } from './snapshots';
@@ -40,7 +43,14 @@ export async function productTrend(ctx: Pick<Context, 'tables'>, q: TrendQuery):
   const kind = q.kind ?? 'SoftwareInventory';
   const points: TrendPoint[] = [];
   const ordered = [...q.snapshots].sort((a, b) => (a.rowKey < b.rowKey ? -1 : 1));
+  const rolledUp = ordered.filter((s) => hasCurrentRollup(s as CatalogRow & Partial<RollupMarker>)).map((s) => s.rowKey);
+  const fromRollups = await readProductRollup(ctx.tables.table(ROLLUP_TABLE), kind, q.name, q.vendor, rolledUp);
   for (const s of ordered) {
+    const figures = fromRollups?.get(s.rowKey);
+    if (figures) {
+      points.push({ snapshotId: s.rowKey, generatedTime: new Date(s.GeneratedTime), ...figures, source: 'rollup' });
+      continue;
+    }
     let filter = odata`SoftwareName eq ${q.name}`;
     if (q.vendor !== undefined) filter += ` and ${odata`SoftwareVendor eq ${q.vendor}`}`;
     const byVersion = new Map<string, Set<string>>();

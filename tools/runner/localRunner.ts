@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { QueueClient } from '@azure/storage-queue';
+import { buildMissingRollups, rollupDeps } from '../../shared/rollup/buildMissing';
 import { AppServices, createServices, ingestDeps, timerDeps } from '../../shared/app/appContext';
 import { Config } from '../../shared/core/config';
 import { ExportKind, progressPartition, SnapshotRow } from '../../shared/core/contracts';
@@ -393,6 +394,8 @@ export async function runIngestKinds(opts: RunnerOptions): Promise<CycleSummary[
       const settled = await catalog.refreshSnapshot(r.kind, r.snapshotId, () => new Date());
       if (settled?.completedNow) reportSnapshotCompleted(services.telemetry, settled);
     }
+    // rollups (docs/rollups.md), so `npm start` / `npm run ingest` leave them behind like the hourly timer does; no function timeout here
+    await buildMissingRollups(rollupDeps(catalog, log), config.exportKinds, { budgetMs: Infinity });
   } finally {
     done = true;
     if (progressTimer) clearInterval(progressTimer);
