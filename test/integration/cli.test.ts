@@ -43,10 +43,20 @@ describe('commands', () => {
     expect(r.stderr).toContain('Setting SAS_VALID_HOURS');
   });
 
-  it('npm start (CI=true): the whole demo runs and exits 0 with a complete snapshot', async () => {
+  it('npm start (CI=true): the whole demo runs every export kind and exits 0 with a complete snapshot of each', async () => {
     const r = await run('tools/bin/demo.ts', ['--devices', '150'], { CI: 'true' });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/"status":"complete"/);
+    const summaries = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { kind: string; status: string; rows: number; table: string });
+    expect(summaries.map((k) => k.kind)).toEqual(['SoftwareInventory', 'NonCpeSoftwareInventory', 'SoftwareVulnerabilities', 'SecureConfigurations']);
+    for (const k of summaries) {
+      expect(k.status).toBe('complete');
+      expect(k.rows).toBeGreaterThan(0);
+      expect(r.stdout).toContain(k.table);
+    }
+    expect(r.stderr).not.toMatch(/rows but .* landed/);
     expect(r.stdout).toContain('Snapshots in the catalog');
     expect(r.stdout).toContain('az storage entity query');
   }, 120000);

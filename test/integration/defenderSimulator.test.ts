@@ -200,7 +200,14 @@ describe('Defender simulator: every export kind', () => {
   let sim: DefenderSimulator;
 
   async function start(opts: Partial<Parameters<typeof startDefenderSimulator>[0]> = {}): Promise<DefenderSimulator> {
-    const s = await startDefenderSimulator({ blobConnectionString: azurite().connectionString, devices: 40, files: 2, seed: 3, exportKinds: EXPORT_KIND_NAMES, ...opts });
+    const s = await startDefenderSimulator({
+      blobConnectionString: azurite().connectionString,
+      devices: 40,
+      files: 2,
+      seed: 3,
+      exportKinds: EXPORT_KIND_NAMES,
+      ...opts,
+    });
     sims.push(s);
     return s;
   }

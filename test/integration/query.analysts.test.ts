@@ -321,7 +321,7 @@ describe('trend', () => {
       expect(r.code).toBe(2);
       expect(r.stderr).toContain('usage: npm run query --');
     }
-    expect(bogus.stderr).toContain('unknown kind "Bogus"');
+    expect(bogus.stderr).toContain('--kind "Bogus" is not an export kind');
     expect(config.stderr).toContain('SecureConfigurations rows name none');
   });
 });

@@ -1,13 +1,12 @@
 // The query CLI's `trend` command (docs/query.md#trend): devices per version of one product in each snapshot.
 // The figures come from productTrend() (tools/query/trend.ts), which reads a rollup where one is stored and
 // scans the snapshot table otherwise; this module only resolves the snapshots and renders.
-import { DEFAULT_KIND, EXPORT_KIND_NAMES, ExportKind, findKind, kindSpec } from '../../../shared/kinds/exportKinds';
-import { isNotFound } from '../../../shared/storage/snapshotCatalog';
+import { DEFAULT_KIND, ExportKind, kindSpec } from '../../../shared/kinds/exportKinds';
 import { ParsedArgs } from '../args';
 import { CsvWriter } from '../csv';
 import { NotFoundError, UsageError } from '../errors';
 import { fmt, printable, renderTable, shortTime } from '../output';
-import { CatalogRow, loadCatalog, resolveAllComplete, resolveSnapshots } from '../snapshots';
+import { loadCatalog, resolveAllComplete, resolveSnapshots } from '../snapshots';
 import { productTrend, ProductTrend } from '../trend';
 import { Context, warn } from './common';
 
@@ -20,23 +19,11 @@ export function compareVersions(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true }) || (a < b ? -1 : a > b ? 1 : 0);
 }
 
-/** --kind: a registered kind whose rows name a product (SecureConfigurations has none). */
-function productKind(text: string | undefined): ExportKind {
-  if (text === undefined) return DEFAULT_KIND;
-  const kind = findKind(text);
-  if (!kind) throw new UsageError(`unknown kind "${text}": expected one of ${EXPORT_KIND_NAMES.join(', ')}`);
+/** --kind (already a registered kind): one whose rows name a product (SecureConfigurations has none). */
+function productKind(kind: ExportKind | undefined): ExportKind {
+  if (kind === undefined) return DEFAULT_KIND;
   if (!kindSpec(kind).keyColumns.includes('SoftwareName')) throw new UsageError(`trend follows a product, and ${kind} rows name none`);
   return kind;
-}
-
-async function catalogOf(ctx: Context, kind: ExportKind): Promise<CatalogRow[]> {
-  if (kind === DEFAULT_KIND) return loadCatalog(ctx.catalog);
-  try {
-    return await ctx.catalog.listSnapshots(kind);
-  } catch (err) {
-    if (isNotFound(err)) return [];
-    throw err;
-  }
 }
 
 const seen = (t: ProductTrend) => t.points.some((p) => p.devices > 0);
@@ -48,8 +35,8 @@ function allVersions(t: ProductTrend): string[] {
 
 export async function trendCommand(ctx: Context, args: ParsedArgs): Promise<void> {
   const kind = productKind(args.kind);
-  const catalog = await catalogOf(ctx, kind);
-  const resolved = args.at === undefined ? resolveAllComplete(catalog) : resolveSnapshots(args.at, catalog);
+  const catalog = await loadCatalog(ctx.catalog, kind);
+  const resolved = args.at === undefined ? resolveAllComplete(catalog) : resolveSnapshots(args.at, catalog, kind);
   warn(ctx.io, resolved.warnings);
   const name = args.positionals[0];
   const snapshots = resolved.snapshots;
