@@ -95,7 +95,8 @@ export async function kindDiffCommand(ctx: Context, args: ParsedArgs, kind: Asse
         configTotals.unchanged += unchanged;
         for (const c of changes) configTotals[c.change]++;
         records = changes;
-        if (!csv) out = args.json ? changes.map((c) => `${JSON.stringify(ordered(CONFIG_DIFF_COLUMNS, c))}\n`).join('') : configBlock(changes, fromRows, toRows);
+        if (!csv)
+          out = args.json ? changes.map((c) => `${JSON.stringify(ordered(CONFIG_DIFF_COLUMNS, c))}\n`).join('') : configBlock(changes, fromRows, toRows);
         lines += changes.length;
       }
       if (records.length) bar?.done(); // a progress line on the same terminal would garble the output
@@ -112,7 +113,11 @@ export async function kindDiffCommand(ctx: Context, args: ParsedArgs, kind: Asse
   }
   if (csv) {
     await csv.end();
-    ctx.io.err(`totals: ${Object.entries(totals as Record<string, number>).map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
+    ctx.io.err(
+      `totals: ${Object.entries(totals as Record<string, number>)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}\n`,
+    );
     return;
   }
   const what = kind === 'SoftwareVulnerabilities' ? '(device, CVE, product version)' : '(device, configuration)';
