@@ -106,8 +106,9 @@ export async function deviceView(ctx: Context, args: ParsedArgs): Promise<Device
 /**
  * --csv columns of the device sections (docs/query.md#csv-output): `SnapshotId`, `Kind`, then the documented
  * columns of `kinds` (registry order of kinds and of columns; a name several kinds share, such as DeviceName or
- * DiskPaths, is one column, where it first appears), then the `<Name>Truncated` flags. One sheet a spreadsheet can filter on Kind; the
- * columns depend only on `kinds` (--kind, else every registered kind), never on which kinds have rows.
+ * DiskPaths, is one column, where it first appears), then the `<Name>Truncated` flags. One sheet a spreadsheet
+ * can filter on Kind; the columns depend only on `kinds` (--kind, else every registered kind), never on which
+ * kinds have rows.
  */
 export function deviceKindsCsvColumns(kinds: readonly ExportKind[]): string[] {
   const columns = new Set(['SnapshotId', 'Kind']);
