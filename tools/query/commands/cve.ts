@@ -1,11 +1,12 @@
 // The query CLI's `cve` command (docs/query.md#cve): devices exposed to one CVE at one or more snapshots.
 import { ParsedArgs } from '../args';
+import { recordSink } from '../csv';
 import { CVE_COLUMNS, cveExposure, CveExposureRow, parseCveId } from '../cve';
 import { NotFoundError } from '../errors';
 import { ordered } from '../kindRows';
 import { fmt, renderTable, shortTime } from '../output';
 import { loadCatalog, resolveSnapshots } from '../snapshots';
-import { Context, JsonArray, snapshotLine, warn } from './common';
+import { Context, snapshotLine, warn } from './common';
 
 const KIND = 'SoftwareVulnerabilities';
 
@@ -20,9 +21,9 @@ export async function cveCommand(ctx: Context, args: ParsedArgs): Promise<void> 
       `${cveId} is in no ${KIND} snapshot asked (${snapshots.map((s) => s.rowKey).join(', ')}): no device was exposed to it there, or Defender does not know this id`,
     );
 
-  if (args.json) {
-    // the array opens with its first row, so a CVE found nowhere prints nothing on stdout (exit 3)
-    const arr = new JsonArray(ctx.io);
+  if (args.json || args.csv) {
+    // the array (or the CSV header) opens with its first row, so a CVE found nowhere prints nothing on stdout (exit 3)
+    const arr = recordSink(ctx.io, args, CVE_COLUMNS);
     let n = 0;
     for await (const r of cveExposure(ctx, cveId, snapshots)) {
       n++;

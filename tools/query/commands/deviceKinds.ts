@@ -4,15 +4,17 @@
 // that knows it; the other kinds are point queries on the same partitions.
 import { odata } from '@azure/data-tables';
 import { ExportKind, SOFTWARE_INVENTORY } from '../../../shared/core/contracts';
+import { EXPORT_KIND_NAMES, kindSpec } from '../../../shared/kinds/exportKinds';
 import { ParsedArgs } from '../args';
+import { recordSink } from '../csv';
 import { NotFoundError } from '../errors';
 import { asText, fmt, printable, renderTable, shortTime } from '../output';
-import { kindRow } from '../kindRows';
+import { kindRow, storedColumns } from '../kindRows';
 import { isFailing, isVulnerability } from '../kindDiff';
 import { outputRow, StoredRow } from '../rows';
 import { CatalogRow, isComplete, loadAllCatalogs, loadCatalog, parseSnapshotSpec, Resolved, resolveSnapshots } from '../snapshots';
 import { readAll } from '../tableRead';
-import { Context, JsonArray, snapshotLine, tableOf, warn } from './common';
+import { Context, snapshotLine, tableOf, warn } from './common';
 import { groupByPartition, inventoryBlock } from './device';
 import { DeviceLookup, lookupDevice } from './deviceLookup';
 
@@ -101,14 +103,35 @@ export async function deviceView(ctx: Context, args: ParsedArgs): Promise<Device
   return { by: `${found.by}${foundIn === primary ? '' : ` in ${foundIn}`}`, sections };
 }
 
+/**
+ * --csv columns of the device sections (docs/query.md#csv-output): `SnapshotId`, `Kind`, then the documented
+ * columns of `kinds` (registry order of kinds and of columns; a name several kinds share, such as DeviceName or
+ * DiskPaths, is one column, where it first appears), then the `<Name>Truncated` flags. One sheet a spreadsheet
+ * can filter on Kind; the columns depend only on `kinds` (--kind, else every registered kind), never on which
+ * kinds have rows.
+ */
+export function deviceKindsCsvColumns(kinds: readonly ExportKind[]): string[] {
+  const columns = new Set(['SnapshotId', 'Kind']);
+  const flags = new Set<string>();
+  for (const k of kinds) {
+    for (const c of storedColumns(k)) columns.add(c);
+    for (const c of kindSpec(k).columns) if (c.type === 'stringArray') flags.add(`${c.name}Truncated`);
+  }
+  return [...columns, ...flags];
+}
+
 export async function deviceKindsOutput(ctx: Context, args: ParsedArgs, view: DeviceView): Promise<void> {
-  if (args.json) {
-    // inventory rows exactly as before kinds; every other kind's rows carry Kind and its documented columns
-    const arr = new JsonArray(ctx.io);
+  if (args.json || args.csv) {
+    // JSON: inventory rows exactly as before kinds; every other kind's rows carry Kind and its documented columns.
+    // CSV: the same records in one table, where the inventory's rows name their Kind too (a blank cell filters badly).
+    const arr = recordSink(ctx.io, args, deviceKindsCsvColumns(args.kind ? [args.kind] : EXPORT_KIND_NAMES));
     for (const sec of view.sections) {
       for (let i = 0; i < sec.snapshots.length; i++) {
         const id = sec.snapshots[i].rowKey;
-        for (const r of sec.rows[i]) await arr.add(sec.kind === SOFTWARE_INVENTORY ? outputRow(r, id) : kindRow(sec.kind, r, id));
+        for (const r of sec.rows[i]) {
+          if (sec.kind !== SOFTWARE_INVENTORY) await arr.add(kindRow(sec.kind, r, id));
+          else await arr.add(args.csv ? { ...outputRow(r, id), Kind: SOFTWARE_INVENTORY } : outputRow(r, id));
+        }
       }
     }
     await arr.end();

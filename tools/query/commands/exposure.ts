@@ -2,6 +2,7 @@
 // gone by <to>, how long the device was exposed. Every SoftwareVulnerabilities snapshot from <from> through
 // <to> is streamed side by side (join.ts), one device per table at a time.
 import { ParsedArgs } from '../args';
+import { CsvWriter } from '../csv';
 import { UsageError } from '../errors';
 import { deviceExposure, durationText, EXPOSURE_COLUMNS, ExposureRecord, ExposureSnapshot, summarize } from '../exposure';
 import { fromArray, joinPartitions } from '../join';
@@ -58,6 +59,8 @@ export async function exposureCommand(ctx: Context, args: ParsedArgs): Promise<v
     );
   }
 
+  // --csv is one table of the fixed records; the summary is no row of it, so it goes to stderr (as diff's totals)
+  const csv = args.csv ? new CsvWriter(ctx.io, EXPOSURE_COLUMNS) : undefined;
   const seconds: number[] = [];
   const fixed: ExposureRecord[] = [];
   let open = 0;
@@ -71,7 +74,8 @@ export async function exposureCommand(ctx: Context, args: ParsedArgs): Promise<v
       for (const e of r.fixed) {
         seconds.push(e.exposureSeconds);
         // JSON Lines stream device by device; the human table is sorted, so it is held
-        if (args.json) await ctx.io.out(`${JSON.stringify(ordered(EXPOSURE_COLUMNS, e))}\n`);
+        if (csv) await csv.add(ordered(EXPOSURE_COLUMNS, e));
+        else if (args.json) await ctx.io.out(`${JSON.stringify(ordered(EXPOSURE_COLUMNS, e))}\n`);
         else fixed.push(e);
       }
     }
@@ -81,6 +85,12 @@ export async function exposureCommand(ctx: Context, args: ParsedArgs): Promise<v
   const summary = summarize(seconds, open);
   if (args.json) {
     await ctx.io.out(`${JSON.stringify({ summary })}\n`);
+    return;
+  }
+  if (csv) {
+    await csv.end();
+    const or = (v: number | null) => (v === null ? '-' : String(v));
+    ctx.io.err(`summary: fixed ${summary.fixed}, open ${summary.open}, medianSeconds ${or(summary.medianSeconds)}, maxSeconds ${or(summary.maxSeconds)}\n`);
     return;
   }
   const head = 'Vulnerabilities fixed from';

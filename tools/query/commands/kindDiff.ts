@@ -1,6 +1,7 @@
 // `diff --kind SoftwareVulnerabilities|SecureConfigurations` (docs/query.md#diff-of-the-other-kinds): both
 // tables streamed side by side and merge-joined by device (join.ts), as the inventory's diff does.
 import { ParsedArgs } from '../args';
+import { CsvWriter } from '../csv';
 import { UsageError } from '../errors';
 import { fromArray, joinPartitions } from '../join';
 import {
@@ -39,7 +40,11 @@ export async function kindDiffCommand(ctx: Context, args: ParsedArgs, kind: Asse
   warn(ctx.io, [...from.warnings, ...to.warnings]);
   const [a, b] = [from.snapshots[0], to.snapshots[0]];
   const base = kind === 'SoftwareVulnerabilities' ? VULN_SELECT : CONFIG_SELECT;
-  const select = args.json ? base : [...base, 'DeviceName'];
+  // human output names devices, which costs one more property per row
+  const machine = args.json || args.csv;
+  const select = machine ? base : [...base, 'DeviceName'];
+  // --csv: one table of the change lines; the totals are no row of it, so they go to stderr (as the inventory diff's)
+  const csv = args.csv ? new CsvWriter(ctx.io, kind === 'SoftwareVulnerabilities' ? VULN_DIFF_COLUMNS : CONFIG_DIFF_COLUMNS) : undefined;
 
   let sources: AsyncIterable<Row>[];
   let by: string | undefined;
@@ -65,7 +70,7 @@ export async function kindDiffCommand(ctx: Context, args: ParsedArgs, kind: Asse
       }),
     );
   }
-  if (!args.json) {
+  if (!machine) {
     await ctx.io.out(
       `${kind} changes from ${snapshotLine(a)}\n${' '.repeat(kind.length + 1)}          to ${snapshotLine(b)}${by ? `\nfor device "${args.device}" (matched by ${by})` : ''}\n\n`,
     );
@@ -77,23 +82,26 @@ export async function kindDiffCommand(ctx: Context, args: ParsedArgs, kind: Asse
     for await (const d of joinPartitions(sources, ['from', 'to'])) {
       const [fromRows, toRows] = d.rows;
       let out = '';
+      let records: readonly object[] = [];
       if (kind === 'SoftwareVulnerabilities') {
         const { changes, unchanged } = diffVulnDevice(fromRows, toRows);
         vulnTotals.unchanged += unchanged;
         for (const c of changes) vulnTotals[c.change]++;
-        out = args.json ? changes.map((c) => `${JSON.stringify(ordered(VULN_DIFF_COLUMNS, c))}\n`).join('') : vulnBlock(changes, fromRows, toRows);
+        records = changes;
+        if (!csv) out = args.json ? changes.map((c) => `${JSON.stringify(ordered(VULN_DIFF_COLUMNS, c))}\n`).join('') : vulnBlock(changes, fromRows, toRows);
         lines += changes.length;
       } else {
         const { changes, unchanged } = diffConfigDevice(fromRows, toRows);
         configTotals.unchanged += unchanged;
         for (const c of changes) configTotals[c.change]++;
-        out = args.json ? changes.map((c) => `${JSON.stringify(ordered(CONFIG_DIFF_COLUMNS, c))}\n`).join('') : configBlock(changes, fromRows, toRows);
+        records = changes;
+        if (!csv)
+          out = args.json ? changes.map((c) => `${JSON.stringify(ordered(CONFIG_DIFF_COLUMNS, c))}\n`).join('') : configBlock(changes, fromRows, toRows);
         lines += changes.length;
       }
-      if (out) {
-        bar?.done(); // a progress line on the same terminal would garble the output
-        await ctx.io.out(out);
-      }
+      if (records.length) bar?.done(); // a progress line on the same terminal would garble the output
+      if (csv) for (const c of records) await csv.add(c);
+      if (out) await ctx.io.out(out);
     }
   } finally {
     bar?.done();
@@ -101,6 +109,15 @@ export async function kindDiffCommand(ctx: Context, args: ParsedArgs, kind: Asse
   const totals = kind === 'SoftwareVulnerabilities' ? vulnTotals : configTotals;
   if (args.json) {
     await ctx.io.out(`${JSON.stringify({ totals })}\n`);
+    return;
+  }
+  if (csv) {
+    await csv.end();
+    ctx.io.err(
+      `totals: ${Object.entries(totals as Record<string, number>)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}\n`,
+    );
     return;
   }
   const what = kind === 'SoftwareVulnerabilities' ? '(device, CVE, product version)' : '(device, configuration)';
