@@ -18,6 +18,7 @@ import { RunningUi, startUi } from '../../tools/ui/main';
 import { DEFAULT_TOP } from '../../tools/ui/pages/product';
 import { useAzurite } from '../helpers/azurite';
 import { testConfig } from '../helpers/exportFixture';
+import { runTool, startTool } from '../helpers/toolProcess';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.join(__dirname, '..', '..', 'screenshots', 'ui');
@@ -218,15 +219,23 @@ async function shot(page: Page, name: string): Promise<void> {
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
-/** The product on most devices at the newest snapshot, with at least two versions somewhere. */
+/** The product on most devices at the newest snapshot, with at least two versions in some snapshot. */
 function busiestProduct(): string {
-  const names = new Map<string, Set<string>>();
+  const devices = new Map<string, Set<string>>();
   for (const r of gens[2].records()) {
-    if (!names.has(r.softwareName)) names.set(r.softwareName, new Set());
-    names.get(r.softwareName)!.add(r.deviceId);
+    if (!devices.has(r.softwareName)) devices.set(r.softwareName, new Set());
+    devices.get(r.softwareName)!.add(r.deviceId);
   }
-  const multi = [...names.keys()].filter((n) => gens.some((g) => versionsOf(g, n).size > 1));
-  return multi.sort((a, b) => names.get(b)!.size - names.get(a)!.size || (a < b ? -1 : 1))[0];
+  const versions = new Map<string, Set<string>>(); // "gen\0name" → versions
+  gens.forEach((g, i) => {
+    for (const r of g.records()) {
+      const k = `${i}\u0000${r.softwareName}`;
+      if (!versions.has(k)) versions.set(k, new Set());
+      versions.get(k)!.add(r.softwareVersion);
+    }
+  });
+  const multi = [...devices.keys()].filter((n) => gens.some((_, i) => (versions.get(`${i}\u0000${n}`)?.size ?? 0) > 1));
+  return multi.sort((a, b) => devices.get(b)!.size - devices.get(a)!.size || (a < b ? -1 : 1))[0];
 }
 
 describeBrowser('web UI in chromium', () => {
@@ -352,7 +361,9 @@ describeBrowser('web UI in chromium', () => {
     await page.waitForURL(new RegExp(`at=${IDS[0]}`));
     const rows0 = [...gens[0].records()].filter((r) => r.deviceId === device.deviceId).length;
     await expect(page.locator('[data-field="rows"]').textContent()).resolves.toBe(fmt(rows0));
-    await expect(page.locator('section[data-kind="SecureConfigurations"]').textContent()).resolves.toContain(`No complete SecureConfigurations snapshot at or before ${IDS[0]}`);
+    await expect(page.locator('section[data-kind="SecureConfigurations"]').textContent()).resolves.toContain(
+      `No complete SecureConfigurations snapshot at or before ${IDS[0]}`,
+    );
     await shot(page, 'device');
     expect(errors).toEqual([]);
     await page.close();
@@ -421,5 +432,52 @@ describe('web UI over HTTP', () => {
       req.end();
     });
     expect(rebound).toBe(421);
+  });
+});
+
+describe('npm run ui (process)', () => {
+  /** Wait for the line announcing the address, then return the address. */
+  async function address(tool: ReturnType<typeof startTool>): Promise<string> {
+    for (let i = 0; i < 300; i++) {
+      const m = /web UI \(read-only\): (http:\/\/\S+)/.exec(tool.stdout());
+      if (m) return m[1];
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no address printed: ${tool.output()}`);
+  }
+
+  it('prints its loopback address and serves the snapshots page', async () => {
+    const tool = startTool('tools/bin/ui.ts', ['--port', '0'], { AzureWebJobsStorage: azurite().connectionString });
+    try {
+      const url = await address(tool);
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+      const res = await fetch(url);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain(IDS[2]);
+      expect(tool.stderr()).toBe('');
+    } finally {
+      await tool.kill();
+    }
+  });
+
+  it('an explicit --host beyond loopback is allowed with a warning', async () => {
+    const tool = startTool('tools/bin/ui.ts', ['--host', '0.0.0.0', '--port', '0'], { AzureWebJobsStorage: azurite().connectionString });
+    try {
+      await address(tool);
+      expect(tool.stderr()).toContain('WARNING: listening on 0.0.0.0');
+    } finally {
+      await tool.kill();
+    }
+  });
+
+  it('a missing storage setting or a bad option stops it with exit 2 and a message', async () => {
+    const [noSettings, badPort] = await Promise.all([
+      runTool('tools/bin/ui.ts', [], {}),
+      runTool('tools/bin/ui.ts', ['--port', 'http'], { AzureWebJobsStorage: azurite().connectionString }),
+    ]);
+    expect(noSettings.code).toBe(2);
+    expect(noSettings.stderr).toMatch(/INVENTORY_STORAGE.*AzureWebJobsStorage/);
+    expect(badPort.code).toBe(2);
+    expect(badPort.stderr).toContain('--port takes a whole number from 0 to 65535');
   });
 });

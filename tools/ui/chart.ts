@@ -40,7 +40,7 @@ export function stackedBars(title: string, points: readonly ChartPoint[], series
   const left = 56;
   const right = 12;
   const top = 16;
-  const bottom = 56;
+  const bottom = 36;
   const plotW = W - left - right;
   const plotH = H - top - bottom;
   const totals = points.map((_, i) => series.reduce((n, s) => n + (s.values[i] ?? 0), 0));
@@ -53,8 +53,9 @@ export function stackedBars(title: string, points: readonly ChartPoint[], series
   for (let v = 0; v <= yMax; v += step) ticks.push(v);
 
   const grid = ticks.map(
-    (v) => html`<line class="grid" x1="${left}" x2="${W - right}" y1="${y(v)}" y2="${y(v)}"></line>
-      <text class="tick" x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${count(v)}</text>`,
+    (v) =>
+      html`<line class="grid" x1="${left}" x2="${W - right}" y1="${y(v)}" y2="${y(v)}"></line>
+        <text class="tick" x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${count(v)}</text>`,
   );
   const xLabels = points.map(
     (p, i) => html`<text class="tick" x="${left + band * i + band / 2}" y="${H - bottom + 16}" text-anchor="middle">${p.label}</text>`,
@@ -66,22 +67,38 @@ export function stackedBars(title: string, points: readonly ChartPoint[], series
       const y0 = stacks[i];
       stacks[i] += v;
       const x = left + band * i + (band - barW) / 2;
-      return html`<rect class="bar" data-series="${s.name}" data-point="${p.id}" data-value="${v}" x="${x}" y="${y(y0 + v)}" width="${barW}" height="${y(y0) - y(y0 + v)}" fill="${colourOf(si, s.name)}"><title>${s.name} at ${p.label}: ${count(v)}</title></rect>`;
+      return html`<rect
+        class="bar"
+        data-series="${s.name}"
+        data-point="${p.id}"
+        data-value="${v}"
+        x="${x}"
+        y="${y(y0 + v)}"
+        width="${barW}"
+        height="${y(y0) - y(y0 + v)}"
+        fill="${colourOf(si, s.name)}"
+        ><title>${s.name} at ${p.label}: ${count(v)}</title></rect
+      >`;
     });
     return html`<g class="series" data-series="${s.name}">${rects}</g>`;
   });
   return html`<figure class="chart">
-  <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${title}" data-chart="${title}">
-    ${grid}
-    <line class="axis" x1="${left}" x2="${left}" y1="${top}" y2="${top + plotH}"></line>
-    <line class="axis" x1="${left}" x2="${W - right}" y1="${top + plotH}" y2="${top + plotH}"></line>
-    ${groups}
-    ${xLabels}
-    <text class="axis-label" x="14" y="${top + plotH / 2}" transform="rotate(-90 14 ${top + plotH / 2})" text-anchor="middle">${yLabel}</text>
-  </svg>
-  <figcaption><ul class="legend">${series.map(
-    (s, si) =>
-      html`<li data-series="${s.name}"><svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" fill="${colourOf(si, s.name)}"></rect></svg>${s.name}</li>`,
-  )}</ul></figcaption>
-</figure>`;
+    <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${title}" data-chart="${title}">
+      ${grid}
+      <line class="axis" x1="${left}" x2="${left}" y1="${top}" y2="${top + plotH}"></line>
+      <line class="axis" x1="${left}" x2="${W - right}" y1="${top + plotH}" y2="${top + plotH}"></line>
+      ${groups} ${xLabels}
+      <text class="axis-label" x="14" y="${top + plotH / 2}" transform="rotate(-90 14 ${top + plotH / 2})" text-anchor="middle">${yLabel}</text>
+    </svg>
+    <figcaption>
+      <ul class="legend">
+        ${series.map(
+          (s, si) =>
+            html`<li data-series="${s.name}">
+              <svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" fill="${colourOf(si, s.name)}"></rect></svg>${s.name}
+            </li>`,
+        )}
+      </ul>
+    </figcaption>
+  </figure>`;
 }

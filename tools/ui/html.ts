@@ -14,15 +14,15 @@ export class Html {
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
 
 /** Escape for both text and (quoted) attribute contexts: the five HTML specials and the backtick. */
-export function esc(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"'`]/g, (c) => ENTITIES[c]);
+export function esc(value: string | number | boolean | null | undefined): string {
+  return (value === null || value === undefined ? '' : String(value)).replace(/[&<>"'`]/g, (c) => ENTITIES[c]);
 }
 
 export type Part = Html | string | number | boolean | null | undefined | readonly Part[];
 
 function render(part: Part): string {
   if (part instanceof Html) return part.text;
-  if (Array.isArray(part)) return (part as readonly Part[]).map(render).join('');
+  if (typeof part === 'object' && part !== null) return part.map(render).join('');
   if (part === null || part === undefined || part === false) return '';
   return esc(part);
 }

@@ -55,7 +55,12 @@ function send(res: ServerResponse, status: number, type: string, body: string, h
 
 function errorPage(status: number, message: string): Page {
   const title = status === 400 ? 'Bad request' : status === 404 ? 'Not found' : 'Error';
-  return { status, title, body: html`<p class="error" data-status="${status}">${message}</p><p><a href="/">Back to the snapshots</a></p>` };
+  return {
+    status,
+    title,
+    body: html`<p class="error" data-status="${status}">${message}</p>
+      <p><a href="/">Back to the snapshots</a></p>`,
+  };
 }
 
 function hostName(header: string | undefined): string {

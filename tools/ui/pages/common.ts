@@ -4,6 +4,7 @@ import { ExportKind, snapshotTableName } from '../../../shared/core/contracts';
 import { isNotFound } from '../../../shared/storage/snapshotCatalog';
 import type { Context } from '../../query/commands/common';
 import { UsageError } from '../../query/errors';
+import { asText } from '../../query/output';
 import { CatalogRow, isComplete } from '../../query/snapshots';
 import { href, html, Html } from '../html';
 
@@ -62,4 +63,14 @@ export function snapshotLabel(row: CatalogRow): string {
   if (t && !Number.isNaN(t.getTime())) return t.toISOString().slice(0, 16).replace('T', ' ');
   const id = row.rowKey;
   return `${id.slice(0, 4)}-${id.slice(4, 6)}-${id.slice(6, 8)} ${id.slice(8, 10)}:${id.slice(10, 12)}`;
+}
+
+/** A stored property as text: '' when absent (values of other kinds' rows are untyped here). */
+export function str(v: unknown): string {
+  return v === undefined || v === null ? '' : asText(v);
+}
+
+/** str(), with '-' for absent or empty. */
+export function dash(v: unknown): string {
+  return str(v) || '-';
 }

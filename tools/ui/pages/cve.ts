@@ -6,10 +6,9 @@ import { shortTime } from '../../query/output';
 import { stackedBars } from '../chart';
 import { count, html } from '../html';
 import type { Page } from '../layout';
-import { catalogOf, completeOf, deviceLink, productLink, required, snapshotLabel, UiContext } from './common';
+import { catalogOf, completeOf, deviceLink, productLink, required, snapshotLabel, dash, UiContext } from './common';
 
 const CVE = /^CVE-\d{4}-\d{4,}$/i;
-const text = (v: unknown) => (v === undefined || v === null || v === '' ? '-' : String(v));
 
 export async function cvePage(ctx: UiContext, params: URLSearchParams): Promise<Page> {
   const raw = required(params, 'id', 'a CVE id such as CVE-2021-44228');
@@ -30,20 +29,58 @@ export async function cvePage(ctx: UiContext, params: URLSearchParams): Promise<
   const values = snapshots.map((s) => devices.get(s.rowKey)!.size);
   const chart = stackedBars(`devices exposed to ${id}`, points, [{ name: 'devices exposed', values }], 'devices');
   const sample = atNewest[0];
-  atNewest.sort((a, b) => (String(a.DeviceName ?? a.DeviceId) < String(b.DeviceName ?? b.DeviceId) ? -1 : 1));
-  const body = html`${sample ? html`<p>${text(sample.VulnerabilitySeverityLevel)} · CVSS ${text(sample.CvssScore)} · ${text(sample.ExploitabilityLevel)}</p>` : ''}
-<p class="note">Distinct devices with a software version exposed to ${id}, per complete SoftwareVulnerabilities snapshot.</p>
-${chart}
-<table class="figures"><thead><tr><th>snapshot</th><th class="num">devices</th></tr></thead>
-<tbody>${snapshots.map((s, i) => html`<tr data-snapshot="${s.rowKey}"><td>${points[i].label}</td><td class="num" data-field="devices">${count(values[i])}</td></tr>`)}</tbody></table>
-<h2>Exposed at ${newest.rowKey} (${snapshotLabel(newest)} UTC): <span data-field="exposed">${count(devices.get(newest.rowKey)!.size)}</span> devices</h2>
-${atNewest.length
-  ? html`<table class="exposed"><thead><tr><th>device</th><th>OS</th><th>vendor</th><th>name</th><th>version</th><th>first seen (UTC)</th><th>update available</th></tr></thead>
-<tbody>${atNewest.map(
-      (r) => html`<tr><td>${deviceLink(r.DeviceId, String(r.DeviceName ?? r.DeviceId))}</td><td>${text(r.OSPlatform)}</td><td>${r.SoftwareVendor}</td>
-<td>${productLink(r.SoftwareName, r.SoftwareVendor)}</td><td>${r.SoftwareVersion}</td><td>${shortTime(r.FirstSeenTimestamp)}</td>
-<td>${r.SecurityUpdateAvailable === undefined ? '-' : r.SecurityUpdateAvailable ? 'yes' : 'no'}</td></tr>`,
-    )}</tbody></table>`
-  : html`<p>No device is exposed to ${id} at the newest snapshot.</p>`}`;
+  atNewest.sort((a, b) => ((a.DeviceName ?? a.DeviceId) < (b.DeviceName ?? b.DeviceId) ? -1 : 1));
+  const body = html`${sample ? html`<p>${dash(sample.VulnerabilitySeverityLevel)} · CVSS ${dash(sample.CvssScore)} · ${dash(sample.ExploitabilityLevel)}</p>` : ''}
+    <p class="note">Distinct devices with a software version exposed to ${id}, per complete SoftwareVulnerabilities snapshot.</p>
+    ${chart}
+    <table class="figures">
+      <thead>
+        <tr>
+          <th>snapshot</th>
+          <th class="num">devices</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${snapshots.map(
+          (s, i) =>
+            html`<tr data-snapshot="${s.rowKey}">
+              <td>${points[i].label}</td>
+              <td class="num" data-field="devices">${count(values[i])}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+    <h2>Exposed at ${newest.rowKey} (${snapshotLabel(newest)} UTC): <span data-field="exposed">${count(devices.get(newest.rowKey)!.size)}</span> devices</h2>
+    ${
+      atNewest.length
+        ? html`<table class="exposed">
+            <thead>
+              <tr>
+                <th>device</th>
+                <th>OS</th>
+                <th>vendor</th>
+                <th>name</th>
+                <th>version</th>
+                <th>first seen (UTC)</th>
+                <th>update available</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${atNewest.map(
+                (r) =>
+                  html`<tr>
+                    <td>${deviceLink(r.DeviceId, r.DeviceName ?? r.DeviceId)}</td>
+                    <td>${dash(r.OSPlatform)}</td>
+                    <td>${r.SoftwareVendor}</td>
+                    <td>${productLink(r.SoftwareName, r.SoftwareVendor)}</td>
+                    <td>${r.SoftwareVersion}</td>
+                    <td>${shortTime(r.FirstSeenTimestamp)}</td>
+                    <td>${r.SecurityUpdateAvailable === undefined ? '-' : r.SecurityUpdateAvailable ? 'yes' : 'no'}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+        : html`<p>No device is exposed to ${id} at the newest snapshot.</p>`
+    }`;
   return { title: id, body, search: { type: 'cve', q: id } };
 }

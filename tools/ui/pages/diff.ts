@@ -18,9 +18,13 @@ async function* fromArray<T>(rows: readonly T[]): AsyncGenerator<T> {
 
 function picker(complete: readonly CatalogRow[], from?: string, to?: string, device?: string): Html {
   const select = (name: string, chosen?: string) =>
-    html`<select name="${name}" aria-label="${name}">${complete.map((s) => html`<option value="${s.rowKey}"${s.rowKey === chosen ? html` selected` : ''}>${s.rowKey} (${snapshotLabel(s)})</option>`)}</select>`;
-  return html`<form class="inline" action="/diff" method="get">from ${select('from', from ?? complete[1]?.rowKey)} to ${select('to', to ?? complete[0]?.rowKey)}
-<input type="text" name="device" value="${device ?? ''}" placeholder="device (optional)" aria-label="device"><button type="submit">Compare</button></form>`;
+    html`<select name="${name}" aria-label="${name}">
+      ${complete.map((s) => html`<option value="${s.rowKey}" ${s.rowKey === chosen ? html` selected` : ''}>${s.rowKey} (${snapshotLabel(s)})</option>`)}
+    </select>`;
+  return html`<form class="inline" action="/diff" method="get">
+    from ${select('from', from ?? complete[1]?.rowKey)} to ${select('to', to ?? complete[0]?.rowKey)}
+    <input type="text" name="device" value="${device ?? ''}" placeholder="device (optional)" aria-label="device" /><button type="submit">Compare</button>
+  </form>`;
 }
 
 export async function diffPage(ctx: UiContext, params: URLSearchParams): Promise<Page> {
@@ -33,7 +37,8 @@ export async function diffPage(ctx: UiContext, params: URLSearchParams): Promise
     if (fromText !== undefined || toText !== undefined) throw new UsageError('a diff needs both ?from= and ?to= (snapshot ids, dates yyyy-MM-dd or latest)');
     return { title: 'Compare two snapshots', body: picker(complete) };
   }
-  for (const p of [fromText, toText]) if (p.includes(',') || p.includes('..')) throw new UsageError(`a diff compares two single snapshots; "${p}" is a list or range`);
+  for (const p of [fromText, toText])
+    if (p.includes(',') || p.includes('..')) throw new UsageError(`a diff compares two single snapshots; "${p}" is a list or range`);
   const a = resolveSnapshot(fromText, catalog).snapshots[0];
   const b = resolveSnapshot(toText, catalog).snapshots[0];
 
@@ -53,15 +58,60 @@ export async function diffPage(ctx: UiContext, params: URLSearchParams): Promise
   });
   const changed = totals.installed + totals.removed + totals.changed;
   const rows = listed.map(
-    ({ c, name }) => html`<tr class="change-${c.change}" data-change="${c.change}"><td>${c.change}</td>
-<td>${deviceLink(c.DeviceId, name ?? c.DeviceId, c.change === 'removed' ? a.rowKey : b.rowKey)}</td><td>${c.SoftwareVendor}</td><td>${productLink(c.SoftwareName, c.SoftwareVendor)}</td>
-<td>${c.fromVersions.join(', ') || '-'}</td><td>${c.toVersions.join(', ') || '-'}</td></tr>`,
+    ({ c, name }) =>
+      html`<tr class="change-${c.change}" data-change="${c.change}">
+        <td>${c.change}</td>
+        <td>${deviceLink(c.DeviceId, name ?? c.DeviceId, c.change === 'removed' ? a.rowKey : b.rowKey)}</td>
+        <td>${c.SoftwareVendor}</td>
+        <td>${productLink(c.SoftwareName, c.SoftwareVendor)}</td>
+        <td>${c.fromVersions.join(', ') || '-'}</td>
+        <td>${c.toVersions.join(', ') || '-'}</td>
+      </tr>`,
   );
   const body = html`${picker(complete, a.rowKey, b.rowKey, device)}
-<p>From ${a.rowKey} (${snapshotLabel(a)} UTC, ${a.Status}) to ${b.rowKey} (${snapshotLabel(b)} UTC, ${b.Status})${device ? html`, device "${device}"` : ''}.</p>
-<table class="totals"><thead><tr><th class="num">installed</th><th class="num">removed</th><th class="num">changed</th><th class="num">unchanged</th></tr></thead>
-<tbody><tr><td class="num" data-field="installed">${count(totals.installed)}</td><td class="num" data-field="removed">${count(totals.removed)}</td><td class="num" data-field="changed">${count(totals.changed)}</td><td class="num" data-field="unchanged">${count(totals.unchanged)}</td></tr></tbody></table>
-<p class="note">Counted per (device, vendor, name) group.${changed > listed.length ? ` The first ${count(listed.length)} of ${count(changed)} changes are listed; npm run query -- diff lists all.` : ''}</p>
-${rows.length ? html`<table class="changes"><thead><tr><th>change</th><th>device</th><th>vendor</th><th>name</th><th>from</th><th>to</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p>No differences.</p>`}`;
+    <p>
+      From ${a.rowKey} (${snapshotLabel(a)} UTC, ${a.Status}) to ${b.rowKey} (${snapshotLabel(b)} UTC, ${b.Status})${device ? html`, device "${device}"` : ''}.
+    </p>
+    <table class="totals">
+      <thead>
+        <tr>
+          <th class="num">installed</th>
+          <th class="num">removed</th>
+          <th class="num">changed</th>
+          <th class="num">unchanged</th>
+        </tr>
+      </thead>
+      <tbody>
+        <tr>
+          <td class="num" data-field="installed">${count(totals.installed)}</td>
+          <td class="num" data-field="removed">${count(totals.removed)}</td>
+          <td class="num" data-field="changed">${count(totals.changed)}</td>
+          <td class="num" data-field="unchanged">${count(totals.unchanged)}</td>
+        </tr>
+      </tbody>
+    </table>
+    <p class="note">
+      Counted per (device, vendor, name)
+      group.${changed > listed.length ? ` The first ${count(listed.length)} of ${count(changed)} changes are listed; npm run query -- diff lists all.` : ''}
+    </p>
+    ${
+      rows.length
+        ? html`<table class="changes">
+            <thead>
+              <tr>
+                <th>change</th>
+                <th>device</th>
+                <th>vendor</th>
+                <th>name</th>
+                <th>from</th>
+                <th>to</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${rows}
+            </tbody>
+          </table>`
+        : html`<p>No differences.</p>`
+    }`;
   return { title: `Changes ${a.rowKey} → ${b.rowKey}`, body };
 }

@@ -53,17 +53,32 @@ export async function productPage(ctx: UiContext, params: URLSearchParams): Prom
   const chartPoints = trend.points.map((p) => ({ id: p.snapshotId, label: snapshotLabel(byId.get(p.snapshotId)!) }));
   const chart = stackedBars(`devices per version of ${name}`, chartPoints, series, 'devices');
 
-  const figures = html`<table class="figures"><thead><tr><th>snapshot</th>${series.map((s) => html`<th class="num">${s.name}</th>`)}<th class="num">devices</th></tr></thead>
-<tbody>${trend.points.map(
-    (p, i) =>
-      html`<tr data-snapshot="${p.snapshotId}"><td>${chartPoints[i].label}</td>${series.map((s) => html`<td class="num">${count(s.values[i])}</td>`)}<td class="num" data-field="devices">${count(p.devices)}</td></tr>`,
-  )}</tbody></table>`;
+  const figures = html`<table class="figures">
+    <thead>
+      <tr>
+        <th>snapshot</th>
+        ${series.map((s) => html`<th class="num">${s.name}</th>`)}
+        <th class="num">devices</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${trend.points.map(
+        (p, i) =>
+          html`<tr data-snapshot="${p.snapshotId}">
+            <td>${chartPoints[i].label}</td>
+            ${series.map((s) => html`<td class="num">${count(s.values[i])}</td>`)}
+            <td class="num" data-field="devices">${count(p.devices)}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
 
   // The devices on each version at the newest snapshot.
   const newest = snapshots[0];
   let filter = odata`SoftwareName eq ${name}`;
   if (vendor !== undefined) filter += ` and ${odata`SoftwareVendor eq ${vendor}`}`;
-  const byVersion = new Map<string, Map<string, { id: string; name: string; vendor: string }>>();
+  type Holder = { id: string; name: string; vendor: string };
+  const byVersion = new Map<string, Map<string, Holder>>();
   for await (const r of readEntities<{ DeviceId?: string; DeviceName?: string; SoftwareVendor?: string; SoftwareVersion?: string }>(
     tableFor(ctx, 'SoftwareInventory', newest),
     newest.rowKey,
@@ -71,23 +86,38 @@ export async function productPage(ctx: UiContext, params: URLSearchParams): Prom
   )) {
     const v = String(r.SoftwareVersion ?? '');
     let m = byVersion.get(v);
-    if (!m) byVersion.set(v, (m = new Map()));
-    m.set(r.partitionKey, { id: String(r.DeviceId ?? r.partitionKey), name: String(r.DeviceName ?? r.DeviceId ?? r.partitionKey), vendor: String(r.SoftwareVendor ?? '') });
+    if (!m) byVersion.set(v, (m = new Map<string, Holder>()));
+    m.set(r.partitionKey, {
+      id: String(r.DeviceId ?? r.partitionKey),
+      name: String(r.DeviceName ?? r.DeviceId ?? r.partitionKey),
+      vendor: String(r.SoftwareVendor ?? ''),
+    });
   }
   const versions = [...byVersion].sort(([a, x], [b, y]) => y.size - x.size || (a < b ? -1 : 1));
   const lists: Html[] = versions.map(([v, devices]) => {
     const list = [...devices.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const vendors = new Set(list.map((d) => d.vendor));
     return html`<section class="version" data-version="${v}">
-<h3>${v || '(no version)'} <span class="note">· <span data-field="devices">${count(devices.size)}</span> device${devices.size === 1 ? '' : 's'}${vendor === undefined && vendors.size === 1 ? html` · vendor ${[...vendors][0]}` : ''}</span></h3>
-<ul class="devices">${list.slice(0, DEVICES_PER_VERSION).map((d) => html`<li>${deviceLink(d.id, d.name, newest.rowKey)}</li>`)}</ul>
-${list.length > DEVICES_PER_VERSION ? html`<p class="note">and ${count(list.length - DEVICES_PER_VERSION)} more (npm run query -- software for the full list)</p>` : ''}
-</section>`;
+      <h3>
+        ${v || '(no version)'}
+        <span class="note"
+          >·
+          <span data-field="devices">${count(devices.size)}</span>
+          device${devices.size === 1 ? '' : 's'}${vendor === undefined && vendors.size === 1 ? html` · vendor ${[...vendors][0]}` : ''}</span
+        >
+      </h3>
+      <ul class="devices">
+        ${list.slice(0, DEVICES_PER_VERSION).map((d) => html`<li>${deviceLink(d.id, d.name, newest.rowKey)}</li>`)}
+      </ul>
+      ${list.length > DEVICES_PER_VERSION ? html`<p class="note">and ${count(list.length - DEVICES_PER_VERSION)} more (npm run query -- software for the full list)</p>` : ''}
+    </section>`;
   });
-  const body = html`<p class="note">${vendor ? html`Vendor ${vendor}. ` : ''}Distinct devices per version in each of the ${count(trend.points.length)} complete snapshots; the top ${count(top)} versions by devices at the newest snapshot, the rest as "other".</p>
-${chart}
-${figures}
-<h2>Devices on each version at ${newest.rowKey} (${snapshotLabel(newest)} UTC)</h2>
-${lists.length ? lists : html`<p>No device has it at the newest snapshot.</p>`}`;
+  const body = html`<p class="note">
+      ${vendor ? html`Vendor ${vendor}. ` : ''}Distinct devices per version in each of the ${count(trend.points.length)} complete snapshots; the top
+      ${count(top)} versions by devices at the newest snapshot, the rest as "other".
+    </p>
+    ${chart} ${figures}
+    <h2>Devices on each version at ${newest.rowKey} (${snapshotLabel(newest)} UTC)</h2>
+    ${lists.length ? lists : html`<p>No device has it at the newest snapshot.</p>`}`;
   return { title: `Product ${name}`, body, search: { type: 'product', q: name } };
 }
