@@ -408,6 +408,13 @@ describe('web UI over HTTP', () => {
     expect(search.headers.get('location')).toBe('/product?name=a+b%26c');
   });
 
+  it('product ?at= narrows the chart to a range of snapshots, in the forms of the CLI --at', async () => {
+    const res = await get(`/product?name=${encodeURIComponent(busiestProduct())}&at=${IDS[1]}..`);
+    expect(res.status).toBe(200);
+    const points = new Set([...(await res.text()).matchAll(/data-point="(\d+)"/g)].map((m) => m[1]));
+    expect([...points].sort()).toEqual([IDS[1], IDS[2]]);
+  });
+
   it('unknown device is a 404 page, bad arguments a 400, anything but GET a 405, another Host a 421', async () => {
     const unknown = await get('/device?id=no-such-device');
     expect(unknown.status).toBe(404);

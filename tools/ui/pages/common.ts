@@ -74,3 +74,8 @@ export function str(v: unknown): string {
 export function dash(v: unknown): string {
   return str(v) || '-';
 }
+
+/** Notes of the snapshot resolution (e.g. a named snapshot that is not complete), shown above the content. */
+export function warnings(list: readonly string[]): Html {
+  return html`${list.map((w) => html`<p class="error" data-warning>${w}</p>`)}`;
+}

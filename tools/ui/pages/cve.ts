@@ -8,11 +8,12 @@ import { count, html } from '../html';
 import type { Page } from '../layout';
 import { catalogOf, completeOf, deviceLink, productLink, required, snapshotLabel, dash, UiContext } from './common';
 
-const CVE = /^CVE-\d{4}-\d{4,}$/i;
+// CVE ids, and Defender's own ids of the same shape for issues without one (TVM-2020-0002)
+const CVE = /^[A-Z][A-Z0-9]{1,15}-\d{4}-\d{1,12}$/i;
 
 export async function cvePage(ctx: UiContext, params: URLSearchParams): Promise<Page> {
   const raw = required(params, 'id', 'a CVE id such as CVE-2021-44228');
-  if (!CVE.test(raw)) throw new UsageError(`"${raw}" is not a CVE id (CVE-yyyy-nnnn)`);
+  if (!CVE.test(raw)) throw new UsageError(`"${raw}" is not a vulnerability id (CVE-yyyy-nnnn)`);
   const id = raw.toUpperCase();
   const snapshots = completeOf(await catalogOf(ctx, 'SoftwareVulnerabilities')).reverse(); // oldest first
   if (snapshots.length === 0) {

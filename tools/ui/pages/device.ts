@@ -12,7 +12,7 @@ import { CatalogRow, resolveSnapshot } from '../../query/snapshots';
 import { readAll } from '../../query/tableRead';
 import { count, href, html, Html } from '../html';
 import type { Page } from '../layout';
-import { catalogOf, completeOf, cveLink, optional, productLink, required, str, dash, tableFor, UiContext } from './common';
+import { catalogOf, completeOf, cveLink, optional, productLink, required, str, dash, tableFor, UiContext, warnings } from './common';
 
 type Row = Record<string, unknown> & { partitionKey: string; rowKey: string };
 
@@ -174,7 +174,8 @@ export async function devicePage(ctx: UiContext, params: URLSearchParams): Promi
   const query = required(params, 'id', 'a DeviceId or DeviceName');
   const at = optional(params, 'at') ?? 'latest';
   const catalog = await catalogOf(ctx, 'SoftwareInventory');
-  const snapshot = resolveSnapshot(at, catalog).snapshots[0];
+  const resolved = resolveSnapshot(at, catalog);
+  const snapshot = resolved.snapshots[0];
   const found = await lookupDevice(ctx, [snapshot], query);
   const devices = groupByPartition(found.rows[0]);
   // other snapshots of the same device: shareable links along the history
@@ -202,5 +203,5 @@ export async function devicePage(ctx: UiContext, params: URLSearchParams): Promi
     );
   }
   const title = devices.length === 1 ? `Device ${devices[0][0].DeviceName ?? devices[0][0].DeviceId}` : `${devices.length} devices named ${query}`;
-  return { title, body: html`${sections}`, search: { type: 'device', q: query } };
+  return { title, body: html`${warnings(resolved.warnings)}${sections}`, search: { type: 'device', q: query } };
 }

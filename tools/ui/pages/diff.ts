@@ -6,7 +6,7 @@ import { readEntities } from '../../query/tableRead';
 import { CatalogRow, resolveSnapshot } from '../../query/snapshots';
 import { count, html, Html } from '../html';
 import type { Page } from '../layout';
-import { catalogOf, completeOf, deviceLink, optional, productLink, snapshotLabel, tableFor, UiContext } from './common';
+import { catalogOf, completeOf, deviceLink, optional, productLink, snapshotLabel, tableFor, UiContext, warnings } from './common';
 
 /** Changes listed on the page; the totals always count every change. */
 export const MAX_LISTED = 2000;
@@ -39,8 +39,9 @@ export async function diffPage(ctx: UiContext, params: URLSearchParams): Promise
   }
   for (const p of [fromText, toText])
     if (p.includes(',') || p.includes('..')) throw new UsageError(`a diff compares two single snapshots; "${p}" is a list or range`);
-  const a = resolveSnapshot(fromText, catalog).snapshots[0];
-  const b = resolveSnapshot(toText, catalog).snapshots[0];
+  const from = resolveSnapshot(fromText, catalog);
+  const to = resolveSnapshot(toText, catalog);
+  const [a, b] = [from.snapshots[0], to.snapshots[0]];
 
   let fromRows: AsyncIterable<DiffRow>;
   let toRows: AsyncIterable<DiffRow>;
@@ -68,7 +69,7 @@ export async function diffPage(ctx: UiContext, params: URLSearchParams): Promise
         <td>${c.toVersions.join(', ') || '-'}</td>
       </tr>`,
   );
-  const body = html`${picker(complete, a.rowKey, b.rowKey, device)}
+  const body = html`${warnings([...from.warnings, ...to.warnings])}${picker(complete, a.rowKey, b.rowKey, device)}
     <p>
       From ${a.rowKey} (${snapshotLabel(a)} UTC, ${a.Status}) to ${b.rowKey} (${snapshotLabel(b)} UTC, ${b.Status})${device ? html`, device "${device}"` : ''}.
     </p>

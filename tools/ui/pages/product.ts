@@ -2,12 +2,13 @@
 // bar chart of the top versions plus "other", and the devices on each version at the newest snapshot.
 import { odata } from '@azure/data-tables';
 import { NotFoundError, UsageError } from '../../query/errors';
+import { resolveSnapshots } from '../../query/snapshots';
 import { readEntities } from '../../query/tableRead';
 import { productTrend, TrendPoint } from '../../query/trend';
 import { OTHER, Series, stackedBars } from '../chart';
 import { count, html, Html } from '../html';
 import type { Page } from '../layout';
-import { catalogOf, completeOf, deviceLink, optional, required, snapshotLabel, tableFor, UiContext } from './common';
+import { catalogOf, completeOf, deviceLink, optional, required, snapshotLabel, tableFor, UiContext, warnings } from './common';
 
 /** Versions drawn as their own series; the rest are summed as "other". */
 export const DEFAULT_TOP = 8;
@@ -40,7 +41,11 @@ export async function productPage(ctx: UiContext, params: URLSearchParams): Prom
   const name = required(params, 'name', 'a SoftwareName (exact, as stored: Defender writes lower case)');
   const vendor = optional(params, 'vendor');
   const top = topOf(params);
-  const snapshots = completeOf(await catalogOf(ctx, 'SoftwareInventory'));
+  const catalog = await catalogOf(ctx, 'SoftwareInventory');
+  // ?at= narrows the chart to a list or range of snapshots (the CLI's --at forms); default: every complete one
+  const at = optional(params, 'at');
+  const resolved = at === undefined ? { snapshots: completeOf(catalog), warnings: [] } : resolveSnapshots(at, catalog);
+  const snapshots = [...resolved.snapshots].sort((x, y) => (x.rowKey < y.rowKey ? 1 : -1)); // newest first
   if (snapshots.length === 0) throw new NotFoundError('no complete SoftwareInventory snapshot yet');
   const trend = await productTrend(ctx, { name, vendor, snapshots });
   if (trend.points.every((p) => p.devices === 0)) {
@@ -112,9 +117,10 @@ export async function productPage(ctx: UiContext, params: URLSearchParams): Prom
       ${list.length > DEVICES_PER_VERSION ? html`<p class="note">and ${count(list.length - DEVICES_PER_VERSION)} more (npm run query -- software for the full list)</p>` : ''}
     </section>`;
   });
-  const body = html`<p class="note">
-      ${vendor ? html`Vendor ${vendor}. ` : ''}Distinct devices per version in each of the ${count(trend.points.length)} complete snapshots; the top
-      ${count(top)} versions by devices at the newest snapshot, the rest as "other".
+  const body = html`${warnings(resolved.warnings)}
+    <p class="note">
+      ${vendor ? html`Vendor ${vendor}. ` : ''}Distinct devices per version in each of the ${count(trend.points.length)} snapshots${at ? ` of ${at}` : ''}; the
+      top ${count(top)} versions by devices at the newest snapshot, the rest as "other".
     </p>
     ${chart} ${figures}
     <h2>Devices on each version at ${newest.rowKey} (${snapshotLabel(newest)} UTC)</h2>
