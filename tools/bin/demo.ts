@@ -193,6 +193,8 @@ async function printSummary(log: Log, cs: string, summaries: readonly CycleSumma
       : []),
     '',
     'Or open the account in Azure Storage Explorer: "Attach to a local emulator" with these ports, or paste the connection string above.',
+    'Or browse it in the web UI (docs/ui.md) at http://127.0.0.1:8070/ while Azurite keeps serving:',
+    `  AzureWebJobsStorage="$AZURE_STORAGE_CONNECTION_STRING" npm run ui`,
   );
   log.info('demo summary follows');
   process.stdout.write(`${out.join('\n')}\n`);

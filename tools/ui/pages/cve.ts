@@ -1,0 +1,87 @@
+// `/cve?id=CVE-…`: devices exposed to a CVE in each complete SoftwareVulnerabilities snapshot (cveExposure),
+// as a bar chart, and the exposed devices at the newest one.
+import { cveExposure, CveExposureRow } from '../../query/cve';
+import { NotFoundError, UsageError } from '../../query/errors';
+import { shortTime } from '../../query/output';
+import { stackedBars } from '../chart';
+import { count, html } from '../html';
+import type { Page } from '../layout';
+import { catalogOf, completeOf, deviceLink, productLink, required, snapshotLabel, dash, UiContext } from './common';
+
+// CVE ids, and Defender's own ids of the same shape for issues without one (TVM-2020-0002)
+const CVE = /^[A-Z][A-Z0-9]{1,15}-\d{4}-\d{1,12}$/i;
+
+export async function cvePage(ctx: UiContext, params: URLSearchParams): Promise<Page> {
+  const raw = required(params, 'id', 'a CVE id such as CVE-2021-44228');
+  if (!CVE.test(raw)) throw new UsageError(`"${raw}" is not a vulnerability id (CVE-yyyy-nnnn)`);
+  const id = raw.toUpperCase();
+  const snapshots = completeOf(await catalogOf(ctx, 'SoftwareVulnerabilities')).reverse(); // oldest first
+  if (snapshots.length === 0) {
+    throw new NotFoundError('no complete SoftwareVulnerabilities snapshot yet: the timer collects that kind when EXPORT_KINDS lists it (docs/kinds.md)');
+  }
+  const devices = new Map<string, Set<string>>(snapshots.map((s) => [s.rowKey, new Set()]));
+  const newest = snapshots[snapshots.length - 1];
+  const atNewest: CveExposureRow[] = [];
+  for await (const r of cveExposure(ctx, id, snapshots)) {
+    devices.get(r.SnapshotId)?.add(r.DeviceId);
+    if (r.SnapshotId === newest.rowKey) atNewest.push(r);
+  }
+  const points = snapshots.map((s) => ({ id: s.rowKey, label: snapshotLabel(s) }));
+  const values = snapshots.map((s) => devices.get(s.rowKey)!.size);
+  const chart = stackedBars(`devices exposed to ${id}`, points, [{ name: 'devices exposed', values }], 'devices');
+  const sample = atNewest[0];
+  atNewest.sort((a, b) => ((a.DeviceName ?? a.DeviceId) < (b.DeviceName ?? b.DeviceId) ? -1 : 1));
+  const body = html`${sample ? html`<p>${dash(sample.VulnerabilitySeverityLevel)} · CVSS ${dash(sample.CvssScore)} · ${dash(sample.ExploitabilityLevel)}</p>` : ''}
+    <p class="note">Distinct devices with a software version exposed to ${id}, per complete SoftwareVulnerabilities snapshot.</p>
+    ${chart}
+    <table class="figures">
+      <thead>
+        <tr>
+          <th>snapshot</th>
+          <th class="num">devices</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${snapshots.map(
+          (s, i) =>
+            html`<tr data-snapshot="${s.rowKey}">
+              <td>${points[i].label}</td>
+              <td class="num" data-field="devices">${count(values[i])}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+    <h2>Exposed at ${newest.rowKey} (${snapshotLabel(newest)} UTC): <span data-field="exposed">${count(devices.get(newest.rowKey)!.size)}</span> devices</h2>
+    ${
+      atNewest.length
+        ? html`<table class="exposed">
+            <thead>
+              <tr>
+                <th>device</th>
+                <th>OS</th>
+                <th>vendor</th>
+                <th>name</th>
+                <th>version</th>
+                <th>first seen (UTC)</th>
+                <th>update available</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${atNewest.map(
+                (r) =>
+                  html`<tr>
+                    <td>${deviceLink(r.DeviceId, r.DeviceName ?? r.DeviceId)}</td>
+                    <td>${dash(r.OSPlatform)}</td>
+                    <td>${r.SoftwareVendor}</td>
+                    <td>${productLink(r.SoftwareName, r.SoftwareVendor)}</td>
+                    <td>${r.SoftwareVersion}</td>
+                    <td>${shortTime(r.FirstSeenTimestamp)}</td>
+                    <td>${r.SecurityUpdateAvailable === undefined ? '-' : r.SecurityUpdateAvailable ? 'yes' : 'no'}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+        : html`<p>No device is exposed to ${id} at the newest snapshot.</p>`
+    }`;
+  return { title: id, body, search: { type: 'cve', q: id } };
+}

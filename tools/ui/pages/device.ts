@@ -1,0 +1,207 @@
+// `/device?id=…&at=…`: what a device had installed at a snapshot (the query CLI's device lookup), with
+// first-seen dates, and its vulnerabilities and failing configurations when those kinds have snapshots.
+import { odata } from '@azure/data-tables';
+import { ExportKind } from '../../../shared/core/contracts';
+import { eosText } from '../../query/commands/common';
+import { groupByPartition } from '../../query/commands/device';
+import { lookupDevice } from '../../query/commands/deviceLookup';
+import { NotFoundError } from '../../query/errors';
+import { shortTime } from '../../query/output';
+import { StoredRow } from '../../query/rows';
+import { CatalogRow, resolveSnapshot } from '../../query/snapshots';
+import { readAll } from '../../query/tableRead';
+import { count, href, html, Html } from '../html';
+import type { Page } from '../layout';
+import { catalogOf, completeOf, cveLink, optional, productLink, required, str, dash, tableFor, UiContext, warnings } from './common';
+
+type Row = Record<string, unknown> & { partitionKey: string; rowKey: string };
+
+const plural = (n: number, one: string, many = `${one}s`) => (n === 1 ? one : many);
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The newest complete snapshot of `kind` generated at or before `at` (the inventory snapshot shown). */
+async function companion(ctx: UiContext, kind: ExportKind, at: CatalogRow): Promise<{ s?: CatalogRow; any: boolean }> {
+  const rows = completeOf(await catalogOf(ctx, kind));
+  return { s: rows.find((r) => r.rowKey <= at.rowKey), any: rows.length > 0 };
+}
+
+async function partitionRows(ctx: UiContext, kind: ExportKind, s: CatalogRow, partitionKey: string): Promise<Row[] | string> {
+  try {
+    return await readAll<Row>(tableFor(ctx, kind, s), s.rowKey, { filter: odata`PartitionKey eq ${partitionKey}` });
+  } catch (err) {
+    if (err instanceof NotFoundError) return err.message;
+    throw err;
+  }
+}
+
+async function vulnerabilities(ctx: UiContext, at: CatalogRow, partitionKey: string): Promise<Html> {
+  const { s, any } = await companion(ctx, 'SoftwareVulnerabilities', at);
+  if (!any) return html``;
+  const note = (p: Html) =>
+    html`<section data-kind="SoftwareVulnerabilities">
+      <h2>Vulnerabilities</h2>
+      ${p}
+    </section>`;
+  if (!s) return note(html`<p class="note">No complete SoftwareVulnerabilities snapshot at or before ${at.rowKey}.</p>`);
+  const rows = await partitionRows(ctx, 'SoftwareVulnerabilities', s, partitionKey);
+  if (typeof rows === 'string') return note(html`<p class="error">${rows}</p>`);
+  const cves = new Set(rows.map((r) => r.CveId).filter(Boolean)).size;
+  rows.sort((a, b) => Number(b.CvssScore ?? -1) - Number(a.CvssScore ?? -1) || byText(str(a.CveId), str(b.CveId)));
+  return html`<section data-kind="SoftwareVulnerabilities">
+    <h2>Vulnerabilities</h2>
+    <p class="note">Snapshot ${s.rowKey}: <span data-field="cves">${count(cves)}</span> CVEs over ${count(rows.length)} rows.</p>
+    ${
+      rows.length
+        ? html`<table>
+            <thead>
+              <tr>
+                <th>CVE</th>
+                <th>severity</th>
+                <th class="num">CVSS</th>
+                <th>exploitability</th>
+                <th>vendor</th>
+                <th>name</th>
+                <th>version</th>
+                <th>first seen (UTC)</th>
+                <th>update available</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${rows.map(
+                (r) =>
+                  html`<tr>
+                    <td>${r.CveId ? cveLink(str(r.CveId)) : html`<span class="note">(no CVE)</span>`}</td>
+                    <td>${dash(r.VulnerabilitySeverityLevel)}</td>
+                    <td class="num">${dash(r.CvssScore)}</td>
+                    <td>${dash(r.ExploitabilityLevel)}</td>
+                    <td>${dash(r.SoftwareVendor)}</td>
+                    <td>${productLink(str(r.SoftwareName), str(r.SoftwareVendor))}</td>
+                    <td>${dash(r.SoftwareVersion)}</td>
+                    <td>${shortTime(r.FirstSeenTimestamp)}</td>
+                    <td>${r.SecurityUpdateAvailable === undefined ? '-' : r.SecurityUpdateAvailable ? 'yes' : 'no'}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+        : ''
+    }
+  </section>`;
+}
+
+async function configurations(ctx: UiContext, at: CatalogRow, partitionKey: string): Promise<Html> {
+  const { s, any } = await companion(ctx, 'SecureConfigurations', at);
+  if (!any) return html``;
+  const note = (p: Html) =>
+    html`<section data-kind="SecureConfigurations">
+      <h2>Failing configurations</h2>
+      ${p}
+    </section>`;
+  if (!s) return note(html`<p class="note">No complete SecureConfigurations snapshot at or before ${at.rowKey}.</p>`);
+  const rows = await partitionRows(ctx, 'SecureConfigurations', s, partitionKey);
+  if (typeof rows === 'string') return note(html`<p class="error">${rows}</p>`);
+  const applicable = rows.filter((r) => r.IsApplicable === true);
+  const failing = applicable.filter((r) => r.IsCompliant === false).sort((a, b) => Number(b.ConfigurationImpact ?? 0) - Number(a.ConfigurationImpact ?? 0));
+  return html`<section data-kind="SecureConfigurations">
+    <h2>Failing configurations</h2>
+    <p class="note">
+      Snapshot ${s.rowKey}: <span data-field="failing">${count(failing.length)}</span> of ${count(applicable.length)} applicable configurations fail.
+    </p>
+    ${
+      failing.length
+        ? html`<table>
+            <thead>
+              <tr>
+                <th>configuration</th>
+                <th>name</th>
+                <th>category</th>
+                <th class="num">impact</th>
+                <th>assessed (UTC)</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${failing.map(
+                (r) =>
+                  html`<tr>
+                    <td>${dash(r.ConfigurationId)}</td>
+                    <td>${dash(r.ConfigurationName)}</td>
+                    <td>${dash(r.ConfigurationCategory)}${r.ConfigurationSubcategory ? html` / ${str(r.ConfigurationSubcategory)}` : ''}</td>
+                    <td class="num">${dash(r.ConfigurationImpact)}</td>
+                    <td>${shortTime(r.AssessmentTimestamp)}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+        : ''
+    }
+  </section>`;
+}
+
+function softwareTable(rows: StoredRow[]): Html {
+  const sorted = [...rows].sort(
+    (a, b) =>
+      byText(a.SoftwareVendor ?? '', b.SoftwareVendor ?? '') ||
+      byText(a.SoftwareName ?? '', b.SoftwareName ?? '') ||
+      byText(a.SoftwareVersion ?? '', b.SoftwareVersion ?? ''),
+  );
+  return html`<table class="software">
+    <thead>
+      <tr>
+        <th>vendor</th>
+        <th>name</th>
+        <th>version</th>
+        <th class="num">weaknesses</th>
+        <th>end of support</th>
+        <th>first seen (UTC)</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${sorted.map(
+        (r) =>
+          html`<tr>
+            <td data-field="vendor">${r.SoftwareVendor}</td>
+            <td data-field="name">${productLink(r.SoftwareName ?? '', r.SoftwareVendor)}</td>
+            <td data-field="version">${r.SoftwareVersion}</td>
+            <td class="num">${r.NumberOfWeaknesses ?? '-'}</td>
+            <td>${eosText(r)}</td>
+            <td>${shortTime(r.SoftwareFirstSeenTimestamp)}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
+}
+
+export async function devicePage(ctx: UiContext, params: URLSearchParams): Promise<Page> {
+  const query = required(params, 'id', 'a DeviceId or DeviceName');
+  const at = optional(params, 'at') ?? 'latest';
+  const catalog = await catalogOf(ctx, 'SoftwareInventory');
+  const resolved = resolveSnapshot(at, catalog);
+  const snapshot = resolved.snapshots[0];
+  const found = await lookupDevice(ctx, [snapshot], query);
+  const devices = groupByPartition(found.rows[0]);
+  // other snapshots of the same device: shareable links along the history
+  const complete = completeOf(catalog);
+  const sections: Html[] = [];
+  for (const rows of devices) {
+    const d = rows[0];
+    const products = new Set(rows.map((r) => `${r.SoftwareVendor}\u0000${r.SoftwareName}`)).size;
+    const weaknesses = rows.reduce((n, r) => n + (r.NumberOfWeaknesses ?? 0), 0);
+    sections.push(
+      html`<section class="device" data-device="${d.DeviceId}">
+        <h2>${d.DeviceName ?? '(no name)'}</h2>
+        <p>DeviceId <code>${d.DeviceId}</code> · ${d.OSPlatform ?? '-'} · RBAC group ${d.RbacGroupName ?? '-'} · matched by ${found.by}</p>
+        <p class="snapshots">
+          Snapshot:
+          ${complete.map((s, i) => html`${i ? ' · ' : ''}<a class="${s.rowKey === snapshot.rowKey ? 'current' : ''}" href="${href('/device', { id: d.DeviceId, at: s.rowKey })}">${s.rowKey}</a>`)}
+        </p>
+        <h2>Software</h2>
+        <p class="note">
+          <span data-field="rows">${count(rows.length)}</span> ${plural(rows.length, 'row')} (<span data-field="products">${count(products)}</span>
+          ${plural(products, 'product')}), ${count(weaknesses)} ${plural(weaknesses, 'weakness', 'weaknesses')} in total, in snapshot ${snapshot.rowKey}.
+        </p>
+        ${softwareTable(rows)} ${await vulnerabilities(ctx, snapshot, d.partitionKey)} ${await configurations(ctx, snapshot, d.partitionKey)}
+      </section>`,
+    );
+  }
+  const title = devices.length === 1 ? `Device ${devices[0][0].DeviceName ?? devices[0][0].DeviceId}` : `${devices.length} devices named ${query}`;
+  return { title, body: html`${warnings(resolved.warnings)}${sections}`, search: { type: 'device', q: query } };
+}
