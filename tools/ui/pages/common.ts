@@ -1,24 +1,18 @@
 // What the pages share: the query layer's context, catalogs per kind, links between pages, errors.
 import type { TableClient } from '@azure/data-tables';
 import { ExportKind, snapshotTableName } from '../../../shared/core/contracts';
-import { isNotFound } from '../../../shared/storage/snapshotCatalog';
 import type { Context } from '../../query/commands/common';
 import { UsageError } from '../../query/errors';
 import { asText } from '../../query/output';
-import { CatalogRow, isComplete } from '../../query/snapshots';
+import { CatalogRow, isComplete, loadCatalog } from '../../query/snapshots';
 import { href, html, Html } from '../html';
 
 /** The query layer's context; the UI has no terminal, so progress lines never draw. */
 export type UiContext = Context;
 
-/** Every catalog row of one kind, newest first (what loadCatalog does for the inventory); none without a catalog. */
-export async function catalogOf(ctx: UiContext, kind: ExportKind): Promise<CatalogRow[]> {
-  try {
-    return await ctx.catalog.listSnapshots(kind);
-  } catch (err) {
-    if (isNotFound(err)) return [];
-    throw err;
-  }
+/** Every catalog row of one kind, newest first; none without a catalog (the query layer's loadCatalog). */
+export function catalogOf(ctx: UiContext, kind: ExportKind): Promise<CatalogRow[]> {
+  return loadCatalog(ctx.catalog, kind);
 }
 
 export function completeOf(rows: readonly CatalogRow[]): CatalogRow[] {
