@@ -28,7 +28,7 @@ interface DemoArgs {
 }
 
 const USAGE = `usage: npm start -- [--devices N] [--files N] [--seed N] [--kinds K,K] [--no-keep] [--fresh]
-  --devices N   fleet size (default 2000: about 56k inventory rows and 300k vulnerability rows)
+  --devices N   fleet size (default 1000: about 28k inventory rows and 150k vulnerability rows)
   --files N     export part files per kind (default: one per 50k rows, at least 3)
   --kinds K,K   export kinds to publish and ingest (default all: ${EXPORT_KIND_NAMES.join(', ')})
   --seed N      fleet seed (default 42)
@@ -37,7 +37,7 @@ const USAGE = `usage: npm start -- [--devices N] [--files N] [--seed N] [--kinds
 
 function parseArgs(argv: string[]): DemoArgs {
   const args: DemoArgs = {
-    devices: 2000,
+    devices: 1000,
     seed: 42,
     keep: !!process.stdout.isTTY && process.env.CI !== 'true',
     fresh: false,
