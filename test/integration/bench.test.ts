@@ -66,7 +66,7 @@ describe('npm run bench (smoke)', () => {
     });
     if (process.platform === 'linux') {
       sane(r.wholeProcess.best);
-      // ts-node start-up alone costs more CPU than the in-process worker spends on 5,000 rows
+      // npm's start-up alone costs more CPU than the in-process worker spends on 5,000 rows
       expect(r.wholeProcess.best.cpuSeconds).toBeGreaterThan(r.pipeline.best.cpuSeconds);
     }
     expect(r.ratios.wholeProcessToCeiling).toBeGreaterThan(0);

@@ -10,7 +10,7 @@
 //  6. client cost — CPU-seconds (user+sys) of the ingesting process per 100,000 rows (Azurite excluded),
 //                 pipeline beside raw inserts and the SDK's own submitTransaction;
 //  7. whole process — the real `npm run ingest` spawned against the same export files, start to exit, its
-//                 CPU that of the whole child tree (npm, shell, ts-node start-up included): tools/bench/wholeProcess.ts.
+//                 CPU that of the whole child tree (npm, shell, node and launcher start-up included): tools/bench/wholeProcess.ts.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { benchMain, benchOptions, numberArg as num, ParsedBenchArgs, progressLog } from '../bench/cli';
 import { BENCH_DEFAULTS, BenchOptions, formatResults, runBench } from '../bench/run';
+import { ROOT } from '../root';
 
 const USAGE =
   'usage: npm run bench -- [--rows N] [--out FILE] [--files N] [--concurrency 4,8,16,32] [--repeat N] [--naive-seconds S] [--write-concurrency N] [--file-concurrency N] [--memory-mb MB] [--memory-mark-mb MB] [--reject-lines N] [--reject-line-mb MB] [--seed N] [--json]';
@@ -28,7 +29,7 @@ const OPTIONS = [
 
 function parse(argv: string[]): ParsedBenchArgs<BenchOptions> {
   const o: BenchOptions = { ...BENCH_DEFAULTS, log: progressLog };
-  let out = path.join(__dirname, '..', '..', 'bench', 'results.json');
+  let out = path.join(ROOT, 'bench', 'results.json');
   const { given, json } = benchOptions(argv, USAGE, OPTIONS);
   for (const [name, v] of given) {
     const a = `--${name}`;

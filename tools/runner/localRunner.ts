@@ -16,6 +16,7 @@ import { reportSnapshotCompleted } from '../../shared/core/telemetry';
 import { Log } from '../../shared/core/log';
 import { describeError } from '../../shared/core/redact';
 import { sleep } from '../../shared/core/concurrency';
+import { ROOT } from '../root';
 
 export interface HostQueueSettings {
   maxDequeueCount: number;
@@ -34,10 +35,7 @@ function timeSpanSeconds(text: string): number {
  * Read the queue settings from host.json, so the runner retries exactly as the host would. Like the host,
  * app settings named `AzureFunctionsJobHost__extensions__queues__<name>` override host.json's values.
  */
-export function hostQueueSettings(
-  hostJsonPath = path.join(__dirname, '..', '..', 'host.json'),
-  env: Record<string, string | undefined> = {},
-): HostQueueSettings {
+export function hostQueueSettings(hostJsonPath = path.join(ROOT, 'host.json'), env: Record<string, string | undefined> = {}): HostQueueSettings {
   const host = JSON.parse(fs.readFileSync(hostJsonPath, 'utf8')) as { extensions?: { queues?: { maxDequeueCount?: number; visibilityTimeout?: string } } };
   const q = host.extensions?.queues ?? {};
   const maxDequeueCount = env[`${HOST_OVERRIDE}maxDequeueCount`] ?? q.maxDequeueCount ?? 5;
