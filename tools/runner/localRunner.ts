@@ -9,6 +9,7 @@ import { AppServices, createServices, ingestDeps, timerDeps } from '../../shared
 import { Config } from '../../shared/core/config';
 import { SOFTWARE_INVENTORY, SnapshotRow } from '../../shared/core/contracts';
 import { ingestExportFile, IngestDeps, IngestOutcome } from '../../shared/ingest/fileWorker';
+import { Slots } from '../../shared/ingest/snapshotWriter';
 import { isSuperseded } from '../../shared/storage/snapshotCatalog';
 import { handlePoisonMessage } from '../../shared/ingest/poisonHandler';
 import { runExportTimer, TimerDeps, TimerOutcome } from '../../shared/timer/exportCollector';
@@ -192,6 +193,28 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
   let lastMove = Date.now();
   let rearms = 0;
 
+  // The files in progress share one budget of transactions in flight, first come first served: while every
+  // worker has a file, each gets about WRITE_CONCURRENCY; in the tail of a run, when fewer files remain than
+  // workers, the idle workers' share goes to the files still running, so storage stays busy to the last row.
+  const writeSlots = new Slots(config.ingestFileConcurrency * config.writeConcurrency);
+
+  // Idle waits (an empty queue, the supervisor between checks) end as soon as a handler finishes, so the run
+  // ends when its last file does, not up to a poll later, and a continuation is picked up at once.
+  const naps = new Set<() => void>();
+  const nap = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        naps.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      naps.add(wake);
+    });
+  const wakeAll = () => {
+    for (const wake of [...naps]) wake();
+  };
+
   const handle = async (msg: Received): Promise<void> => {
     const body = decodeBody(msg.messageText);
     if (msg.dequeueCount > host.maxDequeueCount) {
@@ -210,6 +233,7 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
         body,
         ingestDeps(services, log, {
           workerId: `local-${msg.messageId}`,
+          writeSlots,
           ...opts.ingest,
           limits: { leaseMs: leaseSeconds * 1000, ...opts.ingest?.limits },
         }),
@@ -325,7 +349,7 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
       }
       const m = res.receivedMessageItems[0];
       if (!m) {
-        await sleep(pollMs);
+        await nap(pollMs);
         continue;
       }
       inFlight++;
@@ -333,6 +357,7 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
         await handle({ messageId: m.messageId, popReceipt: m.popReceipt, messageText: m.messageText, dequeueCount: m.dequeueCount });
       } finally {
         inFlight--;
+        wakeAll();
       }
     }
   };
@@ -355,7 +380,7 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
           await runExportTimer(timerDeps(services, log, { staleAfterMs: 0, ...opts.timer }));
           lastMove = Date.now();
         }
-        await sleep(pollMs);
+        await nap(pollMs);
       }
     };
     await Promise.race([supervise(), failedWorker]);
@@ -365,6 +390,7 @@ export async function runIngestCycle(opts: RunnerOptions): Promise<CycleSummary>
     if (settled?.completedNow) reportSnapshotCompleted(services.telemetry, settled);
   } finally {
     done = true;
+    wakeAll();
     if (progressTimer) clearInterval(progressTimer);
     await Promise.allSettled(workers);
     // ours to stop (its exporters hold timers); a caller's services are the caller's
