@@ -8,7 +8,7 @@ import type { BenchResults } from '../../tools/bench/run';
 
 const ROOT = path.join(__dirname, '..', '..');
 const bench = (args: string[]) =>
-  spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'tools/bin/bench.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 290_000 });
+  spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'tools/bin/bench.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 420_000 });
 
 describe('npm run bench (smoke)', () => {
   it("measures ceiling, pipeline, whole process, SDK, naive, parse+map, the packaged app's cold load, memory and memory under rejected long lines, and writes results.json", () => {
@@ -121,7 +121,7 @@ describe('npm run bench (smoke)', () => {
     ]);
     for (const t of r.targets) expect(typeof t.met).toBe('boolean');
     fs.rmSync(path.dirname(out), { recursive: true, force: true });
-  }, 300_000);
+  }, 450_000);
 
   it('refuses bad options with exit code 2 and usage', () => {
     const run = bench(['--rows', 'many']);
