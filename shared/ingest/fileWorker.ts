@@ -12,7 +12,7 @@ import { Log } from '../core/log';
 import { ExtraColumns, mapLine } from './recordMapper';
 import { describeError, stripQuery } from '../core/redact';
 import { isConditionFailed, isSuperseded, shortError, SnapshotCatalog, WithEtag } from '../storage/snapshotCatalog';
-import { Counters, SnapshotWriter } from './snapshotWriter';
+import { Counters, Slots, SnapshotWriter } from './snapshotWriter';
 import { FileLease, LeaseLostError } from '../storage/fileLease';
 import { shorten } from '../core/text';
 import { noTelemetry, reportSnapshotCompleted, reportSnapshotFailed, Telemetry } from '../core/telemetry';
@@ -50,6 +50,8 @@ export interface IngestDeps {
   queue: QueueClient;
   downloadPolicy: { allowlist: string[]; allowLoopback: boolean };
   writeConcurrency: number;
+  /** write slots shared by the files one process ingests at once (the local runner); default: the file's own WRITE_CONCURRENCY */
+  writeSlots?: Slots;
   /** after this long the worker checkpoints and re-queues the rest of its file */
   timeBudgetMs: number;
   log: Log;
@@ -384,6 +386,7 @@ async function ingestClaimedFile({ msg, partition, file, lease, deps, limits, st
       snapshotId,
       fileIndex,
       writeConcurrency: deps.writeConcurrency,
+      slots: deps.writeSlots,
       segmentRows: limits.segmentRows,
       // transient Table Storage faults are retried by the writer; say so, so a throttled account shows in the logs
       write: {

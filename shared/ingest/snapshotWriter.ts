@@ -63,7 +63,7 @@ function newSegment(lastLine: number): Segment {
 export const DEFAULT_OPEN_ROWS = 200;
 
 /** At most n at once, first come first served. */
-class Slots {
+export class Slots {
   private free: number;
   private readonly waiting: (() => void)[] = [];
   constructor(n: number) {
@@ -91,6 +91,8 @@ export interface SnapshotWriterOptions {
   snapshotId: string;
   fileIndex: number;
   writeConcurrency: number;
+  /** transactions in flight shared with other writers, instead of WRITE_CONCURRENCY of its own (the local runner's files share one budget) */
+  slots?: Slots;
   segmentRows: number;
   /** counters as of the checkpoint we resume from */
   start: Counters;
@@ -129,7 +131,7 @@ export class SnapshotWriter {
   constructor(private readonly opts: SnapshotWriterOptions) {
     this.counters = { ...opts.start };
     this.dedupe = new DuplicateDetector(opts.spillDir);
-    this.slots = new Slots(opts.writeConcurrency);
+    this.slots = opts.slots ?? new Slots(opts.writeConcurrency);
     this.write = writeOptions(opts.write);
     this.openRowsLimit = opts.openRows ?? DEFAULT_OPEN_ROWS;
     this.seg = newSegment(opts.start.lines);

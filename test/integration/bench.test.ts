@@ -4,14 +4,15 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { measureColdLoad } from '../../tools/bench/coldLoad';
 import type { BenchResults } from '../../tools/bench/run';
 
 const ROOT = path.join(__dirname, '..', '..');
 const bench = (args: string[]) =>
-  spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'tools/bin/bench.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 170_000 });
+  spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'tools/bin/bench.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 420_000 });
 
 describe('npm run bench (smoke)', () => {
-  it('measures ceiling, pipeline, SDK, naive, parse+map, memory and memory under rejected long lines, and writes results.json', () => {
+  it('measures ceiling, pipeline, whole process, SDK, naive, parse+map, memory and memory under rejected long lines, and writes results.json', () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-')), 'results.json');
     const run = bench([
       '--rows',
@@ -30,6 +31,9 @@ describe('npm run bench (smoke)', () => {
       '20',
       '--reject-line-mb',
       '0.25',
+      // the cold load builds the package (npm ci of the production tree): measured on its own below
+      '--cold-load-runs',
+      '0',
       '--out',
       out,
     ]);
@@ -37,6 +41,7 @@ describe('npm run bench (smoke)', () => {
     expect(run.stdout).toMatch(/ceiling \(raw batches, conc\. (4|8)\)/);
     expect(run.stdout).toMatch(/pipeline \(worker, 2 files\)/);
     expect(run.stdout).toMatch(/whole process \(npm run ingest, 2 files\)/);
+    expect(run.stdout).not.toMatch(/cold load:/);
     expect(run.stdout).toMatch(/targets:/);
 
     const r = JSON.parse(fs.readFileSync(out, 'utf8')) as BenchResults;
@@ -66,7 +71,7 @@ describe('npm run bench (smoke)', () => {
     });
     if (process.platform === 'linux') {
       sane(r.wholeProcess.best);
-      // ts-node start-up alone costs more CPU than the in-process worker spends on 5,000 rows
+      // npm's start-up alone costs more CPU than the in-process worker spends on 5,000 rows
       expect(r.wholeProcess.best.cpuSeconds).toBeGreaterThan(r.pipeline.best.cpuSeconds);
     }
     expect(r.ratios.wholeProcessToCeiling).toBeGreaterThan(0);
@@ -74,6 +79,7 @@ describe('npm run bench (smoke)', () => {
     sane(r.sdkTransaction);
     expect(r.naive.rows).toBeGreaterThan(0);
     sane(r.naive);
+    expect(r.coldLoad).toBeUndefined();
     expect(r.parseMap.rows).toBe(5000);
     expect(r.decodeParseMap.rows).toBe(5000);
     sane(r.parseMap);
@@ -109,7 +115,19 @@ describe('npm run bench (smoke)', () => {
     ]);
     for (const t of r.targets) expect(typeof t.met).toBe('boolean');
     fs.rmSync(path.dirname(out), { recursive: true, force: true });
-  }, 180_000);
+  }, 450_000);
+
+  it("measures the packaged app's cold load: the package built as npm run package builds it, every function file required and registered in a fresh node", () => {
+    const c = measureColdLoad(2, () => undefined);
+    expect(c.loadMs).toHaveLength(2);
+    expect(c.processMs).toHaveLength(2);
+    expect(c.medianLoadMs).toBeGreaterThan(0);
+    expect(c.medianProcessMs).toBeGreaterThanOrEqual(c.medianLoadMs);
+    const functionFiles = fs.readdirSync(path.join(ROOT, 'functions')).filter((f) => f.endsWith('.ts')).length;
+    expect(c.entries).toBe(functionFiles);
+    expect(c.registrations).toBeGreaterThanOrEqual(functionFiles);
+    expect(c.modules).toBeGreaterThan(functionFiles);
+  }, 600_000);
 
   it('refuses bad options with exit code 2 and usage', () => {
     const run = bench(['--rows', 'many']);

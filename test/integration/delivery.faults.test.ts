@@ -133,6 +133,8 @@ describe('time budget (process level)', () => {
       const run = await runIngest(
         localIngestEnv(azuriteConnectionString(azurite().blobPort, azurite().queuePort, proxy.port), sim.baseUrl, 'budget', {
           WRITE_CONCURRENCY: '1',
+          // the runner's files share INGEST_FILE_CONCURRENCY × WRITE_CONCURRENCY slots, so a lone file would get 2
+          INGEST_FILE_CONCURRENCY: '1',
           WORKER_TIME_BUDGET_SECONDS: '10',
         }),
         110_000,

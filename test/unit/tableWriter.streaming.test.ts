@@ -4,7 +4,7 @@
 import { TableClient } from '@azure/data-tables';
 import { InventoryEntity } from '../../shared/core/contracts';
 import { MapResult } from '../../shared/ingest/recordMapper';
-import { Counters, SnapshotWriter } from '../../shared/ingest/snapshotWriter';
+import { Counters, Slots, SnapshotWriter } from '../../shared/ingest/snapshotWriter';
 import { CapturedRequest, sinkHttpClient } from '../../tools/bench/sink';
 
 const CS = 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;';
@@ -83,6 +83,64 @@ describe('snapshot writer streaming', () => {
     expect(checkpoints.map((c) => c.lines)).toEqual([...checkpoints.map((c) => c.lines)].sort((a, b) => a - b));
     expect(checkpoints[checkpoints.length - 1]).toEqual({ lines: line, rows: line, rejected: 0, duplicates: 0 });
     expect(checkpoints.length).toBeGreaterThan(10);
+  });
+
+  it('writers sharing one budget of slots (the local runner) never exceed it together, and the last one running gets all of it', async () => {
+    const budget = new Slots(8);
+    let total = 0;
+    let maxTotal = 0;
+    const inFlight = { a: 0, b: 0 };
+    const maxAlone = { a: 0, b: 0 };
+    const finished = { a: false, b: false };
+    const writerFor = (name: 'a' | 'b') => {
+      const sink = sinkHttpClient({
+        delayMs: () => {
+          inFlight[name]++;
+          maxTotal = Math.max(maxTotal, ++total);
+          // in flight while the other writer is done: the tail of a run
+          if (finished[name === 'a' ? 'b' : 'a']) maxAlone[name] = Math.max(maxAlone[name], inFlight[name]);
+          return 3;
+        },
+        onAnswer: () => {
+          inFlight[name]--;
+          total--;
+        },
+      });
+      const table = TableClient.fromConnectionString(CS, name, { allowInsecureConnection: true, httpClient: sink as never });
+      const checkpoints: Counters[] = [];
+      const writer = new SnapshotWriter({
+        table,
+        rejectsTable: table,
+        snapshotId: 's',
+        fileIndex: name === 'a' ? 0 : 1,
+        writeConcurrency: 4,
+        slots: budget,
+        segmentRows: 1000,
+        start: { lines: 0, rows: 0, rejected: 0, duplicates: 0 },
+        checkpoint: async (c) => void checkpoints.push(c),
+      });
+      return { writer, checkpoints };
+    };
+    const feed = async (name: 'a' | 'b', devices: number) => {
+      const { writer, checkpoints } = writerFor(name);
+      let line = 0;
+      for (let device = 0; device < devices; device++) {
+        for (let i = 0; i < 100; i++) {
+          line++;
+          writer.add(line, entity(line, device), () => '');
+          await writer.maybeCommit();
+        }
+      }
+      await writer.finish();
+      finished[name] = true;
+      return checkpoints[checkpoints.length - 1];
+    };
+    const [a, b] = await Promise.all([feed('a', 120), feed('b', 20)]);
+    expect(a).toEqual({ lines: 12_000, rows: 12_000, rejected: 0, duplicates: 0 });
+    expect(b).toEqual({ lines: 2_000, rows: 2_000, rejected: 0, duplicates: 0 });
+    expect(maxTotal).toBeLessThanOrEqual(8);
+    // alone, the longer file used more than the 4 slots of its own a writer would have had
+    expect(maxAlone.a).toBeGreaterThan(4);
   });
 
   it('surfaces a failed transaction at the next call, without waiting for the segment to end', async () => {

@@ -6,8 +6,7 @@ import * as path from 'node:path';
 import { Azurite } from '../runner/azurite';
 import { BigFile, Line, RejectFile, uploadBigFile, uploadRejectFile } from './data';
 import type { MemoryInput, MemoryResult, ParseMapInput, ParseMapResult, PipelineInput, PipelineResult } from './child';
-
-const ROOT = path.join(__dirname, '..', '..');
+import { ROOT } from '../root';
 
 function tsFiles(dir: string): string[] {
   const out: string[] = [];
@@ -23,6 +22,8 @@ let transpiled: string | undefined;
 /** Transpile shared/ and tools/ under node_modules/.cache (what `npm run build` would emit, without type checks), once per process. */
 export function transpileForChild(): string {
   if (transpiled) return transpiled;
+  // `npm run bench` runs compiled (tools/launch.js): the children run from the same fresh build, nothing to transpile
+  if (__filename.endsWith('.js')) return (transpiled = path.join(__dirname, '..', '..'));
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts = require('typescript') as typeof import('typescript');
   const out = path.join(ROOT, 'node_modules', '.cache', `bench-js-${process.pid}`);

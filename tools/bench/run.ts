@@ -10,7 +10,9 @@
 //  6. client cost — CPU-seconds (user+sys) of the ingesting process per 100,000 rows (Azurite excluded),
 //                 pipeline beside raw inserts and the SDK's own submitTransaction;
 //  7. whole process — the real `npm run ingest` spawned against the same export files, start to exit, its
-//                 CPU that of the whole child tree (npm, shell, ts-node start-up included): tools/bench/wholeProcess.ts.
+//                 CPU that of the whole child tree (npm, shell, node and launcher start-up included): tools/bench/wholeProcess.ts;
+//  8. cold load  — `require` of the packaged app's dist/functions/*.js in fresh node processes, production
+//                 dependencies only (the package `npm run package` builds): tools/bench/coldLoad.ts.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -22,6 +24,7 @@ import { PendingEntity, writeEntities } from '../../shared/storage/tableWriter';
 import { Azurite, startAzurite } from '../runner/azurite';
 import type { ChildTimes } from './child';
 import { memoryRun, rejectMemoryRun, runChild } from './children';
+import { ColdLoad, measureColdLoad } from './coldLoad';
 import { fleetLines, gzipFile, jsonl, Line, splitByDevice, uploadExport } from './data';
 import { runWholeProcess } from './wholeProcess';
 
@@ -46,6 +49,8 @@ export interface BenchOptions {
   /** the rejected-lines memory run: lines and bytes a line; 0 lines skips it */
   rejectLines: number;
   rejectLineBytes: number;
+  /** fresh processes timing the packaged app's cold load; 0 skips it (and building the package) */
+  coldLoadRuns: number;
   seed: number;
   log: (line: string) => void;
   azurite?: Azurite;
@@ -62,6 +67,7 @@ export const BENCH_DEFAULTS = {
   memoryMarkBytes: 100 * 1024 * 1024,
   rejectLines: 1000,
   rejectLineBytes: 4 * 1024 * 1024,
+  coldLoadRuns: 5,
   seed: 42,
 };
 
@@ -305,6 +311,7 @@ export interface BenchResults {
     memoryMarkBytes: number;
     rejectLines: number;
     rejectLineBytes: number;
+    coldLoadRuns: number;
   };
   ceiling: { concurrency: number; sweep: (Timed & { concurrency: number })[]; runs: Timed[]; best: Timed };
   pipeline: { runs: PipelineRun[]; best: PipelineRun };
@@ -312,6 +319,8 @@ export interface BenchResults {
   wholeProcess: { runs: WholeProcessRun[]; best: WholeProcessRun };
   sdkTransaction: Timed & { concurrency: number };
   naive: Timed;
+  /** the packaged Functions app: require of its function files in fresh processes */
+  coldLoad?: ColdLoad;
   parseMap: Timed;
   decodeParseMap: Timed;
   memory?: {
@@ -430,6 +439,13 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     say(`naive: one upsertEntity per row for ${o.naiveSeconds} s…`);
     const naive = await naiveRun(azurite, items, o.naiveSeconds);
 
+    let coldLoad: ColdLoad | undefined;
+    if (o.coldLoadRuns > 0) {
+      say(`cold load: building the package as npm run package does, then requiring its function files in ${o.coldLoadRuns} fresh node processes…`);
+      coldLoad = measureColdLoad(o.coldLoadRuns, say);
+      say(`cold load: ${coldLoad.loadMs.join(', ')} ms`);
+    }
+
     let memory: BenchResults['memory'];
     if (o.memoryBytes > 0) {
       say(`memory: streaming a ${mib(o.memoryBytes)} MiB file into Azurite, then ingesting it in a separate worker process…`);
@@ -512,12 +528,14 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
         memoryMarkBytes: o.memoryMarkBytes,
         rejectLines: o.rejectLines,
         rejectLineBytes: o.rejectLineBytes,
+        coldLoadRuns: o.coldLoadRuns,
       },
       ceiling: { concurrency: bestConcurrency, sweep, runs: ceilingRuns, best: ceiling },
       pipeline: { runs: pipelineRuns, best: pipeline },
       wholeProcess: { runs: processRuns, best: wholeProcess },
       sdkTransaction,
       naive,
+      coldLoad,
       parseMap,
       decodeParseMap,
       memory,
@@ -573,6 +591,10 @@ export function targetsOf(r: BenchResults): Target[] {
       met: r.wholeProcess.best.cpuMeasured && r.clientCost.wholeProcessRowsPerCpuSecond >= 15_000,
     },
   ];
+  if (r.coldLoad) {
+    const c = r.coldLoad;
+    t.push({ name: 'Functions app cold load', target: '< 1,000 ms (median)', value: `${n(c.medianLoadMs)} ms`, met: c.medianLoadMs < 1000 });
+  }
   if (r.memory) {
     t.push(
       { name: 'peak RSS, whole file', target: '< 200 MiB', value: `${r.memory.peakRssAtEndMiB} MiB`, met: r.memory.peakRssAtEndMiB < 200 },
@@ -613,6 +635,13 @@ export function formatResults(r: BenchResults): string {
   out.push(`WRITE_CONCURRENCY ${r.settings.writeConcurrency}, INGEST_FILE_CONCURRENCY ${r.settings.fileConcurrency}; best of ${r.settings.repeat} alternating runs; ceiling sweep ${r.ceiling.sweep.map((s) => `${s.concurrency}:${n(s.rowsPerSecond)}`).join(' ')}`);
   out.push('');
   for (const row of rows) out.push(row.map((c, i) => pad(c, widths[i], i > 0 && i < 7)).join('  '));
+  if (r.coldLoad) {
+    const c = r.coldLoad;
+    out.push('');
+    out.push(
+      `cold load: the packaged Functions app (${c.entries} function files, ${c.registrations} registrations, ${n(c.modules)} modules, production dependencies only) required in a fresh node: median ${n(c.medianLoadMs)} ms (${c.loadMs.map(n).join(', ')} ms); process spawn to exit median ${n(c.medianProcessMs)} ms`,
+    );
+  }
   if (r.memory) {
     const m = r.memory;
     out.push('');

@@ -1,5 +1,5 @@
-// The whole-process row of `npm run bench`: the real `npm run ingest` (npm → sh → ts-node → the local
-// runner), spawned as a child and timed from spawn to exit, against the same gzip export files in Azurite
+// The whole-process row of `npm run bench`: the real `npm run ingest` (npm → sh → node tools/launch.js → the
+// compiled local runner), spawned as a child and timed from spawn to exit, against the same gzip export files in Azurite
 // the in-process pipeline row ingests. A tiny Defender stand-in on loopback answers SoftwareInventoryExport
 // with those files' SAS URLs (DEFENDER_AUTH=none is accepted only for a loopback base URL).
 //
@@ -13,10 +13,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import * as path from 'node:path';
+import { ROOT } from '../root';
 import type { ChildTimes } from './child';
-
-const ROOT = path.join(__dirname, '..', '..');
 
 export interface WholeProcessInput {
   connectionString: string;

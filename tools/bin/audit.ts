@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import semver from 'semver';
+import { ROOT } from '../root';
 
 export type Severity = 'info' | 'low' | 'moderate' | 'high' | 'critical' | 'unrated';
 
@@ -177,7 +178,7 @@ export function audit(opts: { root: string; requireLive?: boolean; npmAuditOutpu
 }
 
 if (require.main === module) {
-  const r = audit({ root: join(__dirname, '..', '..'), requireLive: process.argv.includes('--require-live') });
+  const r = audit({ root: ROOT, requireLive: process.argv.includes('--require-live') });
   (r.exitCode === 0 ? console.log : console.error)(r.text);
   process.exit(r.exitCode);
 }

@@ -2,13 +2,15 @@
 // bench/results.json. Options: --rows N (200000) --out FILE --files N --concurrency 4,8,16,32
 // --repeat N (2) --naive-seconds S (10) --write-concurrency N --file-concurrency N
 // --memory-mb MB (1024; 0 skips the memory run) --memory-mark-mb MB (100)
-// --reject-lines N (1000; 0 skips the rejected-lines memory run) --reject-line-mb MB (4) --seed N --json (print JSON only)
+// --reject-lines N (1000; 0 skips the rejected-lines memory run) --reject-line-mb MB (4)
+// --cold-load-runs N (5; 0 skips building the package and timing its cold load) --seed N --json (print JSON only)
 import * as path from 'node:path';
 import { benchMain, benchOptions, numberArg as num, ParsedBenchArgs, progressLog } from '../bench/cli';
 import { BENCH_DEFAULTS, BenchOptions, formatResults, runBench } from '../bench/run';
+import { ROOT } from '../root';
 
 const USAGE =
-  'usage: npm run bench -- [--rows N] [--out FILE] [--files N] [--concurrency 4,8,16,32] [--repeat N] [--naive-seconds S] [--write-concurrency N] [--file-concurrency N] [--memory-mb MB] [--memory-mark-mb MB] [--reject-lines N] [--reject-line-mb MB] [--seed N] [--json]';
+  'usage: npm run bench -- [--rows N] [--out FILE] [--files N] [--concurrency 4,8,16,32] [--repeat N] [--naive-seconds S] [--write-concurrency N] [--file-concurrency N] [--memory-mb MB] [--memory-mark-mb MB] [--reject-lines N] [--reject-line-mb MB] [--cold-load-runs N] [--seed N] [--json]';
 
 const OPTIONS = [
   'rows',
@@ -23,12 +25,13 @@ const OPTIONS = [
   'memory-mark-mb',
   'reject-lines',
   'reject-line-mb',
+  'cold-load-runs',
   'seed',
 ] as const;
 
 function parse(argv: string[]): ParsedBenchArgs<BenchOptions> {
   const o: BenchOptions = { ...BENCH_DEFAULTS, log: progressLog };
-  let out = path.join(__dirname, '..', '..', 'bench', 'results.json');
+  let out = path.join(ROOT, 'bench', 'results.json');
   const { given, json } = benchOptions(argv, USAGE, OPTIONS);
   for (const [name, v] of given) {
     const a = `--${name}`;
@@ -69,6 +72,9 @@ function parse(argv: string[]): ParsedBenchArgs<BenchOptions> {
         break;
       case 'reject-line-mb':
         o.rejectLineBytes = Math.floor(num(a, v, 0.05) * 1024 * 1024);
+        break;
+      case 'cold-load-runs':
+        o.coldLoadRuns = Math.floor(num(a, v, 0));
         break;
       case 'seed':
         o.seed = Math.floor(num(a, v, 0));

@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { benchMain, benchOptions, numberArg as num, ParsedBenchArgs, progressLog } from '../bench/cli';
 import { formatQueryResults, QUERY_BENCH_DEFAULTS, QueryBenchOptions, runQueryBench } from '../bench/query';
+import { ROOT } from '../root';
 
 const USAGE = 'usage: npm run bench:query -- [--devices N] [--rtt 0,20] [--repeat N] [--trend-snapshots N] [--out FILE] [--json]';
 
@@ -12,7 +13,7 @@ const OPTIONS = ['devices', 'rtt', 'repeat', 'trend-snapshots', 'out'] as const;
 
 function parse(argv: string[]): ParsedBenchArgs<QueryBenchOptions> {
   const opts: QueryBenchOptions = { ...QUERY_BENCH_DEFAULTS, log: progressLog };
-  let out = path.join(__dirname, '..', '..', 'bench', 'query-results.json');
+  let out = path.join(ROOT, 'bench', 'query-results.json');
   const { given, json } = benchOptions(argv, USAGE, OPTIONS);
   for (const [name, v] of given) {
     const a = `--${name}`;

@@ -15,8 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { crc32, deflateRawSync } from 'node:zlib';
-
-const ROOT = path.join(__dirname, '..', '..');
+import { ROOT } from '../root';
 
 /** Copied into the package as they are. */
 const APP_FILES = ['host.json', 'package.json', 'package-lock.json'];

@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULTS, SETTING_NAMES } from '../../shared/core/config';
+import { ROOT } from '../root';
 
 export type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -160,7 +161,7 @@ export function renderSettingsDoc(): string {
   ].join('\n');
 }
 
-export const SETTINGS_DOC_PATH = join(__dirname, '..', '..', 'docs', 'settings.md');
+export const SETTINGS_DOC_PATH = join(ROOT, 'docs', 'settings.md');
 
 if (require.main === module) {
   writeFileSync(SETTINGS_DOC_PATH, renderSettingsDoc());

@@ -10,6 +10,7 @@ import { AppServices, createServices, ingestDeps, timerDeps } from '../../shared
 import { Config } from '../../shared/core/config';
 import { ExportKind, progressPartition, SnapshotRow } from '../../shared/core/contracts';
 import { ingestExportFile, IngestDeps, IngestOutcome } from '../../shared/ingest/fileWorker';
+import { Slots } from '../../shared/ingest/snapshotWriter';
 import { isSuperseded } from '../../shared/storage/snapshotCatalog';
 import { handlePoisonMessage } from '../../shared/ingest/poisonHandler';
 import { collectExports, TimerDeps, TimerOutcome } from '../../shared/timer/exportCollector';
@@ -17,6 +18,7 @@ import { reportSnapshotCompleted } from '../../shared/core/telemetry';
 import { Log } from '../../shared/core/log';
 import { describeError } from '../../shared/core/redact';
 import { sleep } from '../../shared/core/concurrency';
+import { ROOT } from '../root';
 
 export interface HostQueueSettings {
   maxDequeueCount: number;
@@ -35,10 +37,7 @@ function timeSpanSeconds(text: string): number {
  * Read the queue settings from host.json, so the runner retries exactly as the host would. Like the host,
  * app settings named `AzureFunctionsJobHost__extensions__queues__<name>` override host.json's values.
  */
-export function hostQueueSettings(
-  hostJsonPath = path.join(__dirname, '..', '..', 'host.json'),
-  env: Record<string, string | undefined> = {},
-): HostQueueSettings {
+export function hostQueueSettings(hostJsonPath = path.join(ROOT, 'host.json'), env: Record<string, string | undefined> = {}): HostQueueSettings {
   const host = JSON.parse(fs.readFileSync(hostJsonPath, 'utf8')) as { extensions?: { queues?: { maxDequeueCount?: number; visibilityTimeout?: string } } };
   const q = host.extensions?.queues ?? {};
   const maxDequeueCount = env[`${HOST_OVERRIDE}maxDequeueCount`] ?? q.maxDequeueCount ?? 5;
@@ -208,6 +207,28 @@ export async function runIngestKinds(opts: RunnerOptions): Promise<CycleSummary[
   let lastMove = Date.now();
   let rearms = 0;
 
+  // The files in progress share one budget of transactions in flight, first come first served: while every
+  // worker has a file, each gets about WRITE_CONCURRENCY; in the tail of a run, when fewer files remain than
+  // workers, the idle workers' share goes to the files still running, so storage stays busy to the last row.
+  const writeSlots = new Slots(config.ingestFileConcurrency * config.writeConcurrency);
+
+  // Idle waits (an empty queue, the supervisor between checks) end as soon as a handler finishes, so the run
+  // ends when its last file does, not up to a poll later, and a continuation is picked up at once.
+  const naps = new Set<() => void>();
+  const nap = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        naps.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      naps.add(wake);
+    });
+  const wakeAll = () => {
+    for (const wake of [...naps]) wake();
+  };
+
   const handle = async (msg: Received): Promise<void> => {
     const body = decodeBody(msg.messageText);
     if (msg.dequeueCount > host.maxDequeueCount) {
@@ -226,6 +247,7 @@ export async function runIngestKinds(opts: RunnerOptions): Promise<CycleSummary[
         body,
         ingestDeps(services, log, {
           workerId: `local-${msg.messageId}`,
+          writeSlots,
           ...opts.ingest,
           limits: { leaseMs: leaseSeconds * 1000, ...opts.ingest?.limits },
         }),
@@ -353,7 +375,7 @@ export async function runIngestKinds(opts: RunnerOptions): Promise<CycleSummary[
       }
       const m = res.receivedMessageItems[0];
       if (!m) {
-        await sleep(pollMs);
+        await nap(pollMs);
         continue;
       }
       inFlight++;
@@ -361,6 +383,7 @@ export async function runIngestKinds(opts: RunnerOptions): Promise<CycleSummary[
         await handle({ messageId: m.messageId, popReceipt: m.popReceipt, messageText: m.messageText, dequeueCount: m.dequeueCount });
       } finally {
         inFlight--;
+        wakeAll();
       }
     }
   };
@@ -384,7 +407,7 @@ export async function runIngestKinds(opts: RunnerOptions): Promise<CycleSummary[
           await collectExports(timerDeps(services, log, { staleAfterMs: 0, ...opts.timer }));
           lastMove = Date.now();
         }
-        await sleep(pollMs);
+        await nap(pollMs);
       }
     };
     await Promise.race([supervise(), failedWorker]);
@@ -398,6 +421,7 @@ export async function runIngestKinds(opts: RunnerOptions): Promise<CycleSummary[
     await buildMissingRollups(rollupDeps(catalog, log), config.exportKinds, { budgetMs: Infinity });
   } finally {
     done = true;
+    wakeAll();
     if (progressTimer) clearInterval(progressTimer);
     await Promise.allSettled(workers);
     // ours to stop (its exporters hold timers); a caller's services are the caller's
