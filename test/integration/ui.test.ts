@@ -1,23 +1,26 @@
-// The web UI (docs/ui.md) in a real browser: Debian's chromium driven by playwright-core, over three inventory
-// snapshots built by the real pipeline from the Defender simulator, SoftwareVulnerabilities and
-// SecureConfigurations rows beside them (written from the simulator's CVE ids: the pipeline maps only the
-// inventory so far), and a device whose software names are HTML. Screenshots land in screenshots/ui/.
+// The web UI (docs/ui.md) in a real browser: Debian's chromium driven by playwright-core, over three snapshots of
+// every export kind built by the real pipeline (simulator publish → runIngestKinds → rollups), and a device
+// whose names are HTML, ingested with the inventory from a hand-made extra export file that a proxy in front of
+// the simulator lists beside the simulator's own. Screenshots land in screenshots/ui/.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
-import { createServices } from '../../shared/app/appContext';
-import { ExportKind, SnapshotRow } from '../../shared/core/contracts';
+import { AppServices, createServices } from '../../shared/app/appContext';
 import { silentLog } from '../../shared/core/log';
-import { ensureTable, StorageClients } from '../../shared/storage/storageClients';
-import { partitionKeyFor, rowKeyFor, rowKeyForParts } from '../../shared/storage/tableKeys';
-import { runIngestCycle } from '../../tools/runner/localRunner';
+import { EXPORT_KIND_NAMES, ExportKind } from '../../shared/kinds/exportKinds';
+import { loadCatalog } from '../../tools/query/snapshots';
+import { productTrend } from '../../tools/query/trend';
+import { runIngestKinds } from '../../tools/runner/localRunner';
+import { ConfigurationRecord, VulnerabilityRecord } from '../../tools/simulator/fleet';
 import { DefenderSimulator, PublishedExport, startDefenderSimulator } from '../../tools/simulator/defenderSimulator';
 import { OTHER } from '../../tools/ui/chart';
 import { RunningUi, startUi } from '../../tools/ui/main';
+import { completeOf } from '../../tools/ui/pages/common';
 import { DEFAULT_TOP } from '../../tools/ui/pages/product';
 import { useAzurite } from '../helpers/azurite';
-import { testConfig } from '../helpers/exportFixture';
+import { exportFixture, gz, jsonl, testConfig } from '../helpers/exportFixture';
 import { runTool, startTool } from '../helpers/toolProcess';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -38,6 +41,8 @@ const HOSTILE_VENDOR = '"><img src=x onerror=alert(2)>';
 const HOSTILE_VERSION = `1.0'"><svg onload=alert(3)>`;
 
 let sim: DefenderSimulator;
+let proxy: http.Server;
+let services: AppServices;
 const gens: PublishedExport[] = [];
 let ui: RunningUi;
 let browser: Browser;
@@ -53,86 +58,75 @@ function versionsOf(exp: PublishedExport, name: string): Map<string, Set<string>
   return out;
 }
 
-/** (device → CVE ids) of one export, from the simulator's undocumented cveIds column. */
+/** One kind's rows of one export, as the simulator served them. */
+function* kindRows<T>(exp: PublishedExport, kind: ExportKind): Generator<T> {
+  yield* exp.kinds[kind]!.records() as Generator<T>;
+}
+const vulnerabilitiesOf = (exp: PublishedExport) => kindRows<VulnerabilityRecord>(exp, 'SoftwareVulnerabilities');
+const configurationsOf = (exp: PublishedExport) => kindRows<ConfigurationRecord>(exp, 'SecureConfigurations');
+// the simulator serves some booleans as "true"/"false" (as Defender does); the mapper stores booleans
+const truthy = (v: boolean | string) => v === true || v === 'true';
+
+/** (CVE → devices) of one export's SoftwareVulnerabilities rows. */
 function cvesOf(exp: PublishedExport): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
-  for (const r of exp.records()) {
-    for (const cve of r.cveIds ?? []) {
-      if (!out.has(cve)) out.set(cve, new Set());
-      out.get(cve)!.add(r.deviceId);
-    }
+  for (const r of vulnerabilitiesOf(exp)) {
+    if (!r.cveId) continue;
+    if (!out.has(r.cveId)) out.set(r.cveId, new Set());
+    out.get(r.cveId)!.add(r.deviceId);
   }
   return out;
 }
 
-async function catalogRow(clients: StorageClients, kind: ExportKind, id: string, rows: number): Promise<void> {
-  const generated = new Date(Date.UTC(+id.slice(0, 4), +id.slice(4, 6) - 1, +id.slice(6, 8), +id.slice(8, 10), +id.slice(10, 12)));
-  const row: SnapshotRow = {
-    partitionKey: kind,
-    rowKey: id,
-    Status: 'complete',
-    GeneratedTime: generated,
-    TableName: `${kind}${id}`,
-    Method: 'files',
-    FileCount: 1,
-    FilesCompleted: 1,
-    RowCount: rows,
-    RejectedCount: 0,
-    DuplicateCount: 0,
-    StartedAt: generated,
-    CompletedAt: generated,
-  };
-  await clients.table('InventorySnapshots').upsertEntity(row, 'Replace');
+/** A device's applicable, failing configuration ids in one export. */
+function failingOf(exp: PublishedExport, deviceId: string): { failing: string[]; applicable: number } {
+  const mine = [...configurationsOf(exp)].filter((r) => r.deviceId === deviceId && truthy(r.isApplicable));
+  return { failing: mine.filter((r) => !truthy(r.isCompliant)).map((r) => r.configurationId), applicable: mine.length };
 }
 
-/** SoftwareVulnerabilities rows (docs/kinds.md) for every (record, CVE) of an export. */
-async function writeVulnerabilities(clients: StorageClients, id: string, exp: PublishedExport): Promise<void> {
-  const name = `SoftwareVulnerabilities${id}`;
-  await ensureTable(clients, name);
-  const table = clients.table(name);
-  let n = 0;
-  const writes: Promise<unknown>[] = [];
-  for (const r of exp.records()) {
-    for (const cve of r.cveIds ?? []) {
-      n++;
-      writes.push(
-        table.upsertEntity({
-          partitionKey: partitionKeyFor(r.deviceId),
-          rowKey: rowKeyForParts([r.softwareVendor, r.softwareName, r.softwareVersion, cve]),
-          DeviceId: r.deviceId,
-          DeviceName: r.deviceName,
-          OSPlatform: r.osPlatform,
-          SoftwareVendor: r.softwareVendor,
-          SoftwareName: r.softwareName,
-          SoftwareVersion: r.softwareVersion,
-          CveId: cve,
-          CvssScore: 7.5,
-          VulnerabilitySeverityLevel: 'High',
-          ExploitabilityLevel: 'ExploitIsPublic',
-          FirstSeenTimestamp: new Date(Date.UTC(2025, 0, 2)),
-          SecurityUpdateAvailable: true,
-        }),
-      );
-    }
-  }
-  await Promise.all(writes);
-  await catalogRow(clients, 'SoftwareVulnerabilities', id, n);
-}
+/** The hostile device's one inventory row, as Defender would serve it. */
+const HOSTILE_RECORD = {
+  deviceId: HOSTILE_ID,
+  deviceName: HOSTILE_DEVICE,
+  osPlatform: 'Windows11',
+  rbacGroupName: '<i>group</i>',
+  softwareVendor: HOSTILE_VENDOR,
+  softwareName: HOSTILE_NAME,
+  softwareVersion: HOSTILE_VERSION,
+  numberOfWeaknesses: 0,
+  diskPaths: [],
+  registryPaths: [],
+  softwareFirstSeenTimestamp: '2025-03-01 10:11:12',
+  endOfSupportStatus: 'None',
+  endOfSupportDate: null,
+};
 
-/** The hostile device's rows in one inventory snapshot table (as a device could report them). */
-async function writeHostile(clients: StorageClients, id: string): Promise<void> {
-  await clients.table(`SoftwareInventory${id}`).upsertEntity({
-    partitionKey: partitionKeyFor(HOSTILE_ID),
-    rowKey: rowKeyFor(HOSTILE_VENDOR, HOSTILE_NAME, HOSTILE_VERSION),
-    DeviceId: HOSTILE_ID,
-    DeviceName: HOSTILE_DEVICE,
-    OSPlatform: 'Windows11',
-    RbacGroupName: '<i>group</i>',
-    SoftwareVendor: HOSTILE_VENDOR,
-    SoftwareName: HOSTILE_NAME,
-    SoftwareVersion: HOSTILE_VERSION,
-    NumberOfWeaknesses: 0,
+/**
+ * A pass-through proxy in front of the simulator that adds `extra()` to the files of every SoftwareInventory
+ * export answer, so the hostile device travels the real pipeline without the simulator knowing about it.
+ */
+async function startExtraFileProxy(target: string, extra: () => string[]): Promise<http.Server> {
+  const to = new URL(target);
+  const server = http.createServer((req, res) => {
+    const up = http.request({ host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+      if (!/^\/api\/machines\/SoftwareInventoryExport(\?|$)/i.test(req.url ?? '') || answer.statusCode !== 200) {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        return answer.pipe(res);
+      }
+      let text = '';
+      answer.setEncoding('utf8').on('data', (d: string) => (text += d));
+      answer.on('end', () => {
+        const body = JSON.parse(text) as { exportFiles: string[] };
+        body.exportFiles = [...body.exportFiles, ...extra()];
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      });
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
   });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return server;
 }
 
 beforeAll(async () => {
@@ -141,52 +135,39 @@ beforeAll(async () => {
     devices: 40,
     seed: 5,
     extraColumns: true,
+    exportKinds: EXPORT_KIND_NAMES,
     generatedTime: new Date(Date.UTC(2025, 2, 10, 8, 0)),
   });
-  const config = testConfig(azurite(), { DEFENDER_API_BASE_URL: sim.baseUrl });
-  const services = createServices(config);
+  const hostile = exportFixture(azurite());
+  await hostile.upload([gz(jsonl([HOSTILE_RECORD]))]);
+  proxy = await startExtraFileProxy(sim.baseUrl, () => hostile.urls());
+  const config = testConfig(azurite(), {
+    DEFENDER_API_BASE_URL: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    EXPORT_KINDS: EXPORT_KIND_NAMES.join(','),
+  });
+  services = createServices(config);
   for (let i = 0; i < IDS.length; i++) {
     const exp = await sim.publish(i === 0 ? undefined : { generatedTime: new Date(Date.UTC(2025, 2, 10 + i, 8, 0)) });
     gens.push(exp);
-    expect(await runIngestCycle({ config, log: silentLog, services })).toMatchObject({ snapshotId: IDS[i], status: 'complete' });
-    await writeVulnerabilities(services.inventory, IDS[i], exp);
-    await writeHostile(services.inventory, IDS[i]);
+    const summaries = await runIngestKinds({ config, log: silentLog, services });
+    // every kind lands every row it was served (+ the hostile device's one inventory row), nothing rejected
+    expect(summaries.map((s) => [s.kind, s.snapshotId, s.status, s.rows, s.rejected])).toEqual(
+      EXPORT_KIND_NAMES.map((k) => [k, IDS[i], 'complete', exp.rowCounts[k]! + (k === 'SoftwareInventory' ? 1 : 0), 0]),
+    );
   }
-  // secure configurations of one device at the newest stamp: one failing, one compliant, one not applicable
-  const device = [...gens[2].records()][0];
-  const sc = `SecureConfigurations${IDS[2]}`;
-  await ensureTable(services.inventory, sc);
-  for (const [cid, applicable, compliant] of [
-    ['scid-2010', true, false],
-    ['scid-2011', true, true],
-    ['scid-2012', false, false],
-  ] as const) {
-    await services.inventory.table(sc).upsertEntity({
-      partitionKey: partitionKeyFor(device.deviceId),
-      rowKey: rowKeyForParts([cid]),
-      DeviceId: device.deviceId,
-      ConfigurationId: cid,
-      ConfigurationName: `Setting ${cid}`,
-      ConfigurationCategory: 'Security controls',
-      ConfigurationImpact: '9',
-      IsApplicable: applicable,
-      IsCompliant: compliant,
-      AssessmentTimestamp: new Date(Date.UTC(2025, 2, 12, 7, 0)),
-    });
-  }
-  await catalogRow(services.inventory, 'SecureConfigurations', IDS[2], 3);
 
   ui = await startUi({ host: '127.0.0.1', port: 0, explicitHost: false }, { AzureWebJobsStorage: azurite().connectionString }, () => undefined);
   if (haveChromium) {
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
     fs.mkdirSync(SHOTS, { recursive: true });
   }
-}, 120000);
+}, 180000);
 
 afterAll(async () => {
   await browser?.close();
   await ui?.close();
   await sim?.stop();
+  await new Promise((r) => (proxy ? proxy.close(r) : r(undefined)));
 });
 
 interface Watched {
@@ -241,13 +222,15 @@ function busiestProduct(): string {
 describeBrowser('web UI in chromium', () => {
   it('snapshots page: every kind with its snapshots and health, numbers from the catalog', async () => {
     const { page, errors } = await open('/');
-    for (let i = 0; i < IDS.length; i++) {
-      const row = page.locator(`section[data-kind="SoftwareInventory"] tr[data-snapshot="${IDS[i]}"]`);
-      await expect(row.locator('[data-field="RowCount"]').textContent()).resolves.toBe(fmt(gens[i].totalRows));
-      await expect(row.locator('.status-complete').textContent()).resolves.toBe('complete');
+    for (const kind of EXPORT_KIND_NAMES) {
+      await expect(page.locator(`section[data-kind="${kind}"] tr[data-snapshot]`).count()).resolves.toBe(IDS.length);
+      for (let i = 0; i < IDS.length; i++) {
+        const row = page.locator(`section[data-kind="${kind}"] tr[data-snapshot="${IDS[i]}"]`);
+        const rows = gens[i].rowCounts[kind]! + (kind === 'SoftwareInventory' ? 1 : 0); // + the hostile device
+        await expect(row.locator('[data-field="RowCount"]').textContent()).resolves.toBe(fmt(rows));
+        await expect(row.locator('.status-complete').textContent()).resolves.toBe('complete');
+      }
     }
-    await expect(page.locator('section[data-kind="SoftwareVulnerabilities"] tr[data-snapshot]').count()).resolves.toBe(3);
-    await expect(page.locator('section[data-kind="SecureConfigurations"] tr[data-snapshot]').count()).resolves.toBe(1);
     await shot(page, 'snapshots');
     expect(errors).toEqual([]);
     await page.close();
@@ -295,7 +278,7 @@ describeBrowser('web UI in chromium', () => {
     const expectedRows = [...gens[2].records()].filter((r) => r.deviceId === deviceId);
     await expect(page.locator('[data-field="rows"]').textContent()).resolves.toBe(fmt(expectedRows.length));
     await expect(page.locator('table.software tbody tr').count()).resolves.toBe(expectedRows.length);
-    const expectedCves = new Set(expectedRows.flatMap((r) => r.cveIds ?? []));
+    const expectedCves = new Set([...vulnerabilitiesOf(gens[2])].filter((r) => r.deviceId === deviceId && r.cveId).map((r) => r.cveId));
     await expect(page.locator('section[data-kind="SoftwareVulnerabilities"] [data-field="cves"]').textContent()).resolves.toBe(fmt(expectedCves.size));
 
     if (expectedCves.size > 0) {
@@ -326,6 +309,23 @@ describeBrowser('web UI in chromium', () => {
         await expect(rect.getAttribute('data-value')).resolves.toBe(String(perGen[i].get(v)?.size ?? 0));
       }
     }
+    // every value of the chart is the rollup-backed productTrend() (the rollups suite checks it against a scan)
+    const trend = await productTrend({ tables: services.inventory }, { name, snapshots: completeOf(await loadCatalog(services.catalog)) });
+    expect(trend.points.map((p) => [p.snapshotId, p.source])).toEqual(IDS.map((id) => [id, 'rollup']));
+    const drawn = await page
+      .locator('svg g.series rect[data-point]')
+      .evaluateAll((rs) =>
+        rs.map((r) => [r.closest('g.series')!.getAttribute('data-series'), r.getAttribute('data-point'), Number(r.getAttribute('data-value'))]),
+      );
+    const fromTrend = trend.points.flatMap((p) => {
+      const other = Object.entries(p.versions).reduce((n, [v, d]) => (own.includes(v) ? n : n + d), 0);
+      return [...own.map((v) => [v, p.snapshotId, p.versions[v] ?? 0]), ...(ranked.length > DEFAULT_TOP ? [[OTHER, p.snapshotId, other]] : [])];
+    });
+    const order = (x: unknown[]) => JSON.stringify(x);
+    expect(drawn.map(order).sort()).toEqual(fromTrend.map(order).sort());
+    for (const p of trend.points) {
+      await expect(page.locator(`table.figures tr[data-snapshot="${p.snapshotId}"] [data-field="devices"]`).textContent()).resolves.toBe(fmt(p.devices));
+    }
     // the devices list at the newest snapshot: one section per version, its device count as exported
     for (const [v, devices] of newest) {
       await expect(page.locator(`section.version[data-version="${v}"] [data-field="devices"]`).textContent()).resolves.toBe(fmt(devices.size));
@@ -336,34 +336,63 @@ describeBrowser('web UI in chromium', () => {
     await page.close();
   });
 
-  it('CVE page: devices exposed per snapshot as a chart, and the devices at the newest', async () => {
+  it('CVE page: devices exposed per snapshot (as the simulator served its vulnerabilities) as a chart, and the devices at the newest', async () => {
     const maps = gens.map(cvesOf);
-    const cve = [...maps[2].keys()].sort((a, b) => maps[2].get(b)!.size - maps[2].get(a)!.size || (a < b ? -1 : 1))[0];
+    // the CVE on most devices at the newest snapshot whose exposure changes over the three
+    const counts = (cve: string) => maps.map((m) => m.get(cve)?.size ?? 0);
+    const candidates = [...maps[2].keys()].sort((a, b) => maps[2].get(b)!.size - maps[2].get(a)!.size || (a < b ? -1 : 1));
+    const cve = candidates.find((c) => new Set(counts(c)).size > 1) ?? candidates[0];
     const { page, errors } = await open(`/cve?id=${cve.toLowerCase()}`);
     await expect(page.locator('h1').textContent()).resolves.toBe(cve);
     for (let i = 0; i < IDS.length; i++) {
       const rect = page.locator(`svg g.series[data-series="devices exposed"] rect[data-point="${IDS[i]}"]`);
-      await expect(rect.getAttribute('data-value')).resolves.toBe(String(maps[i].get(cve)?.size ?? 0));
+      await expect(rect.getAttribute('data-value')).resolves.toBe(String(counts(cve)[i]));
+      await expect(page.locator(`table.figures tr[data-snapshot="${IDS[i]}"] [data-field="devices"]`).textContent()).resolves.toBe(fmt(counts(cve)[i]));
     }
     await expect(page.locator('[data-field="exposed"]').textContent()).resolves.toBe(fmt(maps[2].get(cve)!.size));
+    const listed = await page
+      .locator('table.exposed tbody tr td:first-child a')
+      .evaluateAll((as) => as.map((a) => new URL(a.getAttribute('href') ?? '', 'http://x').searchParams.get('id')));
+    expect(new Set(listed)).toEqual(maps[2].get(cve));
     await shot(page, 'cve');
     expect(errors).toEqual([]);
     await page.close();
   });
 
-  it('device page: vulnerabilities and failing configurations when those kinds have snapshots', async () => {
-    const device = [...gens[2].records()][0];
-    const { page, errors } = await open(`/device?id=${encodeURIComponent(device.deviceId)}`);
-    await expect(page.locator('section[data-kind="SecureConfigurations"] [data-field="failing"]').textContent()).resolves.toBe('1');
-    await expect(page.locator('section[data-kind="SecureConfigurations"] tbody tr').textContent()).resolves.toContain('scid-2010');
-    // the snapshot links walk the device's history
+  it('device page: its vulnerabilities and failing configurations as the simulator served them, at the newest snapshot and back in history', async () => {
+    // a device with CVEs and failing configurations at the newest snapshot
+    const cves = cvesOf(gens[2]);
+    const exposed = (id: string) => [...cves.values()].some((d) => d.has(id));
+    const deviceId = gens[2].fleet.devices.map((d) => d.deviceId).find((id) => exposed(id) && failingOf(gens[2], id).failing.length > 0)!;
+    expect(deviceId).toBeDefined();
+    const { page, errors } = await open(`/device?id=${encodeURIComponent(deviceId)}`);
+
+    const vulns = [...vulnerabilitiesOf(gens[2])].filter((r) => r.deviceId === deviceId);
+    const vs = page.locator('section[data-kind="SoftwareVulnerabilities"]');
+    await expect(vs.locator('[data-field="cves"]').textContent()).resolves.toBe(fmt(new Set(vulns.map((r) => r.cveId).filter(Boolean)).size));
+    await expect(vs.locator('p.note').textContent()).resolves.toContain(`over ${fmt(vulns.length)} rows`);
+    const shownRows = await vs
+      .locator('tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent!.trim())).map((c) => [c[0], c[4], c[5], c[6]].join('|')));
+    const servedRows = vulns.map((r) => [r.cveId ?? '(no CVE)', r.softwareVendor, r.softwareName, r.softwareVersion].join('|'));
+    expect(shownRows.sort()).toEqual(servedRows.sort());
+
+    const cs = page.locator('section[data-kind="SecureConfigurations"]');
+    const newest = failingOf(gens[2], deviceId);
+    await expect(cs.locator('[data-field="failing"]').textContent()).resolves.toBe(fmt(newest.failing.length));
+    await expect(cs.locator('p.note').textContent()).resolves.toContain(`of ${fmt(newest.applicable)} applicable`);
+    const shownIds = await cs.locator('tbody tr td:first-child').evaluateAll((tds) => tds.map((td) => td.textContent!.trim()));
+    expect(shownIds.sort()).toEqual([...newest.failing].sort());
+
+    // the snapshot links walk the device's history, each kind's section with it
     await page.click(`p.snapshots a:text-is("${IDS[0]}")`);
     await page.waitForURL(new RegExp(`at=${IDS[0]}`));
-    const rows0 = [...gens[0].records()].filter((r) => r.deviceId === device.deviceId).length;
+    const rows0 = [...gens[0].records()].filter((r) => r.deviceId === deviceId).length;
     await expect(page.locator('[data-field="rows"]').textContent()).resolves.toBe(fmt(rows0));
-    await expect(page.locator('section[data-kind="SecureConfigurations"]').textContent()).resolves.toContain(
-      `No complete SecureConfigurations snapshot at or before ${IDS[0]}`,
-    );
+    await expect(cs.locator('p.note').textContent()).resolves.toContain(`Snapshot ${IDS[0]}:`);
+    await expect(cs.locator('[data-field="failing"]').textContent()).resolves.toBe(fmt(failingOf(gens[0], deviceId).failing.length));
+    const cves0 = new Set([...vulnerabilitiesOf(gens[0])].filter((r) => r.deviceId === deviceId && r.cveId).map((r) => r.cveId));
+    await expect(vs.locator('[data-field="cves"]').textContent()).resolves.toBe(fmt(cves0.size));
     await shot(page, 'device');
     expect(errors).toEqual([]);
     await page.close();
