@@ -3,7 +3,10 @@ import { TableClient } from '@azure/data-tables';
 import { StorageClients } from '../../../shared/storage/storageClients';
 import { SnapshotCatalog } from '../../../shared/storage/snapshotCatalog';
 import { Io, printableLines, shortDate } from '../output';
-import { CatalogRow, isComplete, whenText } from '../snapshots';
+import type { ExportKind } from '../../../shared/kinds/exportKinds';
+import type { ParsedArgs } from '../args';
+import { UsageError } from '../errors';
+import { CatalogRow, isComplete, loadCatalog, resolveSnapshot, whenText } from '../snapshots';
 import { StoredRow } from '../rows';
 
 export interface Context {
@@ -42,4 +45,16 @@ export function eosText(r: StoredRow): string {
   const status = r.EndOfSupportStatus;
   if (!status || status === 'None') return '-';
   return r.EndOfSupportDate ? `${status} ${shortDate(r.EndOfSupportDate)}` : String(status);
+}
+
+/** The two snapshots a diff compares, each a single snapshot of `kind` (a list or range is a usage error). */
+export async function diffPair(ctx: Context, args: ParsedArgs, kind: ExportKind): Promise<[CatalogRow, CatalogRow]> {
+  const catalog = await loadCatalog(ctx.catalog, kind);
+  for (const p of args.positionals) {
+    if (p.includes(',') || p.includes('..')) throw new UsageError(`diff compares two single snapshots; "${p}" is a list or range`);
+  }
+  const from = resolveSnapshot(args.positionals[0], catalog, kind);
+  const to = resolveSnapshot(args.positionals[1], catalog, kind);
+  warn(ctx.io, [...from.warnings, ...to.warnings]);
+  return [from.snapshots[0], to.snapshots[0]];
 }

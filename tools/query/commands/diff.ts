@@ -2,11 +2,9 @@
 import { ParsedArgs } from '../args';
 import { CsvWriter } from '../csv';
 import { DiffChange, DiffRow, diffStreams, DiffTotals } from '../diff';
-import { UsageError } from '../errors';
 import { fmt, progress, Progress, renderTable } from '../output';
-import { loadCatalog, resolveSnapshot } from '../snapshots';
 import { readEntities } from '../tableRead';
-import { Context, snapshotLine, tableOf, warn } from './common';
+import { Context, diffPair, snapshotLine, tableOf } from './common';
 import { lookupDevice } from './deviceLookup';
 import { isAssessmentKind, kindDiffCommand } from './kindDiff';
 
@@ -32,14 +30,7 @@ export async function diffCommand(ctx: Context, args: ParsedArgs): Promise<void>
   // vulnerabilities and configurations compare other things than version sets; NonCpe is compared like the inventory
   if (isAssessmentKind(args.kind)) return kindDiffCommand(ctx, args, args.kind);
   const kind = args.kind ?? 'SoftwareInventory';
-  const catalog = await loadCatalog(ctx.catalog, kind);
-  for (const p of args.positionals) {
-    if (p.includes(',') || p.includes('..')) throw new UsageError(`diff compares two single snapshots; "${p}" is a list or range`);
-  }
-  const from = resolveSnapshot(args.positionals[0], catalog, kind);
-  const to = resolveSnapshot(args.positionals[1], catalog, kind);
-  warn(ctx.io, [...from.warnings, ...to.warnings]);
-  const [a, b] = [from.snapshots[0], to.snapshots[0]];
+  const [a, b] = await diffPair(ctx, args, kind);
   // Human output names devices, which costs one more property per row.
   const machine = args.json || args.csv;
   const csv = args.csv ? new CsvWriter(ctx.io, CSV_COLUMNS) : undefined;

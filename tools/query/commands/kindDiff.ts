@@ -2,7 +2,6 @@
 // tables streamed side by side and merge-joined by device (join.ts), as the inventory's diff does.
 import { ParsedArgs } from '../args';
 import { CsvWriter } from '../csv';
-import { UsageError } from '../errors';
 import { fromArray, joinPartitions } from '../join';
 import {
   CONFIG_DIFF_COLUMNS,
@@ -21,9 +20,8 @@ import {
 } from '../kindDiff';
 import { ordered } from '../kindRows';
 import { fmt, progress, Progress, renderTable } from '../output';
-import { loadCatalog, resolveSnapshot } from '../snapshots';
 import { readEntities } from '../tableRead';
-import { Context, snapshotLine, tableOf, warn } from './common';
+import { Context, diffPair, snapshotLine, tableOf } from './common';
 import { lookupDevice } from './deviceLookup';
 
 export type AssessmentKind = 'SoftwareVulnerabilities' | 'SecureConfigurations';
@@ -31,14 +29,7 @@ export type AssessmentKind = 'SoftwareVulnerabilities' | 'SecureConfigurations';
 type Row = VulnRow & ConfigRow;
 
 export async function kindDiffCommand(ctx: Context, args: ParsedArgs, kind: AssessmentKind): Promise<void> {
-  const catalog = await loadCatalog(ctx.catalog, kind);
-  for (const p of args.positionals) {
-    if (p.includes(',') || p.includes('..')) throw new UsageError(`diff compares two single snapshots; "${p}" is a list or range`);
-  }
-  const from = resolveSnapshot(args.positionals[0], catalog, kind);
-  const to = resolveSnapshot(args.positionals[1], catalog, kind);
-  warn(ctx.io, [...from.warnings, ...to.warnings]);
-  const [a, b] = [from.snapshots[0], to.snapshots[0]];
+  const [a, b] = await diffPair(ctx, args, kind);
   const base = kind === 'SoftwareVulnerabilities' ? VULN_SELECT : CONFIG_SELECT;
   // human output names devices, which costs one more property per row
   const machine = args.json || args.csv;
