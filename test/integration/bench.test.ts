@@ -45,7 +45,9 @@ describe('npm run bench (smoke)', () => {
     expect(run.stdout).toMatch(/targets:/);
 
     const r = JSON.parse(fs.readFileSync(out, 'utf8')) as BenchResults;
-    expect(r.settings).toMatchObject({ rows: 5000, files: 2, repeat: 1 });
+    expect(r.settings).toMatchObject({ kind: 'SoftwareInventory', rows: 5000, files: 2, repeat: 1 });
+    expect(run.stdout).toMatch(/Write-path benchmark — SoftwareInventory, 5,000 rows/);
+    expect(r.pipeline.best.table).toMatch(/^SoftwareInventory\d{12}$/);
     expect(r.settings.avgLineBytes).toBeGreaterThan(300); // realistic ~0.5 KB records
     const sane = (t: { rows: number; seconds: number; rowsPerSecond: number; cpuSeconds: number; rowsPerCpuSecond: number }) => {
       expect(t.seconds).toBeGreaterThan(0);
@@ -117,6 +119,58 @@ describe('npm run bench (smoke)', () => {
     fs.rmSync(path.dirname(out), { recursive: true, force: true });
   }, 450_000);
 
+  it("--kind SoftwareVulnerabilities: generates, maps and ingests vulnerability rows (~1 KB) into the kind's tables and names the kind", () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-')), 'results.json');
+    const run = bench([
+      '--kind',
+      'SoftwareVulnerabilities',
+      '--rows',
+      '3000',
+      '--concurrency',
+      '8',
+      '--repeat',
+      '1',
+      '--naive-seconds',
+      '0.5',
+      '--memory-mb',
+      '4',
+      '--memory-mark-mb',
+      '1',
+      '--reject-lines',
+      '5',
+      '--reject-line-mb',
+      '0.1',
+      '--cold-load-runs',
+      '0',
+      '--out',
+      out,
+    ]);
+    expect({ status: run.status, stderr: run.status === 0 ? '' : run.stderr.slice(-3000) }).toEqual({ status: 0, stderr: '' });
+    expect(run.stdout).toMatch(/Write-path benchmark — SoftwareVulnerabilities, 3,000 rows/);
+    expect(run.stderr).toMatch(/generating 3,000 realistic SoftwareVulnerabilities rows/);
+
+    const r = JSON.parse(fs.readFileSync(out, 'utf8')) as BenchResults;
+    expect(r.settings).toMatchObject({ kind: 'SoftwareVulnerabilities', rows: 3000, files: 2 });
+    expect(r.settings.avgLineBytes).toBeGreaterThan(700); // vulnerability records are the largest, ~0.9 KB
+    // the worker followed the message's kind: the rows landed in a SoftwareVulnerabilities<yyyyMMddHHmm> table (the
+    // run also checked its catalog row and file rows in the kind's partitions), from `npm run ingest` with EXPORT_KINDS too
+    expect(r.pipeline.best).toMatchObject({ rows: 3000, status: 'complete', files: 2, duplicates: 0, rejected: 0 });
+    expect(r.pipeline.best.table).toMatch(/^SoftwareVulnerabilities\d{12}$/);
+    expect(r.wholeProcess.best).toMatchObject({ rows: 3000, status: 'complete', files: 2, duplicates: 0, rejected: 0 });
+    expect(r.wholeProcess.best.table).toMatch(/^SoftwareVulnerabilities\d{12}$/);
+    expect(r.ceiling.best.rows).toBe(3000);
+    expect(r.sdkTransaction.rows).toBe(3000);
+    // the kind's mapper: every generated vulnerability line maps
+    expect(r.parseMap.rows).toBe(3000);
+    expect(r.decodeParseMap.rows).toBe(3000);
+    // the big file repeats the pattern under new device ids (a vulnerability's `id` holds it too): every line a distinct row
+    const m = r.memory!;
+    expect(m.fileBytes).toBeGreaterThanOrEqual(4 * 1024 * 1024);
+    expect(m.rows).toBe(m.lines);
+    expect(r.rejectMemory).toMatchObject({ lines: 5, rejected: 5 });
+    fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  }, 450_000);
+
   it("measures the packaged app's cold load: the package built as npm run package builds it, every function file required and registered in a fresh node", () => {
     const c = measureColdLoad(2, () => undefined);
     expect(c.loadMs).toHaveLength(2);
@@ -134,6 +188,11 @@ describe('npm run bench (smoke)', () => {
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/--rows: expected a number/);
     expect(bench(['--bogus']).stderr).toMatch(/unknown option --bogus[\s\S]*usage: npm run bench/);
+    const kind = bench(['--kind', 'Vulns']);
+    expect(kind.status).toBe(2);
+    expect(kind.stderr).toMatch(
+      /--kind: expected one of SoftwareInventory, NonCpeSoftwareInventory, SoftwareVulnerabilities, SecureConfigurations, got "Vulns"/,
+    );
   });
 });
 

@@ -1,5 +1,5 @@
 // The benchmark's measured work that must run in a clean process of its own, as plain JavaScript
-// (tools/bench/children.ts transpiles and starts it):
+// (tools/bench/children.ts transpiles and starts it), for one export kind (EXPORT_KINDS=<kind>, docs/kinds.md):
 //  - pipeline: the real local runner + queue worker ingest an export from Azurite into a fresh snapshot table;
 //  - parseMap: lines → JSON → entity on the main thread, no storage (and the same from the gzip files);
 //  - memory:   the worker ingests one big file with the snapshot table replaced by a sink that acknowledges
@@ -16,6 +16,8 @@ import { loadConfig } from '../../shared/core/config';
 import { readLines } from '../../shared/ingest/lineReader';
 import { Log } from '../../shared/core/log';
 import { mapLine } from '../../shared/ingest/recordMapper';
+import { progressPartition } from '../../shared/core/contracts';
+import { DEFAULT_KIND, ExportKind } from '../../shared/kinds/exportKinds';
 import { runIngestCycle } from '../runner/localRunner';
 import { sinkHttpClient } from './sink';
 
@@ -27,6 +29,8 @@ export interface ChildTimes {
 }
 
 export interface PipelineInput {
+  /** the export kind ingested (default SoftwareInventory) */
+  kind?: ExportKind;
   connectionString: string;
   urls: string[];
   generatedTime: string;
@@ -35,7 +39,13 @@ export interface PipelineInput {
 }
 export interface PipelineResult extends ChildTimes {
   status: string;
+  kind: ExportKind;
   table: string;
+  /** read back after the timing: the catalog row in the kind's partition, and file rows of the kind in its progress partition */
+  catalogRows: number;
+  progressPartition: string;
+  fileRows: number;
+  fileRowsOfKind: number;
   files: number;
   duplicates: number;
   rejected: number;
@@ -43,6 +53,7 @@ export interface PipelineResult extends ChildTimes {
 }
 
 export interface ParseMapInput {
+  kind?: ExportKind;
   /** JSON Lines file, and the same rows as gzip files */
   text: string;
   gz: string[];
@@ -53,6 +64,7 @@ export interface ParseMapResult {
 }
 
 export interface MemoryInput {
+  kind?: ExportKind;
   connectionString: string;
   url: string;
   generatedTime: string;
@@ -95,9 +107,10 @@ function collectingLog(): Log & { lines: string[] } {
   return { lines, info: () => {}, warn: (m) => lines.push(m), error: (m) => lines.push(m) };
 }
 
-function appConfig(connectionString: string, queue: string, writeConcurrency: number, fileConcurrency: number) {
+function appConfig(kind: ExportKind, connectionString: string, queue: string, writeConcurrency: number, fileConcurrency: number) {
   return loadConfig({
     AzureWebJobsStorage: connectionString,
+    EXPORT_KINDS: kind,
     DEFENDER_API_BASE_URL: 'http://127.0.0.1:9',
     DEFENDER_AUTH: 'none',
     INGEST_QUEUE: queue,
@@ -128,18 +141,27 @@ async function measure<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: nu
 }
 
 async function pipeline(input: PipelineInput): Promise<PipelineResult> {
-  const config = appConfig(input.connectionString, `bench-${process.pid}`, input.writeConcurrency, input.fileConcurrency);
+  const kind = input.kind ?? DEFAULT_KIND;
+  const config = appConfig(kind, input.connectionString, `bench-${process.pid}`, input.writeConcurrency, input.fileConcurrency);
   const services = createServices(config);
   const log = collectingLog();
   const m = await measure(() => runIngestCycle({ config, log, services, pollMs: 50, timer: { defender: defenderServing(input.urls, input.generatedTime) } }));
   const s = m.value;
+  const partition = progressPartition(s.kind, s.snapshotId);
+  const snapshot = await services.catalog.getSnapshot(s.kind, s.snapshotId);
+  const fileRows = await services.catalog.listFiles(partition);
   return {
     rows: s.rows,
     seconds: m.seconds,
     cpuUserSeconds: m.cpuUserSeconds,
     cpuSystemSeconds: m.cpuSystemSeconds,
     status: s.status,
+    kind: s.kind,
     table: s.table,
+    catalogRows: snapshot ? 1 : 0,
+    progressPartition: partition,
+    fileRows: fileRows.length,
+    fileRowsOfKind: fileRows.filter((f) => f.Kind === s.kind).length,
     files: s.files,
     duplicates: s.duplicates,
     rejected: s.rejected,
@@ -152,12 +174,13 @@ async function* slices(buf: Buffer, size: number): AsyncGenerator<Buffer> {
 }
 
 async function parseMap(input: ParseMapInput): Promise<ParseMapResult> {
+  const kind = input.kind ?? DEFAULT_KIND;
   const text = fs.readFileSync(input.text);
   const gz = input.gz.map((f) => fs.readFileSync(f));
   const lineOptions = { maxLineBytes: 8 * 1024 * 1024 };
   const pm = async () => {
     let ok = 0;
-    for await (const line of readLines(slices(text, 64 * 1024), lineOptions)) if (mapLine(line.text).ok) ok++;
+    for await (const line of readLines(slices(text, 64 * 1024), lineOptions)) if (mapLine(line.text, undefined, kind).ok) ok++;
     return ok;
   };
   const decode = async () => {
@@ -165,13 +188,13 @@ async function parseMap(input: ParseMapInput): Promise<ParseMapResult> {
     for (const f of gz) {
       const gunzip = createGunzip({ chunkSize: 64 * 1024 });
       Readable.from([f]).pipe(gunzip);
-      for await (const line of readLines(gunzip as AsyncIterable<Buffer>, lineOptions)) if (mapLine(line.text).ok) ok++;
+      for await (const line of readLines(gunzip as AsyncIterable<Buffer>, lineOptions)) if (mapLine(line.text, undefined, kind).ok) ok++;
     }
     return ok;
   };
   // a short warm-up (the JIT), then the measured passes
   const warm = text.subarray(0, Math.min(text.length, 5 * 1024 * 1024));
-  for await (const line of readLines(slices(warm, 64 * 1024), lineOptions)) mapLine(line.text);
+  for await (const line of readLines(slices(warm, 64 * 1024), lineOptions)) mapLine(line.text, undefined, kind);
   const a = await measure(pm);
   const b = await measure(decode);
   const times = (x: typeof a): ChildTimes => ({ rows: x.value, seconds: x.seconds, cpuUserSeconds: x.cpuUserSeconds, cpuSystemSeconds: x.cpuSystemSeconds });
@@ -179,7 +202,7 @@ async function parseMap(input: ParseMapInput): Promise<ParseMapResult> {
 }
 
 async function memory(input: MemoryInput): Promise<MemoryResult> {
-  const config = appConfig(input.connectionString, `bench-mem-${process.pid}`, input.writeConcurrency, 1);
+  const config = appConfig(input.kind ?? DEFAULT_KIND, input.connectionString, `bench-mem-${process.pid}`, input.writeConcurrency, 1);
   const services = createServices(config);
   const sink = sinkHttpClient();
   const log = collectingLog();

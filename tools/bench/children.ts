@@ -7,6 +7,7 @@ import { Azurite } from '../runner/azurite';
 import { BigFile, Line, RejectFile, uploadBigFile, uploadRejectFile } from './data';
 import type { MemoryInput, MemoryResult, ParseMapInput, ParseMapResult, PipelineInput, PipelineResult } from './child';
 import { ROOT } from '../root';
+import { DEFAULT_KIND, ExportKind } from '../../shared/kinds/exportKinds';
 
 function tsFiles(dir: string): string[] {
   const out: string[] = [];
@@ -78,13 +79,19 @@ export interface MemoryRun {
 }
 
 /** Stream a big export file into Azurite, then have a fresh worker process ingest it into a discarding sink. */
-export async function memoryRun(azurite: Azurite, base: Line[], opts: { fileBytes: number; markBytes: number; writeConcurrency: number; generatedTime: Date; echo?: boolean }): Promise<MemoryRun> {
+export async function memoryRun(
+  azurite: Azurite,
+  base: Line[],
+  opts: { kind?: ExportKind; fileBytes: number; markBytes: number; writeConcurrency: number; generatedTime: Date; echo?: boolean },
+): Promise<MemoryRun> {
+  const kind = opts.kind ?? DEFAULT_KIND;
   const t0 = performance.now();
-  const file = await uploadBigFile(azurite, base, opts.fileBytes, { mark: opts.markBytes });
+  const file = await uploadBigFile(azurite, base, opts.fileBytes, { mark: opts.markBytes }, kind);
   const generateSeconds = (performance.now() - t0) / 1000;
   const child = await runChild(
     'memory',
     {
+      kind,
       connectionString: azurite.connectionString,
       url: file.url,
       generatedTime: opts.generatedTime.toISOString(),
@@ -103,13 +110,18 @@ export interface RejectMemoryRun {
 }
 
 /** A crafted file whose every line is a multi-megabyte reject, ingested by a fresh worker process while its RSS is watched. */
-export async function rejectMemoryRun(azurite: Azurite, opts: { lines: number; lineBytes: number; writeConcurrency: number; generatedTime: Date; echo?: boolean }): Promise<RejectMemoryRun> {
+export async function rejectMemoryRun(
+  azurite: Azurite,
+  opts: { kind?: ExportKind; lines: number; lineBytes: number; writeConcurrency: number; generatedTime: Date; echo?: boolean },
+): Promise<RejectMemoryRun> {
+  const kind = opts.kind ?? DEFAULT_KIND;
   const t0 = performance.now();
-  const file = await uploadRejectFile(azurite, opts.lines, opts.lineBytes);
+  // an over-long SoftwareName rejects the line in every kind (SecureConfigurations: its ConfigurationId is missing)
+  const file = await uploadRejectFile(azurite, opts.lines, opts.lineBytes, 42, kind);
   const generateSeconds = (performance.now() - t0) / 1000;
   const child = await runChild(
     'memory',
-    { connectionString: azurite.connectionString, url: file.url, generatedTime: opts.generatedTime.toISOString(), marks: { end: file.lines }, writeConcurrency: opts.writeConcurrency },
+    { kind, connectionString: azurite.connectionString, url: file.url, generatedTime: opts.generatedTime.toISOString(), marks: { end: file.lines }, writeConcurrency: opts.writeConcurrency },
     { echo: opts.echo },
   );
   return { file, child, generateSeconds };

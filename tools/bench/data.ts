@@ -1,25 +1,27 @@
-// Benchmark input: realistic Defender records (tools/simulator/fleet.ts, ~0.5 KB a line), as JSON Lines, gzip export
-// files in Azurite behind SAS URLs, and an arbitrarily long file streamed from a small fleet.
+// Benchmark input: realistic Defender records of one export kind (tools/simulator/kindSources.ts: ~0.5 KB a line for
+// the inventory, ~0.9 KB for vulnerabilities), as JSON Lines, gzip export files in Azurite behind SAS URLs, and an
+// arbitrarily long file streamed from a small fleet.
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
 import { createGzip, gzipSync } from 'node:zlib';
 import { BlobSASPermissions, BlobServiceClient, generateBlobSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { Azurite, AZURITE_ACCOUNT, AZURITE_KEY } from '../runner/azurite';
-import { fleetRecords, generateFleet, hexId } from '../simulator/fleet';
+import { DEFAULT_KIND, ExportKind } from '../../shared/kinds/exportKinds';
+import { generateFleet, hexId, kindRecords } from '../simulator/fleet';
 
 export interface Line {
   deviceId: string;
   text: string;
 }
 
-/** Exactly `rows` records of a generated fleet, device by device (a device's rows together, as Defender writes them). */
-export function fleetLines(rows: number, seed = 42): Line[] {
+/** Exactly `rows` records of a kind from a generated fleet, device by device (a device's rows together, as Defender writes them). */
+export function fleetLines(rows: number, seed = 42, kind: ExportKind = DEFAULT_KIND): Line[] {
   let devices = Math.max(1, Math.ceil(rows / 25));
   for (;;) {
     const out: Line[] = [];
-    for (const r of fleetRecords(generateFleet({ devices, seed }))) {
-      out.push({ deviceId: r.deviceId, text: JSON.stringify(r) });
+    for (const r of kindRecords(kind, generateFleet({ devices, seed }))) {
+      out.push({ deviceId: (r as { deviceId: string }).deviceId, text: JSON.stringify(r) });
       if (out.length === rows) return out;
     }
     devices *= 2;
@@ -66,14 +68,17 @@ function service(azurite: Azurite): BlobServiceClient {
   return new BlobServiceClient(azurite.blobEndpoint, new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY));
 }
 
+/** A blob name the way Defender names an export part (the kind's folder). */
+const partName = (kind: ExportKind, i: number) => `2024-03-01/1101/${kind}/json/part-${String(i).padStart(5, '0')}-${randomUUID()}.c000.json.gz`;
+
 /** Upload gzip files the way Defender names them, and hand out SAS URLs. */
-export async function uploadExport(azurite: Azurite, files: Buffer[]): Promise<UploadedExport> {
+export async function uploadExport(azurite: Azurite, files: Buffer[], kind: ExportKind = DEFAULT_KIND): Promise<UploadedExport> {
   const container = `bench-${randomUUID().slice(0, 8)}`;
   const c = service(azurite).getContainerClient(container);
   await c.createIfNotExists();
   const urls: string[] = [];
   for (let i = 0; i < files.length; i++) {
-    const name = `2024-03-01/1101/SoftwareInventory/json/part-${String(i).padStart(5, '0')}-${randomUUID()}.c000.json.gz`;
+    const name = partName(kind, i);
     await c.getBlockBlobClient(name).uploadData(files[i]);
     urls.push(sasUrl(azurite, container, name));
   }
@@ -94,11 +99,11 @@ export interface BigFile {
  * lines over and over, each pass with other device ids (so every row is distinct and devices stay
  * together), gzip'd on the way (level 1: the benchmark spends its time ingesting, not compressing).
  */
-export async function uploadBigFile(azurite: Azurite, base: Line[], targetBytes: number, marks: Record<string, number>): Promise<BigFile> {
+export async function uploadBigFile(azurite: Azurite, base: Line[], targetBytes: number, marks: Record<string, number>, kind: ExportKind = DEFAULT_KIND): Promise<BigFile> {
   const container = `bench-mem-${randomUUID().slice(0, 8)}`;
   const c = service(azurite).getContainerClient(container);
   await c.createIfNotExists();
-  const name = `2024-03-01/1101/SoftwareInventory/json/part-00000-${randomUUID()}.c000.json.gz`;
+  const name = partName(kind, 0);
   const stats = { lines: 0, bytes: 0, compressed: 0 };
   const linesAt: Record<string, number> = {};
   const pending = Object.entries(marks).sort((a, b) => a[1] - b[1]);
@@ -110,7 +115,8 @@ export async function uploadBigFile(azurite: Azurite, base: Line[], targetBytes:
       for (const l of base) {
         let id = ids.get(l.deviceId);
         if (id === undefined) ids.set(l.deviceId, (id = pass === 0 ? l.deviceId : hexId('bench', pass, l.deviceId)));
-        const line = (pass === 0 ? l.text : l.text.replace(l.deviceId, id)) + '\n';
+        // every occurrence: a vulnerability's `id` starts with its device id, ahead of `deviceId` itself
+        const line = (pass === 0 ? l.text : l.text.replaceAll(l.deviceId, id)) + '\n';
         chunk.push(line);
         chunkBytes += Buffer.byteLength(line);
         stats.lines++;
@@ -151,7 +157,7 @@ export interface RejectFile {
  * Gzip'd once and uploaded as that many concatenated gzip members (a valid gzip file, cheap to make).
  * The text repeats a random 20 KiB block: compressible (~90:1), yet under the worker's 1000:1 bomb guard.
  */
-export async function uploadRejectFile(azurite: Azurite, lines: number, lineBytes: number, seed = 42): Promise<RejectFile> {
+export async function uploadRejectFile(azurite: Azurite, lines: number, lineBytes: number, seed = 42, kind: ExportKind = DEFAULT_KIND): Promise<RejectFile> {
   let x = seed >>> 0 || 1;
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
   let block = '';
@@ -169,7 +175,7 @@ export async function uploadRejectFile(azurite: Azurite, lines: number, lineByte
   const container = `bench-rej-${randomUUID().slice(0, 8)}`;
   const c = service(azurite).getContainerClient(container);
   await c.createIfNotExists();
-  const name = `2024-03-01/1101/SoftwareInventory/json/part-00000-${randomUUID()}.c000.json.gz`;
+  const name = partName(kind, 0);
   function* members(): Generator<Buffer> {
     for (let i = 0; i < lines; i++) yield member;
   }

@@ -1,4 +1,5 @@
-// The write-path benchmark: one Azurite, the same generated rows, measured as
+// The write-path benchmark for one export kind (--kind, default SoftwareInventory; docs/kinds.md): one Azurite,
+// the same generated rows of that kind, measured as
 //  1. ceiling   — the fastest raw batched insert into a fresh table (transactions of ≤100 per partition,
 //                 best concurrency of a sweep), client work kept to building and sending the bodies;
 //  2. pipeline  — the real local runner + queue worker: SAS download → gunzip → lines → JSON → map →
@@ -20,6 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { TableClient } from '@azure/data-tables';
 import { DEFAULTS } from '../../shared/core/config';
 import { mapLine } from '../../shared/ingest/recordMapper';
+import { DEFAULT_KIND, ExportKind } from '../../shared/kinds/exportKinds';
 import { PendingEntity, writeEntities } from '../../shared/storage/tableWriter';
 import { Azurite, startAzurite } from '../runner/azurite';
 import type { ChildTimes } from './child';
@@ -29,6 +31,8 @@ import { fleetLines, gzipFile, jsonl, Line, splitByDevice, uploadExport } from '
 import { runWholeProcess } from './wholeProcess';
 
 export interface BenchOptions {
+  /** the export kind generated, mapped and ingested */
+  kind: ExportKind;
   rows: number;
   /** export files the pipeline ingests (default: one per 50,000 rows, at least 2) */
   files?: number;
@@ -57,6 +61,7 @@ export interface BenchOptions {
 }
 
 export const BENCH_DEFAULTS = {
+  kind: DEFAULT_KIND,
   rows: 200_000,
   concurrency: [4, 8, 16, 32],
   repeat: 2,
@@ -148,9 +153,9 @@ function strip<T extends { value: unknown }>(t: T): Omit<T, 'value'> {
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-function entitiesOf(lines: Line[]): PendingEntity[] {
+function entitiesOf(lines: Line[], kind: ExportKind): PendingEntity[] {
   return lines.map((l, i) => {
-    const m = mapLine(l.text);
+    const m = mapLine(l.text, undefined, kind);
     if (!m.ok) throw new Error(`generated line ${i + 1} does not map: ${m.reason}`);
     return { entity: m.entity, line: i + 1 };
   });
@@ -180,6 +185,8 @@ let pastStamp = Date.UTC(2020, 0, 1, 0, 0) + Math.floor(Math.random() * 1e6) * 6
 const nextPastGeneratedTime = () => new Date((pastStamp += 60_000));
 
 interface PipelineRun extends Timed {
+  /** the snapshot table the run wrote (dropped afterwards) */
+  table: string;
   files: number;
   status: string;
   duplicates: number;
@@ -197,6 +204,7 @@ async function dropSnapshotTable(azurite: Azurite, table: string): Promise<void>
 async function pipelineRun(azurite: Azurite, urls: string[], expectedRows: number, o: BenchOptions): Promise<PipelineRun> {
   const r = await timedChild(azurite.pid, () =>
     runChild('pipeline', {
+      kind: o.kind,
       connectionString: azurite.connectionString,
       urls,
       generatedTime: nextGeneratedTime().toISOString(),
@@ -208,8 +216,12 @@ async function pipelineRun(azurite: Azurite, urls: string[], expectedRows: numbe
   if (s.status !== 'complete' || s.rows !== expectedRows) {
     throw new Error(`pipeline run ended ${s.status} with ${s.rows} of ${expectedRows} rows: ${s.warnings.join(' | ')}`);
   }
+  // the kind's catalog partition and progress partition (docs/kinds.md), read back by the child after its timing
+  if (s.kind !== o.kind || s.catalogRows !== 1 || s.fileRows !== s.files || s.fileRowsOfKind !== s.files) {
+    throw new Error(`pipeline run of ${o.kind}: catalog/file rows not where the kind's contract puts them: ${JSON.stringify({ kind: s.kind, catalogRows: s.catalogRows, progressPartition: s.progressPartition, fileRows: s.fileRows, fileRowsOfKind: s.fileRowsOfKind, files: s.files })}`);
+  }
   await dropSnapshotTable(azurite, s.table);
-  return { ...strip(r), files: s.files, status: s.status, duplicates: s.duplicates, rejected: s.rejected, warnings: s.warnings.length };
+  return { ...strip(r), table: s.table, files: s.files, status: s.status, duplicates: s.duplicates, rejected: s.rejected, warnings: s.warnings.length };
 }
 
 interface WholeProcessRun extends PipelineRun {
@@ -220,6 +232,7 @@ interface WholeProcessRun extends PipelineRun {
 async function wholeProcessRun(azurite: Azurite, urls: string[], expectedRows: number, o: BenchOptions): Promise<WholeProcessRun> {
   const r = await timedChild(azurite.pid, () =>
     runWholeProcess({
+      kind: o.kind,
       connectionString: azurite.connectionString,
       urls,
       generatedTime: nextPastGeneratedTime().toISOString(),
@@ -233,7 +246,7 @@ async function wholeProcessRun(azurite: Azurite, urls: string[], expectedRows: n
   }
   await dropSnapshotTable(azurite, s.table);
   const cpu = s.cpuMeasured ? {} : { cpuSeconds: 0, rowsPerCpuSecond: 0, cpuSecondsPer100kRows: 0 };
-  return { ...strip(r), ...cpu, files: s.files, status: s.status, duplicates: s.duplicates, rejected: s.rejected, warnings: 0, cpuMeasured: s.cpuMeasured };
+  return { ...strip(r), ...cpu, table: s.table, files: s.files, status: s.status, duplicates: s.duplicates, rejected: s.rejected, warnings: 0, cpuMeasured: s.cpuMeasured };
 }
 
 async function naiveRun(azurite: Azurite, items: PendingEntity[], seconds: number): Promise<Timed> {
@@ -256,7 +269,7 @@ async function naiveRun(azurite: Azurite, items: PendingEntity[], seconds: numbe
 }
 
 /** lines → JSON → entity on one core without storage, and the same from the gzip files, in a clean process. */
-async function parseMapRuns(text: Buffer, gz: Buffer[]): Promise<{ parseMap: Timed; decodeParseMap: Timed }> {
+async function parseMapRuns(kind: ExportKind, text: Buffer, gz: Buffer[]): Promise<{ parseMap: Timed; decodeParseMap: Timed }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-parse-'));
   try {
     const textFile = path.join(dir, 'export.json');
@@ -266,7 +279,7 @@ async function parseMapRuns(text: Buffer, gz: Buffer[]): Promise<{ parseMap: Tim
       fs.writeFileSync(f, g);
       return f;
     });
-    const r = await runChild('parseMap', { text: textFile, gz: gzFiles });
+    const r = await runChild('parseMap', { kind, text: textFile, gz: gzFiles });
     const figures = (t: ChildTimes) => timedChild(undefined, async () => t).then(strip);
     return { parseMap: await figures(r.parseMap), decodeParseMap: await figures(r.decodeParseMap) };
   } finally {
@@ -296,6 +309,7 @@ export interface BenchResults {
     loadAverageEnd: number[];
   };
   settings: {
+    kind: ExportKind;
     rows: number;
     files: number;
     avgLineBytes: number;
@@ -385,14 +399,14 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
   const say = o.log;
   const azurite = o.azurite ?? (await startAzurite());
   try {
-    say(`generating ${o.rows.toLocaleString('en-US')} realistic rows…`);
-    let lines = fleetLines(o.rows, o.seed);
+    say(`generating ${o.rows.toLocaleString('en-US')} realistic ${o.kind} rows…`);
+    let lines = fleetLines(o.rows, o.seed, o.kind);
     const fileCount = o.files ?? Math.max(2, Math.ceil(o.rows / 50_000));
     const parts = splitByDevice(lines, fileCount);
     const gz = parts.map((p) => gzipFile(p));
     const text = jsonl(lines);
-    const uploaded = await uploadExport(azurite, gz);
-    const items = entitiesOf(lines);
+    const uploaded = await uploadExport(azurite, gz, o.kind);
+    const items = entitiesOf(lines, o.kind);
     const base = lines.slice(0, Math.min(lines.length, 60_000)); // the memory run's pattern
     lines = [];
     const avgLineBytes = round(text.length / o.rows, 1);
@@ -402,7 +416,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     await rawInsert(azurite, items.slice(0, Math.min(items.length, 5000)), 8, 'lean');
 
     say('parse+map (no storage)…');
-    const { parseMap, decodeParseMap } = await parseMapRuns(text, gz);
+    const { parseMap, decodeParseMap } = await parseMapRuns(o.kind, text, gz);
 
     const sweepRows = Math.min(o.rows, o.sweepRows ?? Math.max(20_000, Math.ceil(o.rows / 4)));
     const sweep: (Timed & { concurrency: number })[] = [];
@@ -449,7 +463,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     let memory: BenchResults['memory'];
     if (o.memoryBytes > 0) {
       say(`memory: streaming a ${mib(o.memoryBytes)} MiB file into Azurite, then ingesting it in a separate worker process…`);
-      const m = await memoryRun(azurite, base, { fileBytes: o.memoryBytes, markBytes: o.memoryMarkBytes, writeConcurrency: o.writeConcurrency, generatedTime: nextGeneratedTime() });
+      const m = await memoryRun(azurite, base, { kind: o.kind, fileBytes: o.memoryBytes, markBytes: o.memoryMarkBytes, writeConcurrency: o.writeConcurrency, generatedTime: nextGeneratedTime() });
       const c = m.child;
       const cpu = c.cpuUserSeconds + c.cpuSystemSeconds;
       memory = {
@@ -481,7 +495,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     let rejectMemory: BenchResults['rejectMemory'];
     if (o.rejectLines > 0) {
       say(`memory: a file of ${n(o.rejectLines)} rejected ${mib(o.rejectLineBytes)} MiB lines, ingested in a separate worker process…`);
-      const m = await rejectMemoryRun(azurite, { lines: o.rejectLines, lineBytes: o.rejectLineBytes, writeConcurrency: o.writeConcurrency, generatedTime: nextGeneratedTime() });
+      const m = await rejectMemoryRun(azurite, { kind: o.kind, lines: o.rejectLines, lineBytes: o.rejectLineBytes, writeConcurrency: o.writeConcurrency, generatedTime: nextGeneratedTime() });
       const c = m.child;
       if (c.rejected !== o.rejectLines || c.rows !== 0) throw new Error(`reject memory run: expected ${o.rejectLines} rejects and no row, got ${c.rejected} and ${c.rows}`);
       rejectMemory = {
@@ -513,6 +527,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
         loadAverageEnd: os.loadavg().map((x) => round(x, 2)),
       },
       settings: {
+        kind: o.kind,
         rows: o.rows,
         files: parts.length,
         avgLineBytes,
@@ -630,7 +645,7 @@ export function formatResults(r: BenchResults): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((x) => x[i].length)));
   const out: string[] = [];
   out.push(
-    `Write-path benchmark — ${n(r.settings.rows)} rows (${r.settings.avgLineBytes} B a line), Azurite ${r.machine.azurite}, ${r.machine.cpus} CPUs, Node ${r.machine.node}, load ${r.machine.loadAverageStart.join('/')} → ${r.machine.loadAverageEnd.join('/')}`,
+    `Write-path benchmark — ${r.settings.kind ?? DEFAULT_KIND}, ${n(r.settings.rows)} rows (${r.settings.avgLineBytes} B a line), Azurite ${r.machine.azurite}, ${r.machine.cpus} CPUs, Node ${r.machine.node}, load ${r.machine.loadAverageStart.join('/')} → ${r.machine.loadAverageEnd.join('/')}`,
   );
   out.push(`WRITE_CONCURRENCY ${r.settings.writeConcurrency}, INGEST_FILE_CONCURRENCY ${r.settings.fileConcurrency}; best of ${r.settings.repeat} alternating runs; ceiling sweep ${r.ceiling.sweep.map((s) => `${s.concurrency}:${n(s.rowsPerSecond)}`).join(' ')}`);
   out.push('');

@@ -1,7 +1,8 @@
 // The whole-process row of `npm run bench`: the real `npm run ingest` (npm → sh → node tools/launch.js → the
 // compiled local runner), spawned as a child and timed from spawn to exit, against the same gzip export files in Azurite
-// the in-process pipeline row ingests. A tiny Defender stand-in on loopback answers SoftwareInventoryExport
-// with those files' SAS URLs (DEFENDER_AUTH=none is accepted only for a loopback base URL).
+// the in-process pipeline row ingests. A tiny Defender stand-in on loopback answers the kind's export endpoint
+// (its filesPath, docs/kinds.md; EXPORT_KINDS=<kind> in the child's env) with those files' SAS URLs
+// (DEFENDER_AUTH=none is accepted only for a loopback base URL).
 //
 // CPU of the child tree: on Linux the kernel adds a child's user+system time, and that of every descendant
 // it waited for, to the parent's cutime/cstime (/proc/self/stat fields 16–17) when the parent reaps it. npm
@@ -15,8 +16,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ROOT } from '../root';
 import type { ChildTimes } from './child';
+import { DEFAULT_KIND, ExportKind, kindSpec } from '../../shared/kinds/exportKinds';
 
 export interface WholeProcessInput {
+  /** the export kind ingested (default SoftwareInventory) */
+  kind?: ExportKind;
   connectionString: string;
   urls: string[];
   generatedTime: string;
@@ -50,10 +54,12 @@ export function reapedChildrenCpu(): { user: number; system: number } | undefine
   }
 }
 
-/** Serve SoftwareInventoryExport (the only call `npm run ingest` makes to Defender) with the given files. */
-async function defenderStandIn(urls: string[], generatedTime: string): Promise<{ baseUrl: string; close: () => Promise<void> }> {
+/** Serve the kind's export endpoint (the only call `npm run ingest` makes to Defender for one kind) with the given files. */
+async function defenderStandIn(kind: ExportKind, urls: string[], generatedTime: string): Promise<{ baseUrl: string; close: () => Promise<void> }> {
+  const filesPath = kindSpec(kind).filesPath.toLowerCase();
   const server = createServer((req, res) => {
-    if (req.method === 'GET' && (req.url ?? '').toLowerCase().startsWith('/api/machines/softwareinventoryexport')) {
+    const url = (req.url ?? '').toLowerCase();
+    if (req.method === 'GET' && (url === filesPath || url.startsWith(`${filesPath}?`))) {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ exportFiles: urls, generatedTime }));
     } else {
@@ -68,11 +74,13 @@ async function defenderStandIn(urls: string[], generatedTime: string): Promise<{
 
 /** Run `npm run ingest` once, start to exit, and read its JSON summary (the last stdout line). */
 export async function runWholeProcess(input: WholeProcessInput): Promise<WholeProcessResult> {
-  const defender = await defenderStandIn(input.urls, input.generatedTime);
+  const kind = input.kind ?? DEFAULT_KIND;
+  const defender = await defenderStandIn(kind, input.urls, input.generatedTime);
   try {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       AzureWebJobsStorage: input.connectionString,
+      EXPORT_KINDS: kind,
       DEFENDER_API_BASE_URL: defender.baseUrl,
       DEFENDER_AUTH: 'none',
       INGEST_QUEUE: `bench-proc-${process.pid}-${Date.now().toString(36)}`,

@@ -1,5 +1,6 @@
 // `npm run bench` — the write-path benchmark (tools/bench/run.ts): prints a table and writes
-// bench/results.json. Options: --rows N (200000) --out FILE --files N --concurrency 4,8,16,32
+// bench/results.json. Options: --kind KIND (SoftwareInventory; any kind of docs/kinds.md)
+// --rows N (200000) --out FILE --files N --concurrency 4,8,16,32
 // --repeat N (2) --naive-seconds S (10) --write-concurrency N --file-concurrency N
 // --memory-mb MB (1024; 0 skips the memory run) --memory-mark-mb MB (100)
 // --reject-lines N (1000; 0 skips the rejected-lines memory run) --reject-line-mb MB (4)
@@ -8,11 +9,15 @@ import * as path from 'node:path';
 import { benchMain, benchOptions, numberArg as num, ParsedBenchArgs, progressLog } from '../bench/cli';
 import { BENCH_DEFAULTS, BenchOptions, formatResults, runBench } from '../bench/run';
 import { ROOT } from '../root';
+import { EXPORT_KIND_NAMES, findKind } from '../../shared/kinds/exportKinds';
 
 const USAGE =
-  'usage: npm run bench -- [--rows N] [--out FILE] [--files N] [--concurrency 4,8,16,32] [--repeat N] [--naive-seconds S] [--write-concurrency N] [--file-concurrency N] [--memory-mb MB] [--memory-mark-mb MB] [--reject-lines N] [--reject-line-mb MB] [--cold-load-runs N] [--seed N] [--json]';
+  'usage: npm run bench -- [--kind ' +
+  EXPORT_KIND_NAMES.join('|') +
+  '] [--rows N] [--out FILE] [--files N] [--concurrency 4,8,16,32] [--repeat N] [--naive-seconds S] [--write-concurrency N] [--file-concurrency N] [--memory-mb MB] [--memory-mark-mb MB] [--reject-lines N] [--reject-line-mb MB] [--cold-load-runs N] [--seed N] [--json]';
 
 const OPTIONS = [
+  'kind',
   'rows',
   'out',
   'files',
@@ -36,6 +41,15 @@ function parse(argv: string[]): ParsedBenchArgs<BenchOptions> {
   for (const [name, v] of given) {
     const a = `--${name}`;
     switch (name) {
+      case 'kind': {
+        const kind = v === undefined ? undefined : findKind(v.trim());
+        if (!kind)
+          throw new Error(
+            `--kind: expected one of ${EXPORT_KIND_NAMES.join(', ')}, got ${v === undefined || v.trim() === '' ? 'nothing' : JSON.stringify(v)}\n${USAGE}`,
+          );
+        o.kind = kind;
+        break;
+      }
       case 'rows':
         o.rows = Math.floor(num(a, v, 100));
         break;
