@@ -356,3 +356,16 @@ describe('rollups of the other kinds (hand-built rows in their stored shape)', (
     expect(Object.keys(got)).toHaveLength(6);
   });
 });
+
+describe('npm run ingest -- --no-rollups', () => {
+  it('leaves the new snapshot without a rollup, and the next run with rollups builds it', async () => {
+    await sim.publish({ generatedTime: new Date(Date.UTC(2026, 0, 8, 6, 0)) });
+    const s = await runIngestCycle({ config, log: silentLog, services, rollups: false });
+    expect(s.status).toBe('complete');
+    expect(hasCurrentRollup(await catalogRow('SoftwareInventory', s.snapshotId))).toBe(false);
+    // the same export again: nothing to ingest, but the timer and the runner build what is missing
+    await runIngestCycle({ config, log: silentLog, services });
+    expect(hasCurrentRollup(await catalogRow('SoftwareInventory', s.snapshotId))).toBe(true);
+    await expectExact(s.snapshotId);
+  }, 120_000);
+});

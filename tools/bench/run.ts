@@ -637,7 +637,7 @@ export function formatResults(r: BenchResults): string {
     rows.push([name, n(t.rows), t.seconds.toFixed(1), n(t.rowsPerSecond), t.cpuSecondsPer100kRows.toFixed(2), n(t.rowsPerCpuSecond), t.azuriteCpuShare !== undefined ? `${Math.round(t.azuriteCpuShare * 100)}%` : '', note]);
   line(`ceiling (raw batches, conc. ${r.ceiling.concurrency})`, r.ceiling.best, 'storage limit here');
   line(`pipeline (worker, ${r.settings.files} files)`, r.pipeline.best, `${r.ratios.pipelineToCeiling.toFixed(2)} × ceiling`);
-  line(`whole process (npm run ingest, ${r.wholeProcess.best.files} files)`, r.wholeProcess.best, `${r.ratios.wholeProcessToCeiling.toFixed(2)} × ceiling, start to exit`);
+  line(`whole process (npm run ingest, ${r.wholeProcess.best.files} files)`, r.wholeProcess.best, `${r.ratios.wholeProcessToCeiling.toFixed(2)} × ceiling, start to exit, rollups left to bench:query`);
   line(`SDK submitTransaction (conc. ${r.sdkTransaction.concurrency})`, r.sdkTransaction, 'reference for CPU');
   line('naive (1 upsert per row)', r.naive, `pipeline ${r.ratios.pipelineToNaive.toFixed(1)} × faster`);
   line('parse+map (no storage)', r.parseMap, 'main thread only');

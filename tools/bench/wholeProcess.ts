@@ -1,4 +1,4 @@
-// The whole-process row of `npm run bench`: the real `npm run ingest` (npm → sh → node tools/launch.js → the
+// The whole-process row of `npm run bench`: the real `npm run ingest -- --no-rollups` (npm → sh → node tools/launch.js → the
 // compiled local runner), spawned as a child and timed from spawn to exit, against the same gzip export files in Azurite
 // the in-process pipeline row ingests. A tiny Defender stand-in on loopback answers the kind's export endpoint
 // (its filesPath, docs/kinds.md; EXPORT_KINDS=<kind> in the child's env) with those files' SAS URLs
@@ -97,7 +97,7 @@ export async function runWholeProcess(input: WholeProcessInput): Promise<WholePr
     for (const k of Object.keys(env)) if (k.startsWith('npm_')) delete env[k];
     const cpu0 = reapedChildrenCpu();
     const t0 = performance.now();
-    const child = spawn(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'ingest'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'ingest', '--', '--no-rollups'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

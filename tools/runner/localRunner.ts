@@ -89,6 +89,8 @@ export interface RunnerOptions {
   /** give up when nothing moves for this long (default: 3 visibility timeouts + 2 minutes) */
   stallSeconds?: number;
   pollMs?: number;
+  /** build the rollups of what completed (default true); false leaves them to a later run or the timer, and readers scan meanwhile */
+  rollups?: boolean;
 }
 
 interface Received {
@@ -198,7 +200,7 @@ export async function runIngestKinds(opts: RunnerOptions): Promise<CycleSummary[
   // A crashed worker's file is picked up again once its message reappears; the timer also re-queues
   // files whose lease ran out and that saw no progress for two visibility timeouts.
   // Each kind on its own: a kind whose run failed (refused, API error) is reported and the others are drained.
-  const results = await collectExports(timerDeps(services, log, { staleAfterMs: visibility * 2000, ...opts.timer }));
+  const results = await collectExports(timerDeps(services, log, { staleAfterMs: visibility * 2000, buildRollups: opts.rollups, ...opts.timer }));
   await queue.createIfNotExists();
   await poisonQueue.createIfNotExists();
   const running: TimerOutcome[] = results.flatMap((r) => (r.outcome ? [r.outcome] : []));
@@ -404,7 +406,7 @@ export async function runIngestKinds(opts: RunnerOptions): Promise<CycleSummary[
           rearms++;
           log.warn('no progress: asking the timer handler to re-arm unfinished files');
           // a kind that fails again here was reported by its first run; the others are re-armed regardless
-          await collectExports(timerDeps(services, log, { staleAfterMs: 0, ...opts.timer }));
+          await collectExports(timerDeps(services, log, { staleAfterMs: 0, buildRollups: opts.rollups, ...opts.timer }));
           lastMove = Date.now();
         }
         await nap(pollMs);
@@ -418,7 +420,7 @@ export async function runIngestKinds(opts: RunnerOptions): Promise<CycleSummary[
       if (settled?.completedNow) reportSnapshotCompleted(services.telemetry, settled);
     }
     // rollups (docs/rollups.md), so `npm start` / `npm run ingest` leave them behind like the hourly timer does; no function timeout here
-    await buildMissingRollups(rollupDeps(catalog, log), config.exportKinds, { budgetMs: Infinity });
+    if (opts.rollups !== false) await buildMissingRollups(rollupDeps(catalog, log), config.exportKinds, { budgetMs: Infinity });
   } finally {
     done = true;
     wakeAll();
