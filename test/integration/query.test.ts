@@ -409,7 +409,7 @@ describe('query CLI (process)', () => {
     expect(help.stdout).toContain('exit codes');
   });
 
-  it('settings: INVENTORY_STORAGE wins over AzureWebJobsStorage, local.settings.json is read, a missing setting or a refused key is exit 1 without secrets', async () => {
+  it('settings: INVENTORY_STORAGE wins over AzureWebJobsStorage, local.settings.json is read, a missing setting is exit 2 (a settings error), a refused key exit 1, without secrets', async () => {
     const cs = azurite().connectionString;
     const settingsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'query-settings-'));
     fs.writeFileSync(path.join(settingsDir, 'local.settings.json'), JSON.stringify({ IsEncrypted: false, Values: { AzureWebJobsStorage: cs } }));
@@ -422,7 +422,7 @@ describe('query CLI (process)', () => {
     ]);
     expect(json(inventory)).toHaveLength(5);
     expect(json(local)).toHaveLength(5);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('INVENTORY_STORAGE');
     expect(missing.stderr).toContain('AzureWebJobsStorage');
     expect(refused.code).toBe(1);

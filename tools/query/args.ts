@@ -95,7 +95,7 @@ options:
                   (snapshots and device: every kind with snapshots by default; diff and trend: SoftwareInventory)
   -h, --help      this text
 
-exit codes: 0 success, 2 usage error, 3 unknown snapshot or device (or a CVE in none of the snapshots), 1 anything else (e.g. storage unreachable)
+exit codes: 0 success, 2 usage or settings error, 3 unknown snapshot or device (or a CVE in none of the snapshots), 1 anything else (e.g. storage unreachable)
 settings: INVENTORY_STORAGE, else AzureWebJobsStorage (environment, or Values of ./local.settings.json)`;
 
 /** node:util parseArgs reads the words; the checks below give each mistake its own message (the strict mode's are generic). */

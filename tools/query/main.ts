@@ -94,9 +94,10 @@ export async function runQuery(argv: readonly string[], loadEnv: () => Env, io: 
       io.err(`error: ${printableLines(err.message)}\n`);
       return EXIT_NOT_FOUND;
     }
+    // a missing or invalid storage setting is a settings error: exit 2, as in npm run ingest (docs/query.md#exit-codes)
     if (err instanceof ConfigError) {
       io.err(`error: ${err.message}\n`);
-      return EXIT_FAILURE;
+      return EXIT_USAGE;
     }
     // describeError redacts account keys, SAS signatures and tokens
     io.err(`error: ${printable(describeError(readable(err), 1000))}\n(reading the tables of the storage account named by ${setting})\n`);
