@@ -111,6 +111,28 @@ export function fileRowKey(fileIndex: number): string {
   return String(fileIndex).padStart(FILE_INDEX_WIDTH, '0');
 }
 
+/** A file row as registered, before any worker touched it: no lines, rows or counts yet. */
+export function newFileRow(
+  kind: ExportKind,
+  snapshotId: string,
+  fileIndex: number,
+  blobPath: string,
+  state: Pick<FileRow, 'Status' | 'Attempts' | 'UpdatedAt'>,
+): FileRow {
+  return {
+    partitionKey: progressPartition(kind, snapshotId),
+    rowKey: fileRowKey(fileIndex),
+    Kind: kind,
+    BlobPath: blobPath,
+    LinesCommitted: 0,
+    RowsWritten: 0,
+    Rejected: 0,
+    Duplicates: 0,
+    Error: '',
+    ...state,
+  };
+}
+
 export function rejectRowKey(fileIndex: number, lineNumber: number): string {
   return `${fileRowKey(fileIndex)}-${String(lineNumber).padStart(LINE_NUMBER_WIDTH, '0')}`;
 }

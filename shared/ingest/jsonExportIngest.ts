@@ -2,7 +2,7 @@
 // It runs inside the timer invocation, page by page, into the same table layout as the files method; the
 // snapshot id is the run's start minute (there is no generatedTime), and the whole run is recorded as a
 // single "file" 0, in the kind's progress partition, whose lines are the records in page order.
-import { ExportKind, progressPartition, SnapshotRow, snapshotIdFor, snapshotTableName } from '../core/contracts';
+import { ExportKind, newFileRow, progressPartition, SnapshotRow, snapshotIdFor, snapshotTableName } from '../core/contracts';
 import { kindSpec } from '../kinds/exportKinds';
 import type { InventoryPage } from '../defender/defenderClient';
 import { Log } from '../core/log';
@@ -75,20 +75,7 @@ export async function runJsonExport(deps: JsonRunDeps): Promise<JsonRunOutcome> 
     const other = await catalog.getSnapshot(kind, snapshotId);
     return { snapshotId, tableName, status: other?.Status ?? 'ingesting', rows: other?.RowCount ?? 0, pages: 0, created: false };
   }
-  await catalog.upsertFile({
-    partitionKey: part,
-    rowKey: '00000',
-    Kind: kind,
-    BlobPath: stripQuery(source),
-    Status: 'ingesting',
-    LinesCommitted: 0,
-    RowsWritten: 0,
-    Rejected: 0,
-    Duplicates: 0,
-    Attempts: 1,
-    Error: '',
-    UpdatedAt: now(),
-  });
+  await catalog.upsertFile(newFileRow(kind, snapshotId, 0, stripQuery(source), { Status: 'ingesting', Attempts: 1, UpdatedAt: now() }));
   log.info(`snapshot ${part}: paging ${stripQuery(source)} (pageSize ${deps.pageSize}) into ${tableName}`);
 
   const extras = new ExtraColumns();

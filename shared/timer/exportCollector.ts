@@ -11,8 +11,8 @@ import {
   encodeMessage,
   ExportKind,
   FileRow,
-  fileRowKey,
   IngestMessage,
+  newFileRow,
   progressPartition,
   SnapshotRow,
   snapshotIdFor,
@@ -306,20 +306,7 @@ async function runFilesMethod(deps: TimerDeps, kind: ExportKind): Promise<TimerO
       registrationChanged = true;
       for (;;) {
         const index = nextIndex++;
-        const registered = await catalog.createFile({
-          partitionKey: part,
-          rowKey: fileRowKey(index),
-          Kind: kind,
-          BlobPath: path,
-          Status: 'queued',
-          LinesCommitted: 0,
-          RowsWritten: 0,
-          Rejected: 0,
-          Duplicates: 0,
-          Attempts: 0,
-          Error: '',
-          UpdatedAt: now(),
-        });
+        const registered = await catalog.createFile(newFileRow(kind, snapshotId, index, path, { Status: 'queued', Attempts: 0, UpdatedAt: now() }));
         if (registered) {
           toQueue.push({ index, url });
           break;
