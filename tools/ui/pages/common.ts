@@ -4,16 +4,11 @@ import { ExportKind, snapshotTableName } from '../../../shared/core/contracts';
 import type { Context } from '../../query/commands/common';
 import { UsageError } from '../../query/errors';
 import { asText } from '../../query/output';
-import { CatalogRow, isComplete, loadCatalog } from '../../query/snapshots';
+import { CatalogRow, isComplete } from '../../query/snapshots';
 import { href, html, Html } from '../html';
 
 /** The query layer's context; the UI has no terminal, so progress lines never draw. */
 export type UiContext = Context;
-
-/** Every catalog row of one kind, newest first; none without a catalog (the query layer's loadCatalog). */
-export function catalogOf(ctx: UiContext, kind: ExportKind): Promise<CatalogRow[]> {
-  return loadCatalog(ctx.catalog, kind);
-}
 
 export function completeOf(rows: readonly CatalogRow[]): CatalogRow[] {
   return rows.filter(isComplete);

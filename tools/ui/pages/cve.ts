@@ -6,7 +6,8 @@ import { shortTime } from '../../query/output';
 import { stackedBars } from '../chart';
 import { count, html } from '../html';
 import type { Page } from '../layout';
-import { catalogOf, completeOf, deviceLink, productLink, required, snapshotLabel, dash, UiContext } from './common';
+import { loadCatalog } from '../../query/snapshots';
+import { completeOf, deviceLink, productLink, required, snapshotLabel, dash, UiContext } from './common';
 
 // CVE ids, and Defender's own ids of the same shape for issues without one (TVM-2020-0002)
 const CVE = /^[A-Z][A-Z0-9]{1,15}-\d{4}-\d{1,12}$/i;
@@ -15,7 +16,7 @@ export async function cvePage(ctx: UiContext, params: URLSearchParams): Promise<
   const raw = required(params, 'id', 'a CVE id such as CVE-2021-44228');
   if (!CVE.test(raw)) throw new UsageError(`"${raw}" is not a vulnerability id (CVE-yyyy-nnnn)`);
   const id = raw.toUpperCase();
-  const snapshots = completeOf(await catalogOf(ctx, 'SoftwareVulnerabilities')).reverse(); // oldest first
+  const snapshots = completeOf(await loadCatalog(ctx.catalog, 'SoftwareVulnerabilities')).reverse(); // oldest first
   if (snapshots.length === 0) {
     throw new NotFoundError('no complete SoftwareVulnerabilities snapshot yet: the timer collects that kind when EXPORT_KINDS lists it (docs/kinds.md)');
   }

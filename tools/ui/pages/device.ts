@@ -8,11 +8,11 @@ import { lookupDevice } from '../../query/commands/deviceLookup';
 import { NotFoundError } from '../../query/errors';
 import { shortTime } from '../../query/output';
 import { StoredRow } from '../../query/rows';
-import { CatalogRow, resolveSnapshot } from '../../query/snapshots';
+import { CatalogRow, resolveSnapshot, loadCatalog } from '../../query/snapshots';
 import { readAll } from '../../query/tableRead';
 import { count, href, html, Html } from '../html';
 import type { Page } from '../layout';
-import { catalogOf, completeOf, cveLink, optional, productLink, required, str, dash, tableFor, UiContext, warnings } from './common';
+import { completeOf, cveLink, optional, productLink, required, str, dash, tableFor, UiContext, warnings } from './common';
 
 type Row = Record<string, unknown> & { partitionKey: string; rowKey: string };
 
@@ -21,7 +21,7 @@ const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The newest complete snapshot of `kind` generated at or before `at` (the inventory snapshot shown). */
 async function companion(ctx: UiContext, kind: ExportKind, at: CatalogRow): Promise<{ s?: CatalogRow; any: boolean }> {
-  const rows = completeOf(await catalogOf(ctx, kind));
+  const rows = completeOf(await loadCatalog(ctx.catalog, kind));
   return { s: rows.find((r) => r.rowKey <= at.rowKey), any: rows.length > 0 };
 }
 
@@ -173,7 +173,7 @@ function softwareTable(rows: StoredRow[]): Html {
 export async function devicePage(ctx: UiContext, params: URLSearchParams): Promise<Page> {
   const query = required(params, 'id', 'a DeviceId or DeviceName');
   const at = optional(params, 'at') ?? 'latest';
-  const catalog = await catalogOf(ctx, 'SoftwareInventory');
+  const catalog = await loadCatalog(ctx.catalog, 'SoftwareInventory');
   const resolved = resolveSnapshot(at, catalog);
   const snapshot = resolved.snapshots[0];
   const found = await lookupDevice(ctx, [snapshot], query);

@@ -3,10 +3,10 @@ import { lookupDevice } from '../../query/commands/deviceLookup';
 import { DiffChange, DiffRow, diffStreams } from '../../query/diff';
 import { UsageError } from '../../query/errors';
 import { readEntities } from '../../query/tableRead';
-import { CatalogRow, resolveSnapshot } from '../../query/snapshots';
+import { CatalogRow, resolveSnapshot, loadCatalog } from '../../query/snapshots';
 import { count, html, Html } from '../html';
 import type { Page } from '../layout';
-import { catalogOf, completeOf, deviceLink, optional, productLink, snapshotLabel, tableFor, UiContext, warnings } from './common';
+import { completeOf, deviceLink, optional, productLink, snapshotLabel, tableFor, UiContext, warnings } from './common';
 
 /** Changes listed on the page; the totals always count every change. */
 export const MAX_LISTED = 2000;
@@ -28,7 +28,7 @@ function picker(complete: readonly CatalogRow[], from?: string, to?: string, dev
 }
 
 export async function diffPage(ctx: UiContext, params: URLSearchParams): Promise<Page> {
-  const catalog = await catalogOf(ctx, 'SoftwareInventory');
+  const catalog = await loadCatalog(ctx.catalog, 'SoftwareInventory');
   const complete = completeOf(catalog);
   const fromText = optional(params, 'from');
   const toText = optional(params, 'to');

@@ -2,13 +2,13 @@
 // bar chart of the top versions plus "other", and the devices on each version at the newest snapshot.
 import { odata } from '@azure/data-tables';
 import { NotFoundError, UsageError } from '../../query/errors';
-import { resolveSnapshots } from '../../query/snapshots';
+import { resolveSnapshots, loadCatalog } from '../../query/snapshots';
 import { readEntities } from '../../query/tableRead';
 import { productTrend, TrendPoint } from '../../query/trend';
 import { OTHER, Series, stackedBars } from '../chart';
 import { count, html, Html } from '../html';
 import type { Page } from '../layout';
-import { catalogOf, completeOf, deviceLink, optional, required, snapshotLabel, tableFor, UiContext, warnings } from './common';
+import { completeOf, deviceLink, optional, required, snapshotLabel, tableFor, UiContext, warnings } from './common';
 
 /** Versions drawn as their own series; the rest are summed as "other". */
 export const DEFAULT_TOP = 8;
@@ -41,7 +41,7 @@ export async function productPage(ctx: UiContext, params: URLSearchParams): Prom
   const name = required(params, 'name', 'a SoftwareName (exact, as stored: Defender writes lower case)');
   const vendor = optional(params, 'vendor');
   const top = topOf(params);
-  const catalog = await catalogOf(ctx, 'SoftwareInventory');
+  const catalog = await loadCatalog(ctx.catalog, 'SoftwareInventory');
   // ?at= narrows the chart to a list or range of snapshots (the CLI's --at forms); default: every complete one
   const at = optional(params, 'at');
   const resolved = at === undefined ? { snapshots: completeOf(catalog), warnings: [] } : resolveSnapshots(at, catalog);

@@ -1,9 +1,9 @@
 // `/`: the catalog (table InventorySnapshots) per export kind, with each snapshot's health.
 import { EXPORT_KIND_NAMES } from '../../../shared/kinds/exportKinds';
-import { CatalogRow, isComplete } from '../../query/snapshots';
+import { CatalogRow, isComplete, loadCatalog } from '../../query/snapshots';
 import { count, href, html, Html } from '../html';
 import type { Page } from '../layout';
-import { catalogOf, snapshotLabel, statusCell, UiContext } from './common';
+import { snapshotLabel, statusCell, UiContext } from './common';
 import { shortTime } from '../../query/output';
 
 function snapshotTable(rows: readonly CatalogRow[], withDiff: boolean): Html {
@@ -48,7 +48,7 @@ export async function snapshotsPage(ctx: UiContext): Promise<Page> {
   const sections: Html[] = [];
   const empty: string[] = [];
   for (const kind of EXPORT_KIND_NAMES) {
-    const rows = await catalogOf(ctx, kind);
+    const rows = await loadCatalog(ctx.catalog, kind);
     if (rows.length === 0) {
       empty.push(kind);
       continue;
