@@ -18,6 +18,7 @@ import { shorten } from '../core/text';
 import { noTelemetry, reportSnapshotCompleted, reportSnapshotFailed, Telemetry } from '../core/telemetry';
 import { checkDownloadUrl, UrlRefusedError } from '../defender/urlPolicy';
 import { AppError } from '../core/errors';
+import type { IngestTallies } from '../rollup/ingestTallies';
 
 export interface IngestLimits {
   /** rows per checkpointed segment */
@@ -63,6 +64,8 @@ export interface IngestDeps {
   onProgress?: (p: { fileIndex: number; linesCommitted: number; rowsWritten: number }) => void | Promise<void>;
   /** custom events and metrics (Application Insights); flushed at the end of every invocation */
   telemetry?: Telemetry;
+  /** count each snapshot's rollup from the rows as they are mapped (the local runner: docs/rollups.md#counted-during-ingest) */
+  tallies?: IngestTallies;
 }
 
 export type IngestStatus = 'complete' | 'continued' | 'expired' | 'failed' | 'busy' | 'skipped';
@@ -340,6 +343,8 @@ interface Claimed {
   report: InvocationReport;
 }
 
+const TOO_LONG = { ok: false as const };
+
 /** The file is ours (lease held): stream it from its last checkpoint to the end or to the time budget. */
 async function ingestClaimedFile({ msg, partition, file, lease, deps, limits, startedMs, label, now, report }: Claimed): Promise<IngestOutcome> {
   const { log, catalog } = deps;
@@ -349,6 +354,7 @@ async function ingestClaimedFile({ msg, partition, file, lease, deps, limits, st
   report.start = start;
 
   const extras = new ExtraColumns();
+  const tally = deps.tallies?.file(msg.kind, snapshotId, fileIndex);
   let writer: SnapshotWriter | undefined;
   let outOfTime = false;
   let continued = false;
@@ -364,6 +370,7 @@ async function ingestClaimedFile({ msg, partition, file, lease, deps, limits, st
           `starting it again from line 0 (${start.lines} lines and ${start.rows} rows counted from the old blob are discarded)`,
       );
       resumeFrom = 0;
+      tally?.restarted();
       start = { lines: 0, rows: 0, rejected: 0, duplicates: 0 };
       report.start = start;
       await lease.update({ LinesCommitted: 0, RowsWritten: 0, Rejected: 0, Duplicates: 0, ...storedIdentity(identity) });
@@ -414,13 +421,16 @@ async function ingestClaimedFile({ msg, partition, file, lease, deps, limits, st
       // the heartbeat found another worker on this file: stop now, not at the next checkpoint
       if (lease.lost) throw lease.lost;
       if (line.number <= resumeFrom) {
-        if (!line.tooLongBytes) writer.replay(mapLine(line.text, undefined, msg.kind));
+        const replayed = line.tooLongBytes ? TOO_LONG : mapLine(line.text, undefined, msg.kind);
+        if (replayed.ok) writer.replay(replayed);
+        tally?.line(replayed);
         continue;
       }
       const result = line.tooLongBytes
         ? { ok: false as const, reason: `line is ${line.tooLongBytes} bytes, over the ${limits.maxLineBytes}-byte cap` }
         : mapLine(line.text, extras, msg.kind);
       writer.add(line.number, result, () => line.text);
+      tally?.line(result);
       if ((await writer.maybeCommit()) && Date.now() - startedMs >= deps.timeBudgetMs) {
         outOfTime = true;
         break;
@@ -437,6 +447,7 @@ async function ingestClaimedFile({ msg, partition, file, lease, deps, limits, st
       return { status: 'continued', snapshotId, fileIndex, rowsWritten: writer.counters.rows };
     }
     await writer.finish();
+    tally?.complete(writer.counters);
   } catch (err) {
     await writer?.drain().catch(() => undefined);
     writer?.dispose();

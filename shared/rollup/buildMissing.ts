@@ -7,6 +7,7 @@ import { describeError } from '../core/redact';
 import { isNotFound } from '../storage/snapshotCatalog';
 import { buildRollup, RollupBuild, RollupDeps } from './rollupBuilder';
 import { hasCurrentRollup } from './rollupKeys';
+import type { IngestTallies } from './ingestTallies';
 
 export { rollupDeps } from './rollupBuilder';
 
@@ -18,6 +19,8 @@ export interface BuildMissingOptions {
   budgetMs?: number;
   /** the scan rate a build is expected at, for that estimate (default: Table Storage's 20,000 entities/s per account) */
   rowsPerSecond?: number;
+  /** the counts of snapshots this process ingested whole (the local runner), so they are built without a scan */
+  tallies?: IngestTallies;
 }
 
 export interface BuildMissingResult {
@@ -51,7 +54,12 @@ export async function buildMissingRollups(
     }
     for (const s of snapshots) {
       if (s.Status !== 'complete' || hasCurrentRollup(s)) continue;
-      const expectedMs = ((s.RowCount ?? 0) / rate) * 1000;
+      const answer = opts.tallies?.countFor(kind, s);
+      opts.tallies?.forget(kind, s.rowKey);
+      if (answer && 'reason' in answer && answer.reason !== 'not ingested by this process')
+        deps.log.info(`rollup of ${kind} snapshot ${s.rowKey}: scanning its table (${answer.reason})`);
+      const counted = answer && 'counted' in answer ? answer.counted : undefined;
+      const expectedMs = counted ? 0 : ((s.RowCount ?? 0) / rate) * 1000;
       if (Date.now() - started + expectedMs > budget) {
         // a snapshot too big for any run of this caller is named, so it does not go unnoticed hour after hour
         if (expectedMs > budget)
@@ -62,7 +70,7 @@ export async function buildMissingRollups(
         continue;
       }
       try {
-        result.built.push(await buildRollup(deps, kind, s));
+        result.built.push(await buildRollup(deps, kind, s, counted));
       } catch (err) {
         const error = describeError(err);
         result.failed.push({ kind, snapshotId: s.rowKey, error });

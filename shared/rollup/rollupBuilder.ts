@@ -13,7 +13,7 @@ import { ensureTable } from '../storage/storageClients';
 import { scanEntities } from '../storage/tableScan';
 import { PendingEntity, writeEntities } from '../storage/tableWriter';
 import { columnsRead } from './dimensions';
-import { Bucket, countRollup } from './rollupCounter';
+import { Bucket, CountResult, countRollup } from './rollupCounter';
 import { manifestPartition, ROLLUP_LAYOUT, ROLLUP_TABLE, RollupMarker, trendPartition, trendRowKey } from './rollupKeys';
 
 export interface RollupDeps {
@@ -37,7 +37,9 @@ export function rollupDeps(catalog: SnapshotCatalog, log: Log, overrides: Partia
 export interface RollupBuild {
   kind: ExportKind;
   snapshotId: string;
-  /** rows read from the snapshot table */
+  /** where the counts came from: the ingest that wrote the rows, or a scan of the table */
+  source: 'ingest' | 'scan';
+  /** rows counted (read from the snapshot table, or written by the ingest) */
   rowsRead: number;
   devices: number;
   /** rows written to InventoryRollups (manifest rows not counted) */
@@ -45,7 +47,7 @@ export interface RollupBuild {
   partitions: number;
   /** rows of an earlier build of this snapshot that this one no longer has */
   staleDeleted: number;
-  /** of `seconds`, the scan and count (the rest is writing) */
+  /** of `seconds`, the scan and count (0 when counted during ingest; the rest is writing) */
   scanSeconds: number;
   /** false when the snapshot changed during the build (re-armed): the rows stay, unmarked, for the next run to redo */
   marked: boolean;
@@ -105,8 +107,11 @@ async function deleteRows(table: TableClient, keys: readonly [string, string][],
   });
 }
 
-/** Build (or rebuild) the rollup of one complete snapshot of `kind`. */
-export async function buildRollup(deps: RollupDeps, kind: ExportKind, snapshot: WithEtag<SnapshotRow>): Promise<RollupBuild> {
+/**
+ * Build (or rebuild) the rollup of one complete snapshot of `kind`: from `counted` when the ingest already counted
+ * exactly the rows of its table (docs/rollups.md#counted-during-ingest), otherwise from a scan of the table.
+ */
+export async function buildRollup(deps: RollupDeps, kind: ExportKind, snapshot: WithEtag<SnapshotRow>, counted?: CountResult): Promise<RollupBuild> {
   const started = Date.now();
   const now = deps.now ?? (() => new Date());
   const concurrency = Math.max(1, deps.writeConcurrency ?? 8);
@@ -115,10 +120,11 @@ export async function buildRollup(deps: RollupDeps, kind: ExportKind, snapshot: 
   await deps.ensureTable(ROLLUP_TABLE);
   const rollups = deps.table(ROLLUP_TABLE);
 
-  // 1. one scan of the snapshot table, PartitionKey ranges at once, device by device
+  // 1. the counts: those of the ingest, or one scan of the snapshot table, PartitionKey ranges at once, device by device
+  const source = counted ? 'ingest' : 'scan';
   const everyMs = (deps.progressEverySeconds ?? 10) * 1000;
   let lastLog = Date.now();
-  const counted = await countRollup(kind, scanEntities(deps.table(tableName), { select: columnsRead(kind) }), (rows, buckets) => {
+  counted ??= await countRollup(kind, scanEntities(deps.table(tableName), { select: columnsRead(kind) }), (rows, buckets) => {
     if (Date.now() - lastLog < everyMs) return;
     lastLog = Date.now();
     const rate = Math.round((rows * 1000) / Math.max(1, lastLog - started));
@@ -179,6 +185,7 @@ export async function buildRollup(deps: RollupDeps, kind: ExportKind, snapshot: 
   const build: RollupBuild = {
     kind,
     snapshotId: sid,
+    source,
     rowsRead: counted.rows,
     devices: counted.devices,
     rollupRows: entities.length,
@@ -190,7 +197,7 @@ export async function buildRollup(deps: RollupDeps, kind: ExportKind, snapshot: 
   };
   deps.log.info(
     `rollup of ${kind} snapshot ${sid} (${tableName}): ${build.rowsRead} rows of ${build.devices} devices → ${build.rollupRows} rollup rows in ${build.partitions} partitions` +
-      `${build.staleDeleted ? `, ${build.staleDeleted} stale rows deleted` : ''} in ${build.seconds} s (scan ${scanSeconds} s)${marked ? '' : ' (the snapshot changed meanwhile: left unmarked)'}`,
+      `${build.staleDeleted ? `, ${build.staleDeleted} stale rows deleted` : ''} in ${build.seconds} s (${source === 'scan' ? `scan ${scanSeconds} s` : 'counted during ingest'})${marked ? '' : ' (the snapshot changed meanwhile: left unmarked)'}`,
   );
   return build;
 }

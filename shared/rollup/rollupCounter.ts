@@ -1,6 +1,7 @@
-// Counts one snapshot's rows into rollup buckets (docs/rollups.md#counting). The rows come in PartitionKey
-// (device) order — a scan yields every row of one device together — so each device's buckets are collected,
-// de-duplicated, and added once: memory holds the buckets and one device's rows, never the table.
+// Counts a snapshot's rows into rollup buckets of distinct devices (docs/rollups.md#counting). Two callers:
+// a scan of the finished table, whose rows come device by device, so only the current device's state is kept
+// (`countRollup`); and the local runner's ingest, whose rows come in any order, so every device's state is kept
+// (`RollupTally`, rollupTally.ts). Both count through `BucketCounter`, so they cannot disagree.
 import type { ExportKind } from '../kinds/exportKinds';
 import { RollupDimension, rollupDimensions } from './dimensions';
 
@@ -26,7 +27,15 @@ export interface CountResult {
   devices: number;
 }
 
-type Row = { partitionKey: string } & Record<string, unknown>;
+/** A row as read from the table (plain values), or an entity as written (a Double as `{ value, type }`). */
+export type Row = { partitionKey: string } & Record<string, unknown>;
+
+/** What one device has been counted for in each bucket: present = counted in Devices; bits = compliance counted. */
+export type DeviceState = Map<Bucket, number>;
+
+const COMPLIANT = 1;
+const NON_COMPLIANT = 2;
+const NOT_APPLICABLE = 4;
 
 // Defender's levels, low to high; an unknown level ranks below all of them
 const SEVERITY_RANK: Record<string, number> = { low: 1, medium: 2, high: 3, critical: 4 };
@@ -38,86 +47,113 @@ function text(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
+/** A number as read back, or as an entity holds an Edm.Double before it is written. */
+function numberOf(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'object' && v !== null && 'value' in v ? Number(v.value) : NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
 function higherSeverity(a: string | undefined, b: string): string {
   if (a === undefined) return b;
   const d = rank(b) - rank(a);
   return d > 0 || (d === 0 && b < a) ? b : a; // ties: the smaller text, so the result never depends on row order
 }
 
-interface Seen {
-  dimension: RollupDimension;
-  subject: string[];
-  detail?: string;
-  compliant: boolean;
-  nonCompliant: boolean;
-  notApplicable: boolean;
-  cvssScore?: number;
-  severity?: string;
+function complianceOf(r: Row): number {
+  if (r.IsApplicable === false) return NOT_APPLICABLE;
+  if (r.IsCompliant === true) return COMPLIANT;
+  if (r.IsCompliant === false) return NON_COMPLIANT;
+  return 0;
+}
+
+// key text: parts length-prefixed, so no value (whatever characters it holds) can make two keys meet
+const part = (s: string) => `${s.length}:${s}`;
+
+/** Buckets by key, and the counting of one row of one device into them (order-independent: sets and maxima). */
+export class BucketCounter {
+  private readonly dims: readonly RollupDimension[];
+  private readonly buckets = new Map<string, Bucket>();
+  rows = 0;
+
+  constructor(kind: ExportKind) {
+    this.dims = rollupDimensions(kind);
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  /** Count row `r` of the device whose state is `seen`; returns how many (device, bucket) pairs were new. */
+  add(r: Row, seen: DeviceState): number {
+    this.rows++;
+    let added = 0;
+    for (let i = 0; i < this.dims.length; i++) {
+      const d = this.dims[i];
+      const subject = d.subject.map((c) => text(r[c]));
+      if (d.skipEmpty && subject.some((v) => v === '')) continue;
+      const key = `${i}|${subject.map(part).join('')}`;
+      added += this.see(d, key, subject, undefined, r, seen);
+      if (d.detail) added += this.see(d, key, subject, text(r[d.detail]), r, seen);
+      if (d.acrossLast && subject.length > 0) {
+        const across = [...subject.slice(0, -1), ''];
+        const acrossKey = `${i}|${across.map(part).join('')}`;
+        added += this.see(d, acrossKey, across, undefined, r, seen);
+        if (d.detail) added += this.see(d, acrossKey, across, text(r[d.detail]), r, seen);
+      }
+    }
+    return added;
+  }
+
+  result(devices: number): CountResult {
+    return { buckets: dropSingleAcross(this.buckets), rows: this.rows, devices };
+  }
+
+  private see(d: RollupDimension, subjectKey: string, subject: string[], detail: string | undefined, r: Row, seen: DeviceState): number {
+    const key = detail === undefined ? subjectKey : `${subjectKey}|${part(detail)}`;
+    let b = this.buckets.get(key);
+    if (!b) this.buckets.set(key, (b = { dimension: d, subject, detail, devices: 0, compliant: 0, nonCompliant: 0, notApplicable: 0 }));
+    const before = seen.get(b);
+    let flags = before ?? 0;
+    if (before === undefined) b.devices++;
+    // the measures belong to the subject's total row only (docs/rollups.md#table-layout)
+    if (detail === undefined && d.measures) {
+      for (const m of d.measures) {
+        if (m === 'compliance') {
+          const f = complianceOf(r) & ~flags;
+          if (f & COMPLIANT) b.compliant++;
+          if (f & NON_COMPLIANT) b.nonCompliant++;
+          if (f & NOT_APPLICABLE) b.notApplicable++;
+          flags |= f;
+        } else {
+          const score = numberOf(r.CvssScore);
+          if (score !== undefined) b.cvssScore = Math.max(b.cvssScore ?? -Infinity, score);
+          if (typeof r.VulnerabilitySeverityLevel === 'string' && r.VulnerabilitySeverityLevel !== '')
+            b.severity = higherSeverity(b.severity, r.VulnerabilitySeverityLevel);
+        }
+      }
+    }
+    if (before !== flags) seen.set(b, flags);
+    return before === undefined ? 1 : 0;
+  }
 }
 
 /** Count `rows` (one snapshot table of `kind`, in PartitionKey order) into buckets of distinct devices. */
 export async function countRollup(kind: ExportKind, rows: AsyncIterable<Row>, onRow?: (rows: number, buckets: number) => void): Promise<CountResult> {
-  const dims = rollupDimensions(kind);
-  const buckets = new Map<string, Bucket>();
-  const device = new Map<string, Seen>(); // the current device's buckets
+  const counter = new BucketCounter(kind);
+  const seen: DeviceState = new Map(); // the current device's buckets
   let current: string | undefined;
   let devices = 0;
-  let rowCount = 0;
-
-  const see = (dimension: RollupDimension, index: number, subject: string[], detail: string | undefined, r: Row) => {
-    const key = JSON.stringify([index, subject, detail ?? null]);
-    let s = device.get(key);
-    if (!s) device.set(key, (s = { dimension, subject, detail, compliant: false, nonCompliant: false, notApplicable: false }));
-    for (const m of dimension.measures ?? []) {
-      if (m === 'compliance') {
-        if (r.IsApplicable === false) s.notApplicable = true;
-        else if (r.IsCompliant === true) s.compliant = true;
-        else if (r.IsCompliant === false) s.nonCompliant = true;
-      } else {
-        if (typeof r.CvssScore === 'number' && Number.isFinite(r.CvssScore)) s.cvssScore = Math.max(s.cvssScore ?? -Infinity, r.CvssScore);
-        if (typeof r.VulnerabilitySeverityLevel === 'string' && r.VulnerabilitySeverityLevel !== '')
-          s.severity = higherSeverity(s.severity, r.VulnerabilitySeverityLevel);
-      }
-    }
-  };
-
-  const closeDevice = () => {
-    if (current === undefined) return;
-    devices++;
-    for (const [key, s] of device) {
-      let b = buckets.get(key);
-      if (!b)
-        buckets.set(key, (b = { dimension: s.dimension, subject: s.subject, detail: s.detail, devices: 0, compliant: 0, nonCompliant: 0, notApplicable: 0 }));
-      b.devices++;
-      if (s.compliant) b.compliant++;
-      if (s.nonCompliant) b.nonCompliant++;
-      if (s.notApplicable) b.notApplicable++;
-      if (s.cvssScore !== undefined) b.cvssScore = Math.max(b.cvssScore ?? -Infinity, s.cvssScore);
-      if (s.severity !== undefined) b.severity = higherSeverity(b.severity, s.severity);
-    }
-    device.clear();
-  };
-
   for await (const r of rows) {
     if (r.partitionKey !== current) {
       // a device seen again later would be counted twice: the scan's (PartitionKey, RowKey) order rules that out
-      closeDevice();
+      seen.clear();
       current = r.partitionKey;
+      devices++;
     }
-    rowCount++;
-    dims.forEach((d, i) => {
-      const subject = d.subject.map((c) => text(r[c]));
-      if (d.skipEmpty && subject.some((v) => v === '')) return;
-      const subjects = d.acrossLast && subject.length > 0 ? [subject, [...subject.slice(0, -1), '']] : [subject];
-      for (const s of subjects) {
-        see(d, i, s, undefined, r);
-        if (d.detail) see(d, i, s, text(r[d.detail]), r);
-      }
-    });
-    onRow?.(rowCount, buckets.size);
+    counter.add(r, seen);
+    onRow?.(counter.rows, counter.size);
   }
-  closeDevice();
-  return { buckets: dropSingleAcross(buckets), rows: rowCount, devices };
+  return counter.result(devices);
 }
 
 /** "Across the last column" buckets are kept only where the leading columns have more than one value (else they repeat it). */

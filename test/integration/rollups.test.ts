@@ -7,7 +7,7 @@ import { odata, TableClient } from '@azure/data-tables';
 import { AppServices, createServices } from '../../shared/app/appContext';
 import { Config } from '../../shared/core/config';
 import { ExportKind, SnapshotRow, snapshotTableName } from '../../shared/core/contracts';
-import { silentLog } from '../../shared/core/log';
+import { memoryLog, silentLog } from '../../shared/core/log';
 import { buildMissingRollups, rollupDeps } from '../../shared/rollup/buildMissing';
 import { buildRollup } from '../../shared/rollup/rollupBuilder';
 import { hasCurrentRollup, manifestPartition, ROLLUP_TABLE, RollupMarker } from '../../shared/rollup/rollupKeys';
@@ -357,15 +357,43 @@ describe('rollups of the other kinds (hand-built rows in their stored shape)', (
   });
 });
 
+describe('counted during ingest (docs/rollups.md#counted-during-ingest)', () => {
+  it('builds the rollup from the rows the run mapped, without reading the table back, also when a file was resumed', async () => {
+    await sim.publish({ generatedTime: new Date(Date.UTC(2026, 0, 9, 6, 0)) });
+    // file 0's handler fails after its first checkpoint; its retry resumes there, replaying the lines before it
+    let thrown = 0;
+    const onProgress = (p: { fileIndex: number }) => {
+      if (p.fileIndex === 0 && thrown++ === 0) throw new Error('handler failure (test)');
+    };
+    const log = memoryLog();
+    const s = await runIngestCycle({
+      config,
+      log,
+      services,
+      host: { maxDequeueCount: 5, retryDelaySeconds: 0 },
+      ingest: { onProgress, limits: { segmentRows: 50 } },
+    });
+    expect(s.status).toBe('complete');
+    expect(thrown).toBeGreaterThan(1);
+    const text = log.lines.join('\n');
+    expect(text).toMatch(/file 1\/3: resuming after line 50 \(50 rows already written\)/);
+    expect(text).toMatch(new RegExp(`rollup of SoftwareInventory snapshot ${s.snapshotId} .* \\(counted during ingest\\)`));
+    expect(hasCurrentRollup(await catalogRow('SoftwareInventory', s.snapshotId))).toBe(true);
+    await expectExact(s.snapshotId);
+  }, 120_000);
+});
+
 describe('npm run ingest -- --no-rollups', () => {
-  it('leaves the new snapshot without a rollup, and the next run with rollups builds it', async () => {
+  it('leaves the new snapshot without a rollup, and the next run with rollups builds it by a scan', async () => {
     await sim.publish({ generatedTime: new Date(Date.UTC(2026, 0, 8, 6, 0)) });
     const s = await runIngestCycle({ config, log: silentLog, services, rollups: false });
     expect(s.status).toBe('complete');
     expect(hasCurrentRollup(await catalogRow('SoftwareInventory', s.snapshotId))).toBe(false);
-    // the same export again: nothing to ingest, but the timer and the runner build what is missing
-    await runIngestCycle({ config, log: silentLog, services });
+    // the same export again: nothing to ingest, but the timer and the runner build what is missing, from the table
+    const log = memoryLog();
+    await runIngestCycle({ config, log, services });
     expect(hasCurrentRollup(await catalogRow('SoftwareInventory', s.snapshotId))).toBe(true);
+    expect(log.lines.join('\n')).toMatch(new RegExp(`rollup of SoftwareInventory snapshot ${s.snapshotId} .* \\(scan [\\d.]+ s\\)`));
     await expectExact(s.snapshotId);
   }, 120_000);
 });

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { QueueClient } from '@azure/storage-queue';
 import { buildMissingRollups, rollupDeps } from '../../shared/rollup/buildMissing';
+import { IngestTallies } from '../../shared/rollup/ingestTallies';
 import { AppServices, createServices, ingestDeps, timerDeps } from '../../shared/app/appContext';
 import { Config } from '../../shared/core/config';
 import { ExportKind, progressPartition, SnapshotRow } from '../../shared/core/contracts';
@@ -213,6 +214,9 @@ export async function runIngestKinds(opts: RunnerOptions): Promise<CycleSummary[
   // worker has a file, each gets about WRITE_CONCURRENCY; in the tail of a run, when fewer files remain than
   // workers, the idle workers' share goes to the files still running, so storage stays busy to the last row.
   const writeSlots = new Slots(config.ingestFileConcurrency * config.writeConcurrency);
+  // The rollups are counted from the rows as they are mapped, so building them after the drain needs no second
+  // read of the new tables (docs/rollups.md#counted-during-ingest); a snapshot not seen whole here is scanned.
+  const tallies = opts.rollups === false ? undefined : new IngestTallies(log);
 
   // Idle waits (an empty queue, the supervisor between checks) end as soon as a handler finishes, so the run
   // ends when its last file does, not up to a poll later, and a continuation is picked up at once.
@@ -250,6 +254,7 @@ export async function runIngestKinds(opts: RunnerOptions): Promise<CycleSummary[
         ingestDeps(services, log, {
           workerId: `local-${msg.messageId}`,
           writeSlots,
+          tallies,
           ...opts.ingest,
           limits: { leaseMs: leaseSeconds * 1000, ...opts.ingest?.limits },
         }),
@@ -420,7 +425,7 @@ export async function runIngestKinds(opts: RunnerOptions): Promise<CycleSummary[
       if (settled?.completedNow) reportSnapshotCompleted(services.telemetry, settled);
     }
     // rollups (docs/rollups.md), so `npm start` / `npm run ingest` leave them behind like the hourly timer does; no function timeout here
-    if (opts.rollups !== false) await buildMissingRollups(rollupDeps(catalog, log), config.exportKinds, { budgetMs: Infinity });
+    if (opts.rollups !== false) await buildMissingRollups(rollupDeps(catalog, log), config.exportKinds, { budgetMs: Infinity, tallies });
   } finally {
     done = true;
     wakeAll();
