@@ -1,4 +1,4 @@
-// The whole-process row of `npm run bench`: the real `npm run ingest -- --no-rollups` (npm → sh → node tools/launch.js → the
+// The whole-process row of `npm run bench`: the real `npm run ingest` (npm → sh → node tools/launch.js → the
 // compiled local runner), spawned as a child and timed from spawn to exit, against the same gzip export files in Azurite
 // the in-process pipeline row ingests. A tiny Defender stand-in on loopback answers the kind's export endpoint
 // (its filesPath, docs/kinds.md; EXPORT_KINDS=<kind> in the child's env) with those files' SAS URLs
@@ -36,10 +36,20 @@ export interface WholeProcessResult extends ChildTimes {
   files: number;
   duplicates: number;
   rejected: number;
+  /** how the run built the new snapshot's rollup, from its log */
+  rollupSource: RollupSource;
   /** false where the children's CPU cannot be read (not Linux) */
   cpuMeasured: boolean;
   exitCode: number | null;
   stderrTail: string;
+}
+
+export type RollupSource = 'ingest' | 'scan' | 'none';
+
+/** How a run's log says the rollup of `snapshotId` was built (shared/rollup/rollupBuilder.ts's line), if it was. */
+export function rollupSource(log: string, kind: ExportKind, snapshotId: string): RollupSource {
+  const line = log.split('\n').find((l) => l.includes(`rollup of ${kind} snapshot ${snapshotId} (`));
+  return line === undefined ? 'none' : line.includes('(counted during ingest)') ? 'ingest' : 'scan';
 }
 
 /** User and system seconds of this process's reaped children (Linux), or undefined. */
@@ -97,7 +107,8 @@ export async function runWholeProcess(input: WholeProcessInput): Promise<WholePr
     for (const k of Object.keys(env)) if (k.startsWith('npm_')) delete env[k];
     const cpu0 = reapedChildrenCpu();
     const t0 = performance.now();
-    const child = spawn(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'ingest', '--', '--no-rollups'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // as a user runs it: the rollup of the new snapshot included, counted during the ingest (docs/rollups.md#counted-during-ingest)
+    const child = spawn(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'ingest'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -113,7 +124,7 @@ export async function runWholeProcess(input: WholeProcessInput): Promise<WholePr
       .filter((l) => l.startsWith('{'))
       .pop();
     if (exitCode !== 0 || !report) throw new Error(`npm run ingest failed, exit ${exitCode}: ${stderr.slice(-2000)}`);
-    const s = JSON.parse(report) as { status: string; table: string; files: number; rows: number; duplicates: number; rejected: number };
+    const s = JSON.parse(report) as { status: string; snapshotId: string; table: string; files: number; rows: number; duplicates: number; rejected: number };
     const cpuMeasured = cpu0 !== undefined && cpu1 !== undefined;
     return {
       rows: s.rows,
@@ -125,6 +136,7 @@ export async function runWholeProcess(input: WholeProcessInput): Promise<WholePr
       files: s.files,
       duplicates: s.duplicates,
       rejected: s.rejected,
+      rollupSource: rollupSource(stderr, kind, s.snapshotId),
       cpuMeasured,
       exitCode,
       stderrTail: stderr.slice(-2000),
