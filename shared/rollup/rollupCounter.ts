@@ -66,21 +66,34 @@ function complianceOf(r: Row): number {
   return 0;
 }
 
-// key text: parts length-prefixed, so no value (whatever characters it holds) can make two keys meet
-const part = (s: string) => `${s.length}:${s}`;
+/** A subject's place in a dimension's tree of values: no key strings are built per row, only the row's own strings looked up. */
+interface Node {
+  next?: Map<string, Node>;
+  total?: Bucket;
+  details?: Map<string, Bucket>;
+}
 
-/** Buckets by key, and the counting of one row of one device into them (order-independent: sets and maxima). */
+function child(node: Node, value: string): Node {
+  const next = (node.next ??= new Map<string, Node>());
+  let n = next.get(value);
+  if (!n) next.set(value, (n = {}));
+  return n;
+}
+
+/** Buckets by subject, and the counting of one row of one device into them (order-independent: sets and maxima). */
 export class BucketCounter {
   private readonly dims: readonly RollupDimension[];
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly roots: Node[];
+  private readonly buckets: Bucket[] = [];
   rows = 0;
 
   constructor(kind: ExportKind) {
     this.dims = rollupDimensions(kind);
+    this.roots = this.dims.map(() => ({}));
   }
 
   get size(): number {
-    return this.buckets.size;
+    return this.buckets.length;
   }
 
   /** Count row `r` of the device whose state is `seen`; returns how many (device, bucket) pairs were new. */
@@ -89,17 +102,10 @@ export class BucketCounter {
     let added = 0;
     for (let i = 0; i < this.dims.length; i++) {
       const d = this.dims[i];
-      const subject = d.subject.map((c) => text(r[c]));
-      if (d.skipEmpty && subject.some((v) => v === '')) continue;
-      const key = `${i}|${subject.map(part).join('')}`;
-      added += this.see(d, key, subject, undefined, r, seen);
-      if (d.detail) added += this.see(d, key, subject, text(r[d.detail]), r, seen);
-      if (d.acrossLast && subject.length > 0) {
-        const across = [...subject.slice(0, -1), ''];
-        const acrossKey = `${i}|${across.map(part).join('')}`;
-        added += this.see(d, acrossKey, across, undefined, r, seen);
-        if (d.detail) added += this.see(d, acrossKey, across, text(r[d.detail]), r, seen);
-      }
+      if (d.skipEmpty && d.subject.some((c) => text(r[c]) === '')) continue;
+      const detail = d.detail === undefined ? undefined : text(r[d.detail]);
+      added += this.count(d, this.walk(i, r, false), r, seen, detail, false);
+      if (d.acrossLast && d.subject.length > 0) added += this.count(d, this.walk(i, r, true), r, seen, detail, true);
     }
     return added;
   }
@@ -108,15 +114,39 @@ export class BucketCounter {
     return { buckets: dropSingleAcross(this.buckets), rows: this.rows, devices };
   }
 
-  private see(d: RollupDimension, subjectKey: string, subject: string[], detail: string | undefined, r: Row, seen: DeviceState): number {
-    const key = detail === undefined ? subjectKey : `${subjectKey}|${part(detail)}`;
-    let b = this.buckets.get(key);
-    if (!b) this.buckets.set(key, (b = { dimension: d, subject, detail, devices: 0, compliant: 0, nonCompliant: 0, notApplicable: 0 }));
+  /** The row's subject node in dimension i ('' in place of the last value when counting across it). */
+  private walk(i: number, r: Row, across: boolean): Node {
+    const cols = this.dims[i].subject;
+    let node = this.roots[i];
+    for (let c = 0; c < cols.length; c++) node = child(node, across && c === cols.length - 1 ? '' : text(r[cols[c]]));
+    return node;
+  }
+
+  private bucket(d: RollupDimension, r: Row, across: boolean, detail?: string): Bucket {
+    const subject = d.subject.map((c, i) => (across && i === d.subject.length - 1 ? '' : text(r[c])));
+    const b: Bucket = { dimension: d, subject, detail, devices: 0, compliant: 0, nonCompliant: 0, notApplicable: 0 };
+    this.buckets.push(b);
+    return b;
+  }
+
+  private count(d: RollupDimension, node: Node, r: Row, seen: DeviceState, detail: string | undefined, across: boolean): number {
+    const total = (node.total ??= this.bucket(d, r, across));
+    let added = this.see(d, total, r, seen, true);
+    if (detail !== undefined) {
+      const details = (node.details ??= new Map<string, Bucket>());
+      let b = details.get(detail);
+      if (!b) details.set(detail, (b = this.bucket(d, r, across, detail)));
+      added += this.see(d, b, r, seen, false);
+    }
+    return added;
+  }
+
+  private see(d: RollupDimension, b: Bucket, r: Row, seen: DeviceState, isTotal: boolean): number {
     const before = seen.get(b);
     let flags = before ?? 0;
     if (before === undefined) b.devices++;
     // the measures belong to the subject's total row only (docs/rollups.md#table-layout)
-    if (detail === undefined && d.measures) {
+    if (isTotal && d.measures) {
       for (const m of d.measures) {
         if (m === 'compliance') {
           const f = complianceOf(r) & ~flags;
@@ -157,15 +187,13 @@ export async function countRollup(kind: ExportKind, rows: AsyncIterable<Row>, on
 }
 
 /** "Across the last column" buckets are kept only where the leading columns have more than one value (else they repeat it). */
-function dropSingleAcross(buckets: Map<string, Bucket>): Bucket[] {
+function dropSingleAcross(buckets: readonly Bucket[]): Bucket[] {
   const values = new Map<string, number>(); // leading parts → distinct last values
   const lead = (b: Bucket) => JSON.stringify([b.dimension.name, b.subject.slice(0, -1)]);
-  for (const b of buckets.values()) {
+  for (const b of buckets) {
     if (b.dimension.acrossLast && b.detail === undefined && b.subject.length > 0 && b.subject[b.subject.length - 1] !== '') {
       values.set(lead(b), (values.get(lead(b)) ?? 0) + 1);
     }
   }
-  return [...buckets.values()].filter(
-    (b) => !(b.dimension.acrossLast && b.subject.length > 0 && b.subject[b.subject.length - 1] === '' && (values.get(lead(b)) ?? 0) <= 1),
-  );
+  return buckets.filter((b) => !(b.dimension.acrossLast && b.subject.length > 0 && b.subject[b.subject.length - 1] === '' && (values.get(lead(b)) ?? 0) <= 1));
 }

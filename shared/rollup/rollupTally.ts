@@ -25,6 +25,8 @@ export class RollupTally {
   private counter: BucketCounter | undefined;
   private readonly devices = new Map<string, DeviceState>();
   private pairs = 0;
+  private lastDevice: string | undefined;
+  private lastSeen: DeviceState | undefined;
   /** why the tally stopped counting (then it holds nothing) */
   overflow: string | undefined;
 
@@ -39,8 +41,11 @@ export class RollupTally {
   add(entity: Row): void {
     const counter = this.counter;
     if (!counter) return;
-    let seen = this.devices.get(entity.partitionKey);
+    // a file's rows mostly come device by device: the last device's state saves a lookup
+    let seen = entity.partitionKey === this.lastDevice ? this.lastSeen : this.devices.get(entity.partitionKey);
     if (!seen) this.devices.set(entity.partitionKey, (seen = new Map<Bucket, number>()));
+    this.lastDevice = entity.partitionKey;
+    this.lastSeen = seen;
     const added = counter.add(entity, seen);
     this.pairs += added;
     this.budget.held += added;
@@ -55,6 +60,7 @@ export class RollupTally {
     this.overflow ??= 'released';
     this.counter = undefined;
     this.devices.clear();
+    this.lastDevice = this.lastSeen = undefined;
     this.budget.held -= this.pairs;
     this.pairs = 0;
   }
