@@ -3,18 +3,19 @@
 // re-armed snapshot, a new layout) writes the same keys, deletes what an earlier build wrote and this one did
 // not, and only then marks the catalog row — so a crash anywhere leaves an unmarked snapshot that the next
 // run rebuilds, never a marked one with missing or extra rows.
-import { odata, TableClient } from '@azure/data-tables';
+import { TableClient } from '@azure/data-tables';
 import { mapBounded } from '../core/concurrency';
 import { InventoryEntity, SnapshotRow, snapshotTableName } from '../core/contracts';
 import type { ExportKind } from '../kinds/exportKinds';
 import { Log } from '../core/log';
-import { isNotFound, SnapshotCatalog, WithEtag } from '../storage/snapshotCatalog';
+import { SnapshotCatalog, WithEtag } from '../storage/snapshotCatalog';
 import { ensureTable } from '../storage/storageClients';
 import { scanEntities } from '../storage/tableScan';
+import { deleteRowKeys, listRowKeys } from '../storage/rowDeletes';
 import { PendingEntity, writeEntities } from '../storage/tableWriter';
 import { columnsRead } from './dimensions';
 import { Bucket, CountResult, countRollup } from './rollupCounter';
-import { manifestPartition, ROLLUP_LAYOUT, ROLLUP_TABLE, RollupMarker, trendPartition, trendRowKey } from './rollupKeys';
+import { manifestPartition, ROLLUP_LAYOUT, ROLLUP_TABLE, RollupMarker, snapshotRange, trendPartition, trendRowKey } from './rollupKeys';
 
 export interface RollupDeps {
   catalog: SnapshotCatalog;
@@ -84,27 +85,10 @@ function entityOf(kind: ExportKind, snapshot: SnapshotRow, b: Bucket): RollupEnt
   return e;
 }
 
-async function listKeys(table: TableClient, filter: string, select: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const e of table.listEntities({ queryOptions: { filter, select: [select] } }))
-    out.push(String(e[select === 'RowKey' ? 'rowKey' : 'partitionKey']));
-  return out;
-}
-
 async function write(table: TableClient, entities: RollupEntity[], concurrency: number): Promise<void> {
   const items: PendingEntity[] = entities.map((e, i) => ({ entity: e as unknown as InventoryEntity, line: i }));
   const res = await writeEntities(table, items, concurrency);
   if (res.rejected.length) throw new Error(`InventoryRollups refused ${res.rejected.length} rows, e.g. ${res.rejected[0].reason}`);
-}
-
-async function deleteRows(table: TableClient, keys: readonly [string, string][], concurrency: number): Promise<void> {
-  await mapBounded(keys, concurrency, async ([pk, rk]) => {
-    try {
-      await table.deleteEntity(pk, rk);
-    } catch (err) {
-      if (!isNotFound(err)) throw err; // gone already: a concurrent rebuild got there first
-    }
-  });
 }
 
 /**
@@ -141,7 +125,7 @@ export async function buildRollup(deps: RollupDeps, kind: ExportKind, snapshot: 
 
   // 2. the manifest first (the union with an earlier build's), so a crash after it still knows what to clean
   const manifestPk = manifestPartition(kind, sid);
-  const earlier = await listKeys(rollups, odata`PartitionKey eq ${manifestPk}`, 'RowKey');
+  const earlier = await listRowKeys(rollups, manifestPk);
   await write(
     rollups,
     [...byPartition].map(([pk, rks]) => ({ partitionKey: manifestPk, rowKey: pk, Kind: kind, SnapshotId: sid, Rows: rks.size })),
@@ -152,16 +136,18 @@ export async function buildRollup(deps: RollupDeps, kind: ExportKind, snapshot: 
   await write(rollups, entities, concurrency);
 
   // 4. what an earlier build wrote and this one did not (only a rebuild has an earlier manifest)
-  const stale: [string, string][] = [];
+  // (rows gone already are no error: a concurrent rebuild, or retention, got there first)
+  let staleFound = 0;
   await mapBounded(earlier, concurrency, async (pk) => {
     const keep = byPartition.get(pk);
-    const rks = await listKeys(rollups, odata`PartitionKey eq ${pk} and RowKey ge ${sid} and RowKey lt ${`${sid}}`}`, 'RowKey');
-    for (const rk of rks) if (!keep?.has(rk)) stale.push([pk, rk]);
+    const stale = (await listRowKeys(rollups, pk, snapshotRange(sid, sid))).filter((rk) => !keep?.has(rk));
+    staleFound += stale.length;
+    await deleteRowKeys(rollups, pk, stale, 1);
   });
-  await deleteRows(rollups, stale, concurrency);
-  await deleteRows(
+  await deleteRowKeys(
     rollups,
-    earlier.filter((pk) => !byPartition.has(pk)).map((pk) => [manifestPk, pk] as [string, string]),
+    manifestPk,
+    earlier.filter((pk) => !byPartition.has(pk)),
     concurrency,
   );
 
@@ -190,7 +176,7 @@ export async function buildRollup(deps: RollupDeps, kind: ExportKind, snapshot: 
     devices: counted.devices,
     rollupRows: entities.length,
     partitions: byPartition.size,
-    staleDeleted: stale.length,
+    staleDeleted: staleFound,
     scanSeconds,
     marked,
     seconds: Math.round((Date.now() - started) / 100) / 10,

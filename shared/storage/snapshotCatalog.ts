@@ -3,6 +3,7 @@
 // finishing together never lose an update.
 import { odata, TableClient } from '@azure/data-tables';
 import { CATALOG_TABLE, ExportKind, FILES_TABLE, FileRow, fileRowKey, progressPartition, REJECTS_TABLE, SnapshotRow, SnapshotStatus } from '../core/contracts';
+import { deleteRowRange } from './rowDeletes';
 import { ensureTable, StorageClients } from './storageClients';
 import { shorten } from '../core/text';
 
@@ -106,19 +107,7 @@ export class SnapshotCatalog {
   async deleteFileRejects(partition: string, fileIndex: number): Promise<number> {
     const prefix = `${fileRowKey(fileIndex)}-`;
     const upper = `${fileRowKey(fileIndex)}.`; // '.' sorts right after '-'
-    let n = 0;
-    const rows = this.rejects.listEntities({
-      queryOptions: { filter: odata`PartitionKey eq ${partition} and RowKey ge ${prefix} and RowKey lt ${upper}`, select: ['RowKey'] },
-    });
-    for await (const r of rows) {
-      try {
-        await this.rejects.deleteEntity(partition, r.rowKey as string);
-        n++;
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
-    }
-    return n;
+    return deleteRowRange(this.rejects, partition, { ge: prefix, lt: upper });
   }
 
   async upsertFile(row: FileRow): Promise<void> {
