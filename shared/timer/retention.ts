@@ -1,10 +1,12 @@
 // RETENTION_DAYS: drop snapshot tables older than the limit, per kind: never a kind's newest complete one, never one
 // still ingesting, and never on a catalog row that cannot be trusted (a table name other than its kind +
-// stamp, an unreadable date). The snapshot's catalog, file-progress and reject rows go with it (catalog
-// row last, so a run that dies half-way simply finishes the job next time).
-import { odata, TableClient, TableTransaction } from '@azure/data-tables';
+// stamp, an unreadable date). The snapshot's file-progress, reject and rollup rows (docs/rollups.md#retention)
+// go with it, its catalog row last, so a run that dies half-way simply finishes the job next time.
 import { ExportKind, progressPartition, SnapshotRow, snapshotTableName, SOFTWARE_INVENTORY } from '../core/contracts';
 import { Log } from '../core/log';
+import { ROLLUP_TABLE } from '../rollup/rollupKeys';
+import { deleteSnapshotRollup } from '../rollup/rollupRetention';
+import { deleteRowRange } from '../storage/rowDeletes';
 import { isNotFound, SnapshotCatalog } from '../storage/snapshotCatalog';
 
 export interface RetentionDeps {
@@ -15,17 +17,6 @@ export interface RetentionDeps {
   now?: () => Date;
   /** the kinds whose catalog partitions are judged (EXPORT_KINDS); absent: the software inventory */
   kinds?: readonly ExportKind[];
-}
-
-async function deletePartition(table: TableClient, partitionKey: string): Promise<number> {
-  const keys: string[] = [];
-  for await (const e of table.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${partitionKey}`, select: ['RowKey'] } })) keys.push(e.rowKey!);
-  for (let i = 0; i < keys.length; i += 100) {
-    const tx = new TableTransaction();
-    for (const rk of keys.slice(i, i + 100)) tx.deleteEntity(partitionKey, rk);
-    await table.submitTransaction(tx.actions);
-  }
-  return keys.length;
 }
 
 /** Why this catalog row must not lead to a deletion, or undefined when it is safe to judge by its date. */
@@ -73,12 +64,14 @@ async function retainKind(deps: RetentionDeps, kind: ExportKind): Promise<string
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
-    await deletePartition(deps.catalog.files, part);
-    await deletePartition(deps.catalog.rejects, part);
+    await deleteRowRange(deps.catalog.files, part);
+    await deleteRowRange(deps.catalog.rejects, part);
+    // the rollup lives in the account of the snapshot tables, as the catalog does (rollupDeps)
+    const rollupRows = await deleteSnapshotRollup(deps.catalog.clients.table(ROLLUP_TABLE), kind, s.rowKey);
     await deps.catalog.catalog.deleteEntity(s.partitionKey, s.rowKey);
     dropped.push(part);
     deps.log.info(
-      `retention: dropped snapshot ${part} (${s.TableName}, ${s.Status}, generated ${new Date(s.GeneratedTime).toISOString()}) — older than ${deps.retentionDays} days`,
+      `retention: dropped snapshot ${part} (${s.TableName}, ${s.Status}, generated ${new Date(s.GeneratedTime).toISOString()}, ${rollupRows} rollup rows) — older than ${deps.retentionDays} days`,
     );
   }
   return dropped;

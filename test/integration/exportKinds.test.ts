@@ -274,7 +274,7 @@ describe('RETENTION_DAYS per kind', () => {
     expect(await s.catalog.listFiles(cfgNewest)).toHaveLength(1);
     // another kind's snapshot is named by its table name, as its progress partition is
     expect(log.lines).toContain(
-      `info retention: dropped snapshot ${cfgFailed} (${cfgFailed}, failed, generated ${new Date(base + 2 * DAY).toISOString()}) — older than 7 days`,
+      `info retention: dropped snapshot ${cfgFailed} (${cfgFailed}, failed, generated ${new Date(base + 2 * DAY).toISOString()}, 0 rollup rows) — older than 7 days`,
     );
   }, 60_000);
 });

@@ -1,7 +1,9 @@
+import { odata } from '@azure/data-tables';
 import { createServices, timerDeps } from '../../shared/app/appContext';
 import { SnapshotRow } from '../../shared/core/contracts';
 import { runExportTimer } from '../../shared/timer/exportCollector';
 import { silentLog } from '../../shared/core/log';
+import { ROLLUP_TABLE } from '../../shared/rollup/rollupKeys';
 import { startDefenderSimulator } from '../../tools/simulator/defenderSimulator';
 import { runIngestCycle } from '../../tools/runner/localRunner';
 import { useAzurite } from '../helpers/azurite';
@@ -60,10 +62,21 @@ describe('RETENTION_DAYS', () => {
     for await (const t of services.inventory.tableService.listTables()) tables.push(t.name!);
     expect(tables).toContain(`SoftwareInventory${ids[3]}`);
     for (const id of ids.slice(0, 2)) expect(tables).not.toContain(`SoftwareInventory${id}`);
+    // each cycle rolled its snapshot up; a dropped snapshot's rollup rows (manifest included) went with it
+    const rollupRowsOf = async (id: string) => {
+      let n = 0;
+      for await (const _ of services.inventory.table(ROLLUP_TABLE).listEntities({ queryOptions: { filter: odata`SnapshotId eq ${id}`, select: ['RowKey'] } }))
+        n++;
+      return n;
+    };
+    for (const id of ids.slice(0, 2)) expect(await rollupRowsOf(id)).toBe(0);
+    for (const id of ids.slice(2)) expect(await rollupRowsOf(id)).toBeGreaterThan(0);
 
     // the next run drops it; with everything older than the limit, the newest complete snapshot still stays
     const later = () => new Date(base + 100 * day);
     await runExportTimer(timerDeps(services, silentLog, { defender: fakeDefender(new Date(base + 30 * day), () => fx.urls()), now: later }));
     expect(await left()).toEqual([ids[3]]);
+    expect(await rollupRowsOf(ids[2])).toBe(0);
+    expect(await rollupRowsOf(ids[3])).toBeGreaterThan(0);
   });
 });
