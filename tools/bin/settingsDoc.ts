@@ -84,7 +84,7 @@ export const SETTING_DESCRIPTIONS: Record<SettingName, SettingDescription> = {
   EXPORT_KINDS: { meaning: 'Comma-separated export kinds; only `SoftwareInventory` is supported.' },
   RETENTION_DAYS: {
     meaning:
-      'Whole number 0–36500. Drop snapshot tables older than this, with their catalog, file and reject rows, as each timer run starts; 0 keeps all. Never deletes an `ingesting` snapshot, the newest complete one, or a row whose `TableName` or `GeneratedTime` is unreadable (warned, skipped).',
+      'Whole number 0–36500. Drop snapshot tables older than this, with their catalog, file, reject and rollup rows, as each timer run starts; 0 keeps all. Never deletes an `ingesting` snapshot, the newest complete one, or a row whose `TableName` or `GeneratedTime` is unreadable (warned, skipped).',
   },
   WORKER_TIME_BUDGET_SECONDS: {
     meaning:
