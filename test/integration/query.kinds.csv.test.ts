@@ -2,11 +2,7 @@
 // vulnerability and configuration diffs and device over the kinds, the CSV read back with a strict RFC 4180
 // reader holds the --json records, field for field, in the --json key order. Tables are built by hand in the
 // stored shape of docs/kinds.md, with values that need quoting (commas, quotes, CR LF) in names.
-import { createServices } from '../../shared/app/appContext';
-import { ExportKind } from '../../shared/core/contracts';
-import { EXPORT_KIND_NAMES, kindSpec } from '../../shared/kinds/exportKinds';
-import { ensureTable } from '../../shared/storage/storageClients';
-import { partitionKeyFor, rowKeyForParts } from '../../shared/storage/tableKeys';
+import { EXPORT_KIND_NAMES } from '../../shared/kinds/exportKinds';
 import { CVE_COLUMNS } from '../../tools/query/cve';
 import { csvText } from '../../tools/query/csv';
 import { EXPOSURE_COLUMNS } from '../../tools/query/exposure';
@@ -15,7 +11,7 @@ import { deviceKindsCsvColumns } from '../../tools/query/commands/deviceKinds';
 import { runQuery } from '../../tools/query/main';
 import { useAzurite } from '../helpers/azurite';
 import { parseCsv } from '../helpers/csv';
-import { testConfig } from '../helpers/exportFixture';
+import { deviceProperties, KindTable, Props, writeKindTables } from '../helpers/kindTables';
 
 const azurite = useAzurite();
 
@@ -90,10 +86,6 @@ const C1 = '202602010800';
 const C2 = '202602030800';
 const N1 = '202602010930';
 
-const timeOf = (id: string) => new Date(Date.UTC(+id.slice(0, 4), +id.slice(4, 6) - 1, +id.slice(6, 8), +id.slice(8, 10), +id.slice(10)));
-
-type Props = Record<string, string | number | boolean | Date | undefined>;
-
 const vuln = (device: string, vendor: string, name: string, version: string, cve: string | undefined, extra: Props = {}): Props => ({
   DeviceId: device,
   SoftwareVendor: vendor,
@@ -130,7 +122,7 @@ const config = (device: string, id: string, applicable: boolean, compliant: bool
   AssessmentTimestamp: new Date('2026-02-01T07:30:00Z'),
 });
 
-const TABLES: { kind: ExportKind; id: string; rows: Props[] }[] = [
+const TABLES: KindTable[] = [
   {
     kind: 'SoftwareInventory',
     id: I1,
@@ -167,34 +159,7 @@ const TABLES: { kind: ExportKind; id: string; rows: Props[] }[] = [
 ];
 
 beforeAll(async () => {
-  const services = createServices(testConfig(azurite()));
-  await services.catalog.ensureTables();
-  for (const t of TABLES) {
-    const table = `${t.kind}${t.id}`;
-    await services.catalog.createSnapshot({
-      partitionKey: t.kind,
-      rowKey: t.id,
-      Status: 'complete',
-      GeneratedTime: timeOf(t.id),
-      TableName: table,
-      Method: 'files',
-      FileCount: 1,
-      FilesCompleted: 1,
-      RowCount: t.rows.length,
-      RejectedCount: 0,
-      DuplicateCount: 0,
-      StartedAt: timeOf(t.id),
-      CompletedAt: timeOf(t.id),
-    });
-    await ensureTable(services.inventory, table);
-    const keyColumns = kindSpec(t.kind).keyColumns;
-    for (const r of t.rows) {
-      const device = String(r.DeviceId);
-      const rowKey = rowKeyForParts(keyColumns.map((c) => (r[c] === undefined ? '' : String(r[c]))));
-      const entity = { ...r, DeviceName: NAMES[device], OSPlatform: 'Windows11', RbacGroupName: 'Clients' };
-      await services.inventory.table(table).upsertEntity({ partitionKey: partitionKeyFor(device), rowKey, ...entity });
-    }
-  }
+  await writeKindTables(azurite(), TABLES, deviceProperties(NAMES));
 }, 60000);
 
 // ---------------------------------------------------------------------------------------------
