@@ -13,6 +13,7 @@ import { readAll } from '../../query/tableRead';
 import { count, href, html, Html } from '../html';
 import type { Page } from '../layout';
 import { completeOf, cveLink, optional, productLink, required, str, dash, tableFor, UiContext, warnings } from './common';
+import { vulnerabilityTable } from './vulnTable';
 
 type Row = Record<string, unknown> & { partitionKey: string; rowKey: string };
 
@@ -52,37 +53,12 @@ async function vulnerabilities(ctx: UiContext, at: CatalogRow, partitionKey: str
     <p class="note">Snapshot ${s.rowKey}: <span data-field="cves">${count(cves)}</span> CVEs over ${count(rows.length)} rows.</p>
     ${
       rows.length
-        ? html`<table>
-            <thead>
-              <tr>
-                <th>CVE</th>
-                <th>severity</th>
-                <th class="num">CVSS</th>
-                <th>exploitability</th>
-                <th>vendor</th>
-                <th>name</th>
-                <th>version</th>
-                <th>first seen (UTC)</th>
-                <th>update available</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${rows.map(
-                (r) =>
-                  html`<tr>
-                    <td>${r.CveId ? cveLink(str(r.CveId)) : html`<span class="note">(no CVE)</span>`}</td>
-                    <td>${dash(r.VulnerabilitySeverityLevel)}</td>
-                    <td class="num">${dash(r.CvssScore)}</td>
-                    <td>${dash(r.ExploitabilityLevel)}</td>
-                    <td>${dash(r.SoftwareVendor)}</td>
-                    <td>${productLink(str(r.SoftwareName), str(r.SoftwareVendor))}</td>
-                    <td>${dash(r.SoftwareVersion)}</td>
-                    <td>${shortTime(r.FirstSeenTimestamp)}</td>
-                    <td>${r.SecurityUpdateAvailable === undefined ? '-' : r.SecurityUpdateAvailable ? 'yes' : 'no'}</td>
-                  </tr>`,
-              )}
-            </tbody>
-          </table>`
+        ? vulnerabilityTable(rows, [
+            { head: 'CVE', cell: (r) => (r.CveId ? cveLink(str(r.CveId)) : html`<span class="note">(no CVE)</span>`) },
+            { head: 'severity', cell: (r) => dash(r.VulnerabilitySeverityLevel) },
+            { head: 'CVSS', num: true, cell: (r) => dash(r.CvssScore) },
+            { head: 'exploitability', cell: (r) => dash(r.ExploitabilityLevel) },
+          ])
         : ''
     }
   </section>`;
