@@ -29,6 +29,11 @@ export function timeOf(id: string): Date {
   return new Date(Date.UTC(+id.slice(0, 4), +id.slice(4, 6) - 1, +id.slice(6, 8), +id.slice(8, 10), +id.slice(10, 12)));
 }
 
+/** A SoftwareVulnerabilities row of `device`'s product version: with `cve`, or the row Defender sends for a version without one. */
+export function vulnRow(device: string, vendor: string, name: string, version: string, cve?: string, extra: Props = {}): Props {
+  return { DeviceId: device, SoftwareVendor: vendor, SoftwareName: name, SoftwareVersion: version, ...(cve ? { CveId: cve } : {}), ...extra };
+}
+
 /** The decoration of the suites' fixtures: each device's name from `names`, one OS and one RBAC group for all. */
 export function deviceProperties(names: Record<string, string>): (row: Props) => Props {
   return (row) => ({ DeviceName: names[String(row.DeviceId)], OSPlatform: 'Windows11', RbacGroupName: 'Clients' });

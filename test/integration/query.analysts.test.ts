@@ -3,35 +3,15 @@
 // installs, upgrades and removes software, and a product's versions spread and shift; plus a snapshot still
 // ingesting, whose rows must never show up in a default range.
 import { mapRecord } from '../../shared/ingest/recordMapper';
-import { runQuery } from '../../tools/query/main';
 import { useAzurite } from '../helpers/azurite';
 import { parseCsv } from '../helpers/csv';
 import { KindTable, Props, writeKindTables } from '../helpers/kindTables';
+import { ok, queryInProcess, Run } from '../helpers/queryRun';
 import { runTool } from '../helpers/toolProcess';
 
 const azurite = useAzurite();
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function inproc(args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runQuery(args, () => ({ AzureWebJobsStorage: azurite().connectionString }), {
-    out: async (t) => void (stdout += t),
-    err: (t) => void (stderr += t),
-    errIsTty: false,
-  });
-  return { code, stdout, stderr };
-}
-
-function ok(r: Run): string {
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
+const inproc = queryInProcess(azurite);
 
 /** CSV output as objects keyed by its header, after checking the header is exactly `columns`. */
 function csvRecords(r: Run, columns: readonly string[]): Record<string, string>[] {

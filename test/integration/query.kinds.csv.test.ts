@@ -8,36 +8,17 @@ import { csvText } from '../../tools/query/csv';
 import { EXPOSURE_COLUMNS } from '../../tools/query/exposure';
 import { CONFIG_DIFF_COLUMNS, VULN_DIFF_COLUMNS } from '../../tools/query/kindDiff';
 import { deviceKindsCsvColumns } from '../../tools/query/commands/deviceKinds';
-import { runQuery } from '../../tools/query/main';
 import { useAzurite } from '../helpers/azurite';
 import { parseCsv } from '../helpers/csv';
-import { deviceProperties, KindTable, Props, writeKindTables } from '../helpers/kindTables';
+import { deviceProperties, KindTable, Props, vulnRow, writeKindTables } from '../helpers/kindTables';
+import { ok, queryInProcess, Run } from '../helpers/queryRun';
 
 const azurite = useAzurite();
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function q(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runQuery(args, () => ({ AzureWebJobsStorage: azurite().connectionString }), {
-    out: async (t) => void (stdout += t),
-    err: (t) => void (stderr += t),
-    errIsTty: false,
-  });
-  return { code, stdout, stderr };
-}
+const run = queryInProcess(azurite);
+const q = (...args: string[]) => run(args);
 
 type Rec = Record<string, unknown>;
-
-function ok(r: Run): string {
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** --json output as records: an array, or JSON Lines whose last line (totals, summary) is returned apart. */
 function records(r: Run): Rec[] {
@@ -86,26 +67,19 @@ const C1 = '202602010800';
 const C2 = '202602030800';
 const N1 = '202602010930';
 
-const vuln = (device: string, vendor: string, name: string, version: string, cve: string | undefined, extra: Props = {}): Props => ({
-  DeviceId: device,
-  SoftwareVendor: vendor,
-  SoftwareName: name,
-  SoftwareVersion: version,
-  ...(cve ? { CveId: cve } : {}),
-  ...extra,
-});
 const A = () =>
-  vuln(D1, 'apache', 'log4j', '2.14.1', 'CVE-2021-44228', {
+  vulnRow(D1, 'apache', 'log4j', '2.14.1', 'CVE-2021-44228', {
     CvssScore: 9.8,
     VulnerabilitySeverityLevel: 'Critical',
     FirstSeenTimestamp: new Date('2026-01-20T06:00:00.250Z'),
     SecurityUpdateAvailable: true,
   });
-const B = () => vuln(D1, 'haxx', 'curl, "libcurl"', '7.0', 'CVE-2023-38545', { CvssScore: 7.5, VulnerabilitySeverityLevel: 'High' }); // no FirstSeenTimestamp
-const C = () => vuln(D1, 'tukaani', 'xz', '5.6.0', 'CVE-2024-3094', { CvssScore: 9.8, VulnerabilitySeverityLevel: 'Critical', SecurityUpdateAvailable: false });
-const NOCVE = () => vuln(D1, 'google', 'chrome', '1.0', undefined);
+const B = () => vulnRow(D1, 'haxx', 'curl, "libcurl"', '7.0', 'CVE-2023-38545', { CvssScore: 7.5, VulnerabilitySeverityLevel: 'High' }); // no FirstSeenTimestamp
+const C = () =>
+  vulnRow(D1, 'tukaani', 'xz', '5.6.0', 'CVE-2024-3094', { CvssScore: 9.8, VulnerabilitySeverityLevel: 'Critical', SecurityUpdateAvailable: false });
+const NOCVE = () => vulnRow(D1, 'google', 'chrome', '1.0', undefined);
 const A2 = () =>
-  vuln(D2, 'apache', 'log4j', '2.14.1', 'CVE-2021-44228', {
+  vulnRow(D2, 'apache', 'log4j', '2.14.1', 'CVE-2021-44228', {
     CvssScore: 9.8,
     VulnerabilitySeverityLevel: 'Critical',
     FirstSeenTimestamp: new Date('2026-01-25T00:00:00Z'),

@@ -4,37 +4,21 @@
 import { kindSpec } from '../../shared/kinds/exportKinds';
 import { CVE_COLUMNS } from '../../tools/query/cve';
 import { EXPOSURE_COLUMNS } from '../../tools/query/exposure';
-import { runQuery } from '../../tools/query/main';
 import { useAzurite } from '../helpers/azurite';
-import { deviceProperties, KindTable, Props, writeKindTables } from '../helpers/kindTables';
+import { deviceProperties, KindTable, Props, vulnRow, writeKindTables } from '../helpers/kindTables';
+import { ok, queryInProcess, Run } from '../helpers/queryRun';
 
 const azurite = useAzurite();
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function q(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runQuery(args, () => ({ AzureWebJobsStorage: azurite().connectionString }), {
-    out: async (t) => void (stdout += t),
-    err: (t) => void (stderr += t),
-    errIsTty: false,
-  });
-  return { code, stdout, stderr };
-}
+const run = queryInProcess(azurite);
+const q = (...args: string[]) => run(args);
 
 function json<T = Record<string, unknown>[]>(r: Run): T {
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
+  return JSON.parse(ok(r)) as T;
 }
 
 function jsonLines(r: Run): Record<string, unknown>[] {
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
-  return r.stdout
+  return ok(r)
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -56,29 +40,25 @@ const C1 = '202601100800';
 const C2 = '202601120800';
 const N1 = '202601100930';
 
-function vuln(device: string, vendor: string, name: string, version: string, cve?: string, extra: Props = {}): Props {
-  return { DeviceId: device, SoftwareVendor: vendor, SoftwareName: name, SoftwareVersion: version, ...(cve ? { CveId: cve } : {}), ...extra };
-}
-
 const LOG4SHELL = { VulnerabilitySeverityLevel: 'Critical', CvssScore: 10.0, ExploitabilityLevel: 'ExploitIsInKit', SecurityUpdateAvailable: true };
-const D1_44228 = () => vuln(D1, 'apache', 'log4j', '2.14.1', 'CVE-2021-44228', { ...LOG4SHELL, FirstSeenTimestamp: new Date('2026-01-01T00:00:00Z') });
+const D1_44228 = () => vulnRow(D1, 'apache', 'log4j', '2.14.1', 'CVE-2021-44228', { ...LOG4SHELL, FirstSeenTimestamp: new Date('2026-01-01T00:00:00Z') });
 const D1_45046 = () =>
-  vuln(D1, 'apache', 'log4j', '2.14.1', 'CVE-2021-45046', {
+  vulnRow(D1, 'apache', 'log4j', '2.14.1', 'CVE-2021-45046', {
     VulnerabilitySeverityLevel: 'Critical',
     CvssScore: 9.0,
     FirstSeenTimestamp: new Date('2026-01-05T12:00:00.500Z'),
   });
-const D1_0778 = () => vuln(D1, 'openssl', 'openssl', '3.0.1', 'CVE-2022-0778', { VulnerabilitySeverityLevel: 'High', CvssScore: 7.5 }); // no FirstSeenTimestamp
+const D1_0778 = () => vulnRow(D1, 'openssl', 'openssl', '3.0.1', 'CVE-2022-0778', { VulnerabilitySeverityLevel: 'High', CvssScore: 7.5 }); // no FirstSeenTimestamp
 const D1_CURL = () =>
-  vuln(D1, 'haxx', 'curl', '7.0', 'CVE-2023-38545', {
+  vulnRow(D1, 'haxx', 'curl', '7.0', 'CVE-2023-38545', {
     VulnerabilitySeverityLevel: 'High',
     CvssScore: 9.8,
     FirstSeenTimestamp: new Date('2026-01-10T10:00:00Z'),
   });
-const D1_NOCVE = () => vuln(D1, 'google', 'chrome', '1.0');
-const D2_44228 = () => vuln(D2, 'apache', 'log4j', '2.14.1', 'CVE-2021-44228', { ...LOG4SHELL, FirstSeenTimestamp: new Date('2026-01-09T06:00:00Z') });
+const D1_NOCVE = () => vulnRow(D1, 'google', 'chrome', '1.0');
+const D2_44228 = () => vulnRow(D2, 'apache', 'log4j', '2.14.1', 'CVE-2021-44228', { ...LOG4SHELL, FirstSeenTimestamp: new Date('2026-01-09T06:00:00Z') });
 const D2_ZLIB = () =>
-  vuln(D2, 'zlib', 'zlib', '1.2', 'CVE-2018-25032', {
+  vulnRow(D2, 'zlib', 'zlib', '1.2', 'CVE-2018-25032', {
     VulnerabilitySeverityLevel: 'High',
     CvssScore: 7.5,
     FirstSeenTimestamp: new Date('2025-12-01T00:00:00Z'),
