@@ -35,81 +35,85 @@ async function partitionRows(ctx: UiContext, kind: ExportKind, s: CatalogRow, pa
   }
 }
 
-async function vulnerabilities(ctx: UiContext, at: CatalogRow, partitionKey: string): Promise<Html> {
-  const { s, any } = await companion(ctx, 'SoftwareVulnerabilities', at);
+/**
+ * A section of another kind's rows of the device, from that kind's newest complete snapshot at or before `at`
+ * (a note when there is none or its table cannot be read); nothing when the kind has no complete snapshot at all.
+ */
+async function kindSection(
+  ctx: UiContext,
+  kind: ExportKind,
+  title: string,
+  at: CatalogRow,
+  partitionKey: string,
+  content: (s: CatalogRow, rows: Row[]) => Html,
+): Promise<Html> {
+  const { s, any } = await companion(ctx, kind, at);
   if (!any) return html``;
-  const note = (p: Html) =>
-    html`<section data-kind="SoftwareVulnerabilities">
-      <h2>Vulnerabilities</h2>
-      ${p}
-    </section>`;
-  if (!s) return note(html`<p class="note">No complete SoftwareVulnerabilities snapshot at or before ${at.rowKey}.</p>`);
-  const rows = await partitionRows(ctx, 'SoftwareVulnerabilities', s, partitionKey);
-  if (typeof rows === 'string') return note(html`<p class="error">${rows}</p>`);
-  const cves = new Set(rows.map((r) => r.CveId).filter(Boolean)).size;
-  rows.sort((a, b) => Number(b.CvssScore ?? -1) - Number(a.CvssScore ?? -1) || byText(str(a.CveId), str(b.CveId)));
-  return html`<section data-kind="SoftwareVulnerabilities">
-    <h2>Vulnerabilities</h2>
-    <p class="note">Snapshot ${s.rowKey}: <span data-field="cves">${count(cves)}</span> CVEs over ${count(rows.length)} rows.</p>
-    ${
-      rows.length
-        ? vulnerabilityTable(rows, [
-            { head: 'CVE', cell: (r) => (r.CveId ? cveLink(str(r.CveId)) : html`<span class="note">(no CVE)</span>`) },
-            { head: 'severity', cell: (r) => dash(r.VulnerabilitySeverityLevel) },
-            { head: 'CVSS', num: true, cell: (r) => dash(r.CvssScore) },
-            { head: 'exploitability', cell: (r) => dash(r.ExploitabilityLevel) },
-          ])
-        : ''
-    }
+  let body: Html;
+  if (!s) body = html`<p class="note">No complete ${kind} snapshot at or before ${at.rowKey}.</p>`;
+  else {
+    const rows = await partitionRows(ctx, kind, s, partitionKey);
+    body = typeof rows === 'string' ? html`<p class="error">${rows}</p>` : content(s, rows);
+  }
+  return html`<section data-kind="${kind}">
+    <h2>${title}</h2>
+    ${body}
   </section>`;
 }
 
-async function configurations(ctx: UiContext, at: CatalogRow, partitionKey: string): Promise<Html> {
-  const { s, any } = await companion(ctx, 'SecureConfigurations', at);
-  if (!any) return html``;
-  const note = (p: Html) =>
-    html`<section data-kind="SecureConfigurations">
-      <h2>Failing configurations</h2>
-      ${p}
-    </section>`;
-  if (!s) return note(html`<p class="note">No complete SecureConfigurations snapshot at or before ${at.rowKey}.</p>`);
-  const rows = await partitionRows(ctx, 'SecureConfigurations', s, partitionKey);
-  if (typeof rows === 'string') return note(html`<p class="error">${rows}</p>`);
-  const applicable = rows.filter((r) => r.IsApplicable === true);
-  const failing = applicable.filter((r) => r.IsCompliant === false).sort((a, b) => Number(b.ConfigurationImpact ?? 0) - Number(a.ConfigurationImpact ?? 0));
-  return html`<section data-kind="SecureConfigurations">
-    <h2>Failing configurations</h2>
-    <p class="note">
-      Snapshot ${s.rowKey}: <span data-field="failing">${count(failing.length)}</span> of ${count(applicable.length)} applicable configurations fail.
-    </p>
-    ${
-      failing.length
-        ? html`<table>
-            <thead>
-              <tr>
-                <th>configuration</th>
-                <th>name</th>
-                <th>category</th>
-                <th class="num">impact</th>
-                <th>assessed (UTC)</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${failing.map(
-                (r) =>
-                  html`<tr>
-                    <td>${dash(r.ConfigurationId)}</td>
-                    <td>${dash(r.ConfigurationName)}</td>
-                    <td>${dash(r.ConfigurationCategory)}${r.ConfigurationSubcategory ? html` / ${str(r.ConfigurationSubcategory)}` : ''}</td>
-                    <td class="num">${dash(r.ConfigurationImpact)}</td>
-                    <td>${shortTime(r.AssessmentTimestamp)}</td>
-                  </tr>`,
-              )}
-            </tbody>
-          </table>`
-        : ''
-    }
-  </section>`;
+function vulnerabilities(ctx: UiContext, at: CatalogRow, partitionKey: string): Promise<Html> {
+  return kindSection(ctx, 'SoftwareVulnerabilities', 'Vulnerabilities', at, partitionKey, (s, rows) => {
+    const cves = new Set(rows.map((r) => r.CveId).filter(Boolean)).size;
+    rows.sort((a, b) => Number(b.CvssScore ?? -1) - Number(a.CvssScore ?? -1) || byText(str(a.CveId), str(b.CveId)));
+    return html`<p class="note">Snapshot ${s.rowKey}: <span data-field="cves">${count(cves)}</span> CVEs over ${count(rows.length)} rows.</p>
+      ${
+        rows.length
+          ? vulnerabilityTable(rows, [
+              { head: 'CVE', cell: (r) => (r.CveId ? cveLink(str(r.CveId)) : html`<span class="note">(no CVE)</span>`) },
+              { head: 'severity', cell: (r) => dash(r.VulnerabilitySeverityLevel) },
+              { head: 'CVSS', num: true, cell: (r) => dash(r.CvssScore) },
+              { head: 'exploitability', cell: (r) => dash(r.ExploitabilityLevel) },
+            ])
+          : ''
+      }`;
+  });
+}
+
+function configurations(ctx: UiContext, at: CatalogRow, partitionKey: string): Promise<Html> {
+  return kindSection(ctx, 'SecureConfigurations', 'Failing configurations', at, partitionKey, (s, rows) => {
+    const applicable = rows.filter((r) => r.IsApplicable === true);
+    const failing = applicable.filter((r) => r.IsCompliant === false).sort((a, b) => Number(b.ConfigurationImpact ?? 0) - Number(a.ConfigurationImpact ?? 0));
+    return html`<p class="note">
+        Snapshot ${s.rowKey}: <span data-field="failing">${count(failing.length)}</span> of ${count(applicable.length)} applicable configurations fail.
+      </p>
+      ${
+        failing.length
+          ? html`<table>
+              <thead>
+                <tr>
+                  <th>configuration</th>
+                  <th>name</th>
+                  <th>category</th>
+                  <th class="num">impact</th>
+                  <th>assessed (UTC)</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${failing.map(
+                  (r) =>
+                    html`<tr>
+                      <td>${dash(r.ConfigurationId)}</td>
+                      <td>${dash(r.ConfigurationName)}</td>
+                      <td>${dash(r.ConfigurationCategory)}${r.ConfigurationSubcategory ? html` / ${str(r.ConfigurationSubcategory)}` : ''}</td>
+                      <td class="num">${dash(r.ConfigurationImpact)}</td>
+                      <td>${shortTime(r.AssessmentTimestamp)}</td>
+                    </tr>`,
+                )}
+              </tbody>
+            </table>`
+          : ''
+      }`;
+  });
 }
 
 function softwareTable(rows: StoredRow[]): Html {
