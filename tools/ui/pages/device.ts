@@ -13,6 +13,7 @@ import { readAll } from '../../query/tableRead';
 import { count, href, html, Html } from '../html';
 import type { Page } from '../layout';
 import { completeOf, cveLink, optional, productLink, required, str, dash, tableFor, UiContext, warnings } from './common';
+import { dataTable } from './table';
 import { vulnerabilityTable } from './vulnTable';
 
 type Row = Record<string, unknown> & { partitionKey: string; rowKey: string };
@@ -88,29 +89,16 @@ function configurations(ctx: UiContext, at: CatalogRow, partitionKey: string): P
       </p>
       ${
         failing.length
-          ? html`<table>
-              <thead>
-                <tr>
-                  <th>configuration</th>
-                  <th>name</th>
-                  <th>category</th>
-                  <th class="num">impact</th>
-                  <th>assessed (UTC)</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${failing.map(
-                  (r) =>
-                    html`<tr>
-                      <td>${dash(r.ConfigurationId)}</td>
-                      <td>${dash(r.ConfigurationName)}</td>
-                      <td>${dash(r.ConfigurationCategory)}${r.ConfigurationSubcategory ? html` / ${str(r.ConfigurationSubcategory)}` : ''}</td>
-                      <td class="num">${dash(r.ConfigurationImpact)}</td>
-                      <td>${shortTime(r.AssessmentTimestamp)}</td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>`
+          ? dataTable(failing, [
+              { head: 'configuration', cell: (r) => dash(r.ConfigurationId) },
+              { head: 'name', cell: (r) => dash(r.ConfigurationName) },
+              {
+                head: 'category',
+                cell: (r) => html`${dash(r.ConfigurationCategory)}${r.ConfigurationSubcategory ? html` / ${str(r.ConfigurationSubcategory)}` : ''}`,
+              },
+              { head: 'impact', num: true, cell: (r) => dash(r.ConfigurationImpact) },
+              { head: 'assessed (UTC)', cell: (r) => shortTime(r.AssessmentTimestamp) },
+            ])
           : ''
       }`;
   });
@@ -123,31 +111,18 @@ function softwareTable(rows: StoredRow[]): Html {
       byText(a.SoftwareName ?? '', b.SoftwareName ?? '') ||
       byText(a.SoftwareVersion ?? '', b.SoftwareVersion ?? ''),
   );
-  return html`<table class="software">
-    <thead>
-      <tr>
-        <th>vendor</th>
-        <th>name</th>
-        <th>version</th>
-        <th class="num">weaknesses</th>
-        <th>end of support</th>
-        <th>first seen (UTC)</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${sorted.map(
-        (r) =>
-          html`<tr>
-            <td data-field="vendor">${r.SoftwareVendor}</td>
-            <td data-field="name">${productLink(r.SoftwareName ?? '', r.SoftwareVendor)}</td>
-            <td data-field="version">${r.SoftwareVersion}</td>
-            <td class="num">${r.NumberOfWeaknesses ?? '-'}</td>
-            <td>${eosText(r)}</td>
-            <td>${shortTime(r.SoftwareFirstSeenTimestamp)}</td>
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
+  return dataTable(
+    sorted,
+    [
+      { head: 'vendor', field: 'vendor', cell: (r) => r.SoftwareVendor },
+      { head: 'name', field: 'name', cell: (r) => productLink(r.SoftwareName ?? '', r.SoftwareVendor) },
+      { head: 'version', field: 'version', cell: (r) => r.SoftwareVersion },
+      { head: 'weaknesses', num: true, cell: (r) => r.NumberOfWeaknesses ?? '-' },
+      { head: 'end of support', cell: (r) => eosText(r) },
+      { head: 'first seen (UTC)', cell: (r) => shortTime(r.SoftwareFirstSeenTimestamp) },
+    ],
+    'software',
+  );
 }
 
 export async function devicePage(ctx: UiContext, params: URLSearchParams): Promise<Page> {
