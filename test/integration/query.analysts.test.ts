@@ -2,39 +2,16 @@
 // Azurite: three complete snapshots written with the pipeline's own record mapping, in which one device
 // installs, upgrades and removes software, and a product's versions spread and shift; plus a snapshot still
 // ingesting, whose rows must never show up in a default range.
-import { createServices } from '../../shared/app/appContext';
-import { CATALOG_TABLE, SnapshotRow, SOFTWARE_INVENTORY } from '../../shared/core/contracts';
 import { mapRecord } from '../../shared/ingest/recordMapper';
-import { ensureTable } from '../../shared/storage/storageClients';
-import { runQuery } from '../../tools/query/main';
 import { useAzurite } from '../helpers/azurite';
 import { parseCsv } from '../helpers/csv';
-import { testConfig } from '../helpers/exportFixture';
+import { KindTable, Props, writeKindTables } from '../helpers/kindTables';
+import { ok, queryInProcess, Run } from '../helpers/queryRun';
 import { runTool } from '../helpers/toolProcess';
 
 const azurite = useAzurite();
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function inproc(args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runQuery(args, () => ({ AzureWebJobsStorage: azurite().connectionString }), {
-    out: async (t) => void (stdout += t),
-    err: (t) => void (stderr += t),
-    errIsTty: false,
-  });
-  return { code, stdout, stderr };
-}
-
-function ok(r: Run): string {
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
+const inproc = queryInProcess(azurite);
 
 /** CSV output as objects keyed by its header, after checking the header is exactly `columns`. */
 function csvRecords(r: Run, columns: readonly string[]): Record<string, string>[] {
@@ -100,54 +77,35 @@ const FLEET: Record<string, Record<string, Sw[]>> = {
   [S4]: { [D1]: [['apache', 'log4j', '9.9.9-partial']] },
 };
 
-const generated = (id: string) => new Date(Date.UTC(Number(id.slice(0, 4)), Number(id.slice(4, 6)) - 1, Number(id.slice(6, 8)), Number(id.slice(8, 10))));
+/** A stored inventory row as the pipeline's record mapping makes it. */
+function mapped(deviceId: string, [softwareVendor, softwareName, softwareVersion]: Sw): Props {
+  const m = mapRecord({
+    deviceId,
+    deviceName: `host-${deviceId.slice(0, 4)}.contoso.com`,
+    osPlatform: 'Windows11',
+    rbacGroupName: 'Workstations',
+    softwareVendor,
+    softwareName,
+    softwareVersion,
+    numberOfWeaknesses: 1,
+    endOfSupportStatus: 'None',
+    softwareFirstSeenTimestamp: '2025-01-02 03:04:05',
+    diskPaths: ['C:\\Program Files\\x, y'],
+    registryPaths: [],
+  });
+  if (!m.ok) throw new Error(m.reason);
+  return m.entity;
+}
+
+const TABLES: KindTable[] = Object.entries(FLEET).map(([id, devices]) => ({
+  kind: 'SoftwareInventory',
+  id,
+  status: id === S4 ? 'ingesting' : 'complete',
+  rows: Object.entries(devices).flatMap(([deviceId, software]) => software.map((sw) => mapped(deviceId, sw))),
+}));
 
 beforeAll(async () => {
-  const services = createServices(testConfig(azurite()));
-  await ensureTable(services.inventory, CATALOG_TABLE);
-  for (const [id, devices] of Object.entries(FLEET)) {
-    const table = `SoftwareInventory${id}`;
-    await ensureTable(services.inventory, table);
-    let rows = 0;
-    for (const [deviceId, software] of Object.entries(devices)) {
-      for (const [softwareVendor, softwareName, softwareVersion] of software) {
-        const mapped = mapRecord({
-          deviceId,
-          deviceName: `host-${deviceId.slice(0, 4)}.contoso.com`,
-          osPlatform: 'Windows11',
-          rbacGroupName: 'Workstations',
-          softwareVendor,
-          softwareName,
-          softwareVersion,
-          numberOfWeaknesses: 1,
-          endOfSupportStatus: 'None',
-          softwareFirstSeenTimestamp: '2025-01-02 03:04:05',
-          diskPaths: ['C:\\Program Files\\x, y'],
-          registryPaths: [],
-        });
-        if (!mapped.ok) throw new Error(mapped.reason);
-        await services.inventory.table(table).upsertEntity(mapped.entity, 'Replace');
-        rows++;
-      }
-    }
-    const complete = id !== S4;
-    const row: SnapshotRow = {
-      partitionKey: SOFTWARE_INVENTORY,
-      rowKey: id,
-      Status: complete ? 'complete' : 'ingesting',
-      GeneratedTime: generated(id),
-      TableName: table,
-      Method: 'files',
-      FileCount: 1,
-      FilesCompleted: complete ? 1 : 0,
-      RowCount: rows,
-      RejectedCount: 0,
-      DuplicateCount: 0,
-      StartedAt: generated(id),
-      ...(complete ? { CompletedAt: generated(id) } : {}),
-    };
-    await services.catalog.createSnapshot(row);
-  }
+  await writeKindTables(azurite(), TABLES);
 }, 60000);
 
 const HISTORY_COLUMNS = [

@@ -2,46 +2,23 @@
 // vulnerability and configuration diffs and device over the kinds, the CSV read back with a strict RFC 4180
 // reader holds the --json records, field for field, in the --json key order. Tables are built by hand in the
 // stored shape of docs/kinds.md, with values that need quoting (commas, quotes, CR LF) in names.
-import { createServices } from '../../shared/app/appContext';
-import { ExportKind } from '../../shared/core/contracts';
-import { EXPORT_KIND_NAMES, kindSpec } from '../../shared/kinds/exportKinds';
-import { ensureTable } from '../../shared/storage/storageClients';
-import { partitionKeyFor, rowKeyForParts } from '../../shared/storage/tableKeys';
+import { EXPORT_KIND_NAMES } from '../../shared/kinds/exportKinds';
 import { CVE_COLUMNS } from '../../tools/query/cve';
 import { csvText } from '../../tools/query/csv';
 import { EXPOSURE_COLUMNS } from '../../tools/query/exposure';
 import { CONFIG_DIFF_COLUMNS, VULN_DIFF_COLUMNS } from '../../tools/query/kindDiff';
 import { deviceKindsCsvColumns } from '../../tools/query/commands/deviceKinds';
-import { runQuery } from '../../tools/query/main';
 import { useAzurite } from '../helpers/azurite';
 import { parseCsv } from '../helpers/csv';
-import { testConfig } from '../helpers/exportFixture';
+import { deviceProperties, KindTable, Props, vulnRow, writeKindTables } from '../helpers/kindTables';
+import { ok, queryInProcess, Run } from '../helpers/queryRun';
 
 const azurite = useAzurite();
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function q(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runQuery(args, () => ({ AzureWebJobsStorage: azurite().connectionString }), {
-    out: async (t) => void (stdout += t),
-    err: (t) => void (stderr += t),
-    errIsTty: false,
-  });
-  return { code, stdout, stderr };
-}
+const run = queryInProcess(azurite);
+const q = (...args: string[]) => run(args);
 
 type Rec = Record<string, unknown>;
-
-function ok(r: Run): string {
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** --json output as records: an array, or JSON Lines whose last line (totals, summary) is returned apart. */
 function records(r: Run): Rec[] {
@@ -90,30 +67,19 @@ const C1 = '202602010800';
 const C2 = '202602030800';
 const N1 = '202602010930';
 
-const timeOf = (id: string) => new Date(Date.UTC(+id.slice(0, 4), +id.slice(4, 6) - 1, +id.slice(6, 8), +id.slice(8, 10), +id.slice(10)));
-
-type Props = Record<string, string | number | boolean | Date | undefined>;
-
-const vuln = (device: string, vendor: string, name: string, version: string, cve: string | undefined, extra: Props = {}): Props => ({
-  DeviceId: device,
-  SoftwareVendor: vendor,
-  SoftwareName: name,
-  SoftwareVersion: version,
-  ...(cve ? { CveId: cve } : {}),
-  ...extra,
-});
 const A = () =>
-  vuln(D1, 'apache', 'log4j', '2.14.1', 'CVE-2021-44228', {
+  vulnRow(D1, 'apache', 'log4j', '2.14.1', 'CVE-2021-44228', {
     CvssScore: 9.8,
     VulnerabilitySeverityLevel: 'Critical',
     FirstSeenTimestamp: new Date('2026-01-20T06:00:00.250Z'),
     SecurityUpdateAvailable: true,
   });
-const B = () => vuln(D1, 'haxx', 'curl, "libcurl"', '7.0', 'CVE-2023-38545', { CvssScore: 7.5, VulnerabilitySeverityLevel: 'High' }); // no FirstSeenTimestamp
-const C = () => vuln(D1, 'tukaani', 'xz', '5.6.0', 'CVE-2024-3094', { CvssScore: 9.8, VulnerabilitySeverityLevel: 'Critical', SecurityUpdateAvailable: false });
-const NOCVE = () => vuln(D1, 'google', 'chrome', '1.0', undefined);
+const B = () => vulnRow(D1, 'haxx', 'curl, "libcurl"', '7.0', 'CVE-2023-38545', { CvssScore: 7.5, VulnerabilitySeverityLevel: 'High' }); // no FirstSeenTimestamp
+const C = () =>
+  vulnRow(D1, 'tukaani', 'xz', '5.6.0', 'CVE-2024-3094', { CvssScore: 9.8, VulnerabilitySeverityLevel: 'Critical', SecurityUpdateAvailable: false });
+const NOCVE = () => vulnRow(D1, 'google', 'chrome', '1.0', undefined);
 const A2 = () =>
-  vuln(D2, 'apache', 'log4j', '2.14.1', 'CVE-2021-44228', {
+  vulnRow(D2, 'apache', 'log4j', '2.14.1', 'CVE-2021-44228', {
     CvssScore: 9.8,
     VulnerabilitySeverityLevel: 'Critical',
     FirstSeenTimestamp: new Date('2026-01-25T00:00:00Z'),
@@ -130,7 +96,7 @@ const config = (device: string, id: string, applicable: boolean, compliant: bool
   AssessmentTimestamp: new Date('2026-02-01T07:30:00Z'),
 });
 
-const TABLES: { kind: ExportKind; id: string; rows: Props[] }[] = [
+const TABLES: KindTable[] = [
   {
     kind: 'SoftwareInventory',
     id: I1,
@@ -167,34 +133,7 @@ const TABLES: { kind: ExportKind; id: string; rows: Props[] }[] = [
 ];
 
 beforeAll(async () => {
-  const services = createServices(testConfig(azurite()));
-  await services.catalog.ensureTables();
-  for (const t of TABLES) {
-    const table = `${t.kind}${t.id}`;
-    await services.catalog.createSnapshot({
-      partitionKey: t.kind,
-      rowKey: t.id,
-      Status: 'complete',
-      GeneratedTime: timeOf(t.id),
-      TableName: table,
-      Method: 'files',
-      FileCount: 1,
-      FilesCompleted: 1,
-      RowCount: t.rows.length,
-      RejectedCount: 0,
-      DuplicateCount: 0,
-      StartedAt: timeOf(t.id),
-      CompletedAt: timeOf(t.id),
-    });
-    await ensureTable(services.inventory, table);
-    const keyColumns = kindSpec(t.kind).keyColumns;
-    for (const r of t.rows) {
-      const device = String(r.DeviceId);
-      const rowKey = rowKeyForParts(keyColumns.map((c) => (r[c] === undefined ? '' : String(r[c]))));
-      const entity = { ...r, DeviceName: NAMES[device], OSPlatform: 'Windows11', RbacGroupName: 'Clients' };
-      await services.inventory.table(table).upsertEntity({ partitionKey: partitionKeyFor(device), rowKey, ...entity });
-    }
-  }
+  await writeKindTables(azurite(), TABLES, deviceProperties(NAMES));
 }, 60000);
 
 // ---------------------------------------------------------------------------------------------

@@ -1,44 +1,24 @@
 // The query CLI over every export kind (docs/query.md#export-kinds), against Azurite. The tables are built by
 // hand as entities in the stored shape of docs/kinds.md (keys from tableKeys, typed properties), so these
 // tests do not depend on the mapper of the other kinds.
-import { createServices } from '../../shared/app/appContext';
-import { ExportKind, SnapshotRow } from '../../shared/core/contracts';
 import { kindSpec } from '../../shared/kinds/exportKinds';
-import { ensureTable } from '../../shared/storage/storageClients';
-import { partitionKeyFor, rowKeyForParts } from '../../shared/storage/tableKeys';
 import { CVE_COLUMNS } from '../../tools/query/cve';
 import { EXPOSURE_COLUMNS } from '../../tools/query/exposure';
-import { runQuery } from '../../tools/query/main';
 import { useAzurite } from '../helpers/azurite';
-import { testConfig } from '../helpers/exportFixture';
+import { deviceProperties, KindTable, Props, vulnRow, writeKindTables } from '../helpers/kindTables';
+import { ok, queryInProcess, Run } from '../helpers/queryRun';
 
 const azurite = useAzurite();
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function q(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runQuery(args, () => ({ AzureWebJobsStorage: azurite().connectionString }), {
-    out: async (t) => void (stdout += t),
-    err: (t) => void (stderr += t),
-    errIsTty: false,
-  });
-  return { code, stdout, stderr };
-}
+const run = queryInProcess(azurite);
+const q = (...args: string[]) => run(args);
 
 function json<T = Record<string, unknown>[]>(r: Run): T {
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
+  return JSON.parse(ok(r)) as T;
 }
 
 function jsonLines(r: Run): Record<string, unknown>[] {
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
-  return r.stdout
+  return ok(r)
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -60,33 +40,25 @@ const C1 = '202601100800';
 const C2 = '202601120800';
 const N1 = '202601100930';
 
-const timeOf = (id: string) => new Date(Date.UTC(+id.slice(0, 4), +id.slice(4, 6) - 1, +id.slice(6, 8), +id.slice(8, 10), +id.slice(10)));
-
-type Props = Record<string, string | number | boolean | Date | undefined>;
-
-function vuln(device: string, vendor: string, name: string, version: string, cve?: string, extra: Props = {}): Props {
-  return { DeviceId: device, SoftwareVendor: vendor, SoftwareName: name, SoftwareVersion: version, ...(cve ? { CveId: cve } : {}), ...extra };
-}
-
 const LOG4SHELL = { VulnerabilitySeverityLevel: 'Critical', CvssScore: 10.0, ExploitabilityLevel: 'ExploitIsInKit', SecurityUpdateAvailable: true };
-const D1_44228 = () => vuln(D1, 'apache', 'log4j', '2.14.1', 'CVE-2021-44228', { ...LOG4SHELL, FirstSeenTimestamp: new Date('2026-01-01T00:00:00Z') });
+const D1_44228 = () => vulnRow(D1, 'apache', 'log4j', '2.14.1', 'CVE-2021-44228', { ...LOG4SHELL, FirstSeenTimestamp: new Date('2026-01-01T00:00:00Z') });
 const D1_45046 = () =>
-  vuln(D1, 'apache', 'log4j', '2.14.1', 'CVE-2021-45046', {
+  vulnRow(D1, 'apache', 'log4j', '2.14.1', 'CVE-2021-45046', {
     VulnerabilitySeverityLevel: 'Critical',
     CvssScore: 9.0,
     FirstSeenTimestamp: new Date('2026-01-05T12:00:00.500Z'),
   });
-const D1_0778 = () => vuln(D1, 'openssl', 'openssl', '3.0.1', 'CVE-2022-0778', { VulnerabilitySeverityLevel: 'High', CvssScore: 7.5 }); // no FirstSeenTimestamp
+const D1_0778 = () => vulnRow(D1, 'openssl', 'openssl', '3.0.1', 'CVE-2022-0778', { VulnerabilitySeverityLevel: 'High', CvssScore: 7.5 }); // no FirstSeenTimestamp
 const D1_CURL = () =>
-  vuln(D1, 'haxx', 'curl', '7.0', 'CVE-2023-38545', {
+  vulnRow(D1, 'haxx', 'curl', '7.0', 'CVE-2023-38545', {
     VulnerabilitySeverityLevel: 'High',
     CvssScore: 9.8,
     FirstSeenTimestamp: new Date('2026-01-10T10:00:00Z'),
   });
-const D1_NOCVE = () => vuln(D1, 'google', 'chrome', '1.0');
-const D2_44228 = () => vuln(D2, 'apache', 'log4j', '2.14.1', 'CVE-2021-44228', { ...LOG4SHELL, FirstSeenTimestamp: new Date('2026-01-09T06:00:00Z') });
+const D1_NOCVE = () => vulnRow(D1, 'google', 'chrome', '1.0');
+const D2_44228 = () => vulnRow(D2, 'apache', 'log4j', '2.14.1', 'CVE-2021-44228', { ...LOG4SHELL, FirstSeenTimestamp: new Date('2026-01-09T06:00:00Z') });
 const D2_ZLIB = () =>
-  vuln(D2, 'zlib', 'zlib', '1.2', 'CVE-2018-25032', {
+  vulnRow(D2, 'zlib', 'zlib', '1.2', 'CVE-2018-25032', {
     VulnerabilitySeverityLevel: 'High',
     CvssScore: 7.5,
     FirstSeenTimestamp: new Date('2025-12-01T00:00:00Z'),
@@ -117,18 +89,17 @@ function software(device: string, vendor: string, name: string, version: string)
   };
 }
 
-const TABLES: { kind: ExportKind; id: string; status: SnapshotRow['Status']; rows: Props[] }[] = [
-  { kind: 'SoftwareInventory', id: I1, status: 'complete', rows: [software(D1, 'apache', 'log4j', '2.14.1'), software(D2, 'apache', 'log4j', '2.14.1')] },
-  { kind: 'SoftwareInventory', id: I2, status: 'complete', rows: [software(D1, 'apache', 'log4j', '2.17.1'), software(D2, 'apache', 'log4j', '2.14.1')] },
-  { kind: 'SoftwareVulnerabilities', id: V1, status: 'complete', rows: [D1_44228(), D1_45046(), D1_0778(), D1_NOCVE(), D2_44228(), D2_ZLIB()] },
-  { kind: 'SoftwareVulnerabilities', id: V2, status: 'complete', rows: [D1_44228(), D1_0778(), D1_CURL(), D1_NOCVE(), D2_ZLIB()] },
+const TABLES: KindTable[] = [
+  { kind: 'SoftwareInventory', id: I1, rows: [software(D1, 'apache', 'log4j', '2.14.1'), software(D2, 'apache', 'log4j', '2.14.1')] },
+  { kind: 'SoftwareInventory', id: I2, rows: [software(D1, 'apache', 'log4j', '2.17.1'), software(D2, 'apache', 'log4j', '2.14.1')] },
+  { kind: 'SoftwareVulnerabilities', id: V1, rows: [D1_44228(), D1_45046(), D1_0778(), D1_NOCVE(), D2_44228(), D2_ZLIB()] },
+  { kind: 'SoftwareVulnerabilities', id: V2, rows: [D1_44228(), D1_0778(), D1_CURL(), D1_NOCVE(), D2_ZLIB()] },
   // a failed snapshot between them: never part of an exposure window (it would "fix" everything of D1)
-  { kind: 'SoftwareVulnerabilities', id: VF, status: 'failed', rows: [D2_ZLIB()] },
-  { kind: 'SoftwareVulnerabilities', id: V3, status: 'complete', rows: [D1_CURL(), D1_NOCVE(), D2_44228(), D2_ZLIB()] },
+  { kind: 'SoftwareVulnerabilities', id: VF, status: 'failed', error: 'superseded by export 202601120700', rows: [D2_ZLIB()] },
+  { kind: 'SoftwareVulnerabilities', id: V3, rows: [D1_CURL(), D1_NOCVE(), D2_44228(), D2_ZLIB()] },
   {
     kind: 'SecureConfigurations',
     id: C1,
-    status: 'complete',
     rows: [
       config(D1, 'scid-1', true, false, { ConfigurationImpact: '9' }),
       config(D1, 'scid-2', true, true),
@@ -140,7 +111,6 @@ const TABLES: { kind: ExportKind; id: string; status: SnapshotRow['Status']; row
   {
     kind: 'SecureConfigurations',
     id: C2,
-    status: 'complete',
     rows: [
       config(D1, 'scid-1', true, true, { ConfigurationImpact: '9' }),
       config(D1, 'scid-2', true, false, { ConfigurationImpact: '7' }),
@@ -152,7 +122,6 @@ const TABLES: { kind: ExportKind; id: string; status: SnapshotRow['Status']; row
   {
     kind: 'NonCpeSoftwareInventory',
     id: N1,
-    status: 'complete',
     rows: [
       { DeviceId: D1, SoftwareVendor: 'contoso', SoftwareName: 'lob-app', SoftwareVersion: '4.2', SoftwareLastSeenTimestamp: new Date('2026-01-10T08:00:00Z') },
     ],
@@ -160,34 +129,7 @@ const TABLES: { kind: ExportKind; id: string; status: SnapshotRow['Status']; row
 ];
 
 beforeAll(async () => {
-  const services = createServices(testConfig(azurite()));
-  await services.catalog.ensureTables();
-  for (const t of TABLES) {
-    const table = `${t.kind}${t.id}`;
-    await services.catalog.createSnapshot({
-      partitionKey: t.kind,
-      rowKey: t.id,
-      Status: t.status,
-      GeneratedTime: timeOf(t.id),
-      TableName: table,
-      Method: 'files',
-      FileCount: 1,
-      FilesCompleted: t.status === 'complete' ? 1 : 0,
-      RowCount: t.rows.length,
-      RejectedCount: 0,
-      DuplicateCount: 0,
-      StartedAt: timeOf(t.id),
-      ...(t.status === 'complete' ? { CompletedAt: timeOf(t.id) } : { Error: 'superseded by export 202601120700' }),
-    });
-    await ensureTable(services.inventory, table);
-    const keyColumns = kindSpec(t.kind).keyColumns;
-    for (const r of t.rows) {
-      const device = String(r.DeviceId);
-      const entity = { ...r, DeviceName: NAMES[device], OSPlatform: 'Windows11', RbacGroupName: 'Clients' };
-      const rowKey = rowKeyForParts(keyColumns.map((c) => (r[c] === undefined ? '' : String(r[c]))));
-      await services.inventory.table(table).upsertEntity({ partitionKey: partitionKeyFor(device), rowKey, ...entity });
-    }
-  }
+  await writeKindTables(azurite(), TABLES, deviceProperties(NAMES));
 }, 60000);
 
 // ---------------------------------------------------------------------------------------------

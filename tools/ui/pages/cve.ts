@@ -2,12 +2,12 @@
 // as a bar chart, and the exposed devices at the newest one.
 import { cveExposure, CveExposureRow } from '../../query/cve';
 import { NotFoundError, UsageError } from '../../query/errors';
-import { shortTime } from '../../query/output';
 import { stackedBars } from '../chart';
 import { count, html } from '../html';
 import type { Page } from '../layout';
 import { loadCatalog } from '../../query/snapshots';
-import { completeOf, deviceLink, productLink, required, snapshotLabel, dash, UiContext } from './common';
+import { completeOf, deviceLink, required, snapshotLabel, dash, UiContext } from './common';
+import { vulnerabilityTable } from './vulnTable';
 
 // CVE ids, and Defender's own ids of the same shape for issues without one (TVM-2020-0002)
 const CVE = /^[A-Z][A-Z0-9]{1,15}-\d{4}-\d{1,12}$/i;
@@ -55,33 +55,14 @@ export async function cvePage(ctx: UiContext, params: URLSearchParams): Promise<
     <h2>Exposed at ${newest.rowKey} (${snapshotLabel(newest)} UTC): <span data-field="exposed">${count(devices.get(newest.rowKey)!.size)}</span> devices</h2>
     ${
       atNewest.length
-        ? html`<table class="exposed">
-            <thead>
-              <tr>
-                <th>device</th>
-                <th>OS</th>
-                <th>vendor</th>
-                <th>name</th>
-                <th>version</th>
-                <th>first seen (UTC)</th>
-                <th>update available</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${atNewest.map(
-                (r) =>
-                  html`<tr>
-                    <td>${deviceLink(r.DeviceId, r.DeviceName ?? r.DeviceId)}</td>
-                    <td>${dash(r.OSPlatform)}</td>
-                    <td>${r.SoftwareVendor}</td>
-                    <td>${productLink(r.SoftwareName, r.SoftwareVendor)}</td>
-                    <td>${r.SoftwareVersion}</td>
-                    <td>${shortTime(r.FirstSeenTimestamp)}</td>
-                    <td>${r.SecurityUpdateAvailable === undefined ? '-' : r.SecurityUpdateAvailable ? 'yes' : 'no'}</td>
-                  </tr>`,
-              )}
-            </tbody>
-          </table>`
+        ? vulnerabilityTable(
+            atNewest,
+            [
+              { head: 'device', cell: (r) => deviceLink(r.DeviceId, r.DeviceName ?? r.DeviceId) },
+              { head: 'OS', cell: (r) => dash(r.OSPlatform) },
+            ],
+            'exposed',
+          )
         : html`<p>No device is exposed to ${id} at the newest snapshot.</p>`
     }`;
   return { title: id, body, search: { type: 'cve', q: id } };

@@ -13,6 +13,8 @@ import { readAll } from '../../query/tableRead';
 import { count, href, html, Html } from '../html';
 import type { Page } from '../layout';
 import { completeOf, cveLink, optional, productLink, required, str, dash, tableFor, UiContext, warnings } from './common';
+import { dataTable } from './table';
+import { vulnerabilityTable } from './vulnTable';
 
 type Row = Record<string, unknown> & { partitionKey: string; rowKey: string };
 
@@ -34,106 +36,72 @@ async function partitionRows(ctx: UiContext, kind: ExportKind, s: CatalogRow, pa
   }
 }
 
-async function vulnerabilities(ctx: UiContext, at: CatalogRow, partitionKey: string): Promise<Html> {
-  const { s, any } = await companion(ctx, 'SoftwareVulnerabilities', at);
+/**
+ * A section of another kind's rows of the device, from that kind's newest complete snapshot at or before `at`
+ * (a note when there is none or its table cannot be read); nothing when the kind has no complete snapshot at all.
+ */
+async function kindSection(
+  ctx: UiContext,
+  kind: ExportKind,
+  title: string,
+  at: CatalogRow,
+  partitionKey: string,
+  content: (s: CatalogRow, rows: Row[]) => Html,
+): Promise<Html> {
+  const { s, any } = await companion(ctx, kind, at);
   if (!any) return html``;
-  const note = (p: Html) =>
-    html`<section data-kind="SoftwareVulnerabilities">
-      <h2>Vulnerabilities</h2>
-      ${p}
-    </section>`;
-  if (!s) return note(html`<p class="note">No complete SoftwareVulnerabilities snapshot at or before ${at.rowKey}.</p>`);
-  const rows = await partitionRows(ctx, 'SoftwareVulnerabilities', s, partitionKey);
-  if (typeof rows === 'string') return note(html`<p class="error">${rows}</p>`);
-  const cves = new Set(rows.map((r) => r.CveId).filter(Boolean)).size;
-  rows.sort((a, b) => Number(b.CvssScore ?? -1) - Number(a.CvssScore ?? -1) || byText(str(a.CveId), str(b.CveId)));
-  return html`<section data-kind="SoftwareVulnerabilities">
-    <h2>Vulnerabilities</h2>
-    <p class="note">Snapshot ${s.rowKey}: <span data-field="cves">${count(cves)}</span> CVEs over ${count(rows.length)} rows.</p>
-    ${
-      rows.length
-        ? html`<table>
-            <thead>
-              <tr>
-                <th>CVE</th>
-                <th>severity</th>
-                <th class="num">CVSS</th>
-                <th>exploitability</th>
-                <th>vendor</th>
-                <th>name</th>
-                <th>version</th>
-                <th>first seen (UTC)</th>
-                <th>update available</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${rows.map(
-                (r) =>
-                  html`<tr>
-                    <td>${r.CveId ? cveLink(str(r.CveId)) : html`<span class="note">(no CVE)</span>`}</td>
-                    <td>${dash(r.VulnerabilitySeverityLevel)}</td>
-                    <td class="num">${dash(r.CvssScore)}</td>
-                    <td>${dash(r.ExploitabilityLevel)}</td>
-                    <td>${dash(r.SoftwareVendor)}</td>
-                    <td>${productLink(str(r.SoftwareName), str(r.SoftwareVendor))}</td>
-                    <td>${dash(r.SoftwareVersion)}</td>
-                    <td>${shortTime(r.FirstSeenTimestamp)}</td>
-                    <td>${r.SecurityUpdateAvailable === undefined ? '-' : r.SecurityUpdateAvailable ? 'yes' : 'no'}</td>
-                  </tr>`,
-              )}
-            </tbody>
-          </table>`
-        : ''
-    }
+  let body: Html;
+  if (!s) body = html`<p class="note">No complete ${kind} snapshot at or before ${at.rowKey}.</p>`;
+  else {
+    const rows = await partitionRows(ctx, kind, s, partitionKey);
+    body = typeof rows === 'string' ? html`<p class="error">${rows}</p>` : content(s, rows);
+  }
+  return html`<section data-kind="${kind}">
+    <h2>${title}</h2>
+    ${body}
   </section>`;
 }
 
-async function configurations(ctx: UiContext, at: CatalogRow, partitionKey: string): Promise<Html> {
-  const { s, any } = await companion(ctx, 'SecureConfigurations', at);
-  if (!any) return html``;
-  const note = (p: Html) =>
-    html`<section data-kind="SecureConfigurations">
-      <h2>Failing configurations</h2>
-      ${p}
-    </section>`;
-  if (!s) return note(html`<p class="note">No complete SecureConfigurations snapshot at or before ${at.rowKey}.</p>`);
-  const rows = await partitionRows(ctx, 'SecureConfigurations', s, partitionKey);
-  if (typeof rows === 'string') return note(html`<p class="error">${rows}</p>`);
-  const applicable = rows.filter((r) => r.IsApplicable === true);
-  const failing = applicable.filter((r) => r.IsCompliant === false).sort((a, b) => Number(b.ConfigurationImpact ?? 0) - Number(a.ConfigurationImpact ?? 0));
-  return html`<section data-kind="SecureConfigurations">
-    <h2>Failing configurations</h2>
-    <p class="note">
-      Snapshot ${s.rowKey}: <span data-field="failing">${count(failing.length)}</span> of ${count(applicable.length)} applicable configurations fail.
-    </p>
-    ${
-      failing.length
-        ? html`<table>
-            <thead>
-              <tr>
-                <th>configuration</th>
-                <th>name</th>
-                <th>category</th>
-                <th class="num">impact</th>
-                <th>assessed (UTC)</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${failing.map(
-                (r) =>
-                  html`<tr>
-                    <td>${dash(r.ConfigurationId)}</td>
-                    <td>${dash(r.ConfigurationName)}</td>
-                    <td>${dash(r.ConfigurationCategory)}${r.ConfigurationSubcategory ? html` / ${str(r.ConfigurationSubcategory)}` : ''}</td>
-                    <td class="num">${dash(r.ConfigurationImpact)}</td>
-                    <td>${shortTime(r.AssessmentTimestamp)}</td>
-                  </tr>`,
-              )}
-            </tbody>
-          </table>`
-        : ''
-    }
-  </section>`;
+function vulnerabilities(ctx: UiContext, at: CatalogRow, partitionKey: string): Promise<Html> {
+  return kindSection(ctx, 'SoftwareVulnerabilities', 'Vulnerabilities', at, partitionKey, (s, rows) => {
+    const cves = new Set(rows.map((r) => r.CveId).filter(Boolean)).size;
+    rows.sort((a, b) => Number(b.CvssScore ?? -1) - Number(a.CvssScore ?? -1) || byText(str(a.CveId), str(b.CveId)));
+    return html`<p class="note">Snapshot ${s.rowKey}: <span data-field="cves">${count(cves)}</span> CVEs over ${count(rows.length)} rows.</p>
+      ${
+        rows.length
+          ? vulnerabilityTable(rows, [
+              { head: 'CVE', cell: (r) => (r.CveId ? cveLink(str(r.CveId)) : html`<span class="note">(no CVE)</span>`) },
+              { head: 'severity', cell: (r) => dash(r.VulnerabilitySeverityLevel) },
+              { head: 'CVSS', num: true, cell: (r) => dash(r.CvssScore) },
+              { head: 'exploitability', cell: (r) => dash(r.ExploitabilityLevel) },
+            ])
+          : ''
+      }`;
+  });
+}
+
+function configurations(ctx: UiContext, at: CatalogRow, partitionKey: string): Promise<Html> {
+  return kindSection(ctx, 'SecureConfigurations', 'Failing configurations', at, partitionKey, (s, rows) => {
+    const applicable = rows.filter((r) => r.IsApplicable === true);
+    const failing = applicable.filter((r) => r.IsCompliant === false).sort((a, b) => Number(b.ConfigurationImpact ?? 0) - Number(a.ConfigurationImpact ?? 0));
+    return html`<p class="note">
+        Snapshot ${s.rowKey}: <span data-field="failing">${count(failing.length)}</span> of ${count(applicable.length)} applicable configurations fail.
+      </p>
+      ${
+        failing.length
+          ? dataTable(failing, [
+              { head: 'configuration', cell: (r) => dash(r.ConfigurationId) },
+              { head: 'name', cell: (r) => dash(r.ConfigurationName) },
+              {
+                head: 'category',
+                cell: (r) => html`${dash(r.ConfigurationCategory)}${r.ConfigurationSubcategory ? html` / ${str(r.ConfigurationSubcategory)}` : ''}`,
+              },
+              { head: 'impact', num: true, cell: (r) => dash(r.ConfigurationImpact) },
+              { head: 'assessed (UTC)', cell: (r) => shortTime(r.AssessmentTimestamp) },
+            ])
+          : ''
+      }`;
+  });
 }
 
 function softwareTable(rows: StoredRow[]): Html {
@@ -143,31 +111,18 @@ function softwareTable(rows: StoredRow[]): Html {
       byText(a.SoftwareName ?? '', b.SoftwareName ?? '') ||
       byText(a.SoftwareVersion ?? '', b.SoftwareVersion ?? ''),
   );
-  return html`<table class="software">
-    <thead>
-      <tr>
-        <th>vendor</th>
-        <th>name</th>
-        <th>version</th>
-        <th class="num">weaknesses</th>
-        <th>end of support</th>
-        <th>first seen (UTC)</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${sorted.map(
-        (r) =>
-          html`<tr>
-            <td data-field="vendor">${r.SoftwareVendor}</td>
-            <td data-field="name">${productLink(r.SoftwareName ?? '', r.SoftwareVendor)}</td>
-            <td data-field="version">${r.SoftwareVersion}</td>
-            <td class="num">${r.NumberOfWeaknesses ?? '-'}</td>
-            <td>${eosText(r)}</td>
-            <td>${shortTime(r.SoftwareFirstSeenTimestamp)}</td>
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
+  return dataTable(
+    sorted,
+    [
+      { head: 'vendor', field: 'vendor', cell: (r) => r.SoftwareVendor },
+      { head: 'name', field: 'name', cell: (r) => productLink(r.SoftwareName ?? '', r.SoftwareVendor) },
+      { head: 'version', field: 'version', cell: (r) => r.SoftwareVersion },
+      { head: 'weaknesses', num: true, cell: (r) => r.NumberOfWeaknesses ?? '-' },
+      { head: 'end of support', cell: (r) => eosText(r) },
+      { head: 'first seen (UTC)', cell: (r) => shortTime(r.SoftwareFirstSeenTimestamp) },
+    ],
+    'software',
+  );
 }
 
 export async function devicePage(ctx: UiContext, params: URLSearchParams): Promise<Page> {
