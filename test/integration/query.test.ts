@@ -15,34 +15,19 @@ import { runIngestCycle } from '../../tools/runner/localRunner';
 import { compareKeys, DiffChange, DiffRow, diffStreams, OrderError } from '../../tools/query/diff';
 import { CatalogRow, resolveSnapshot, resolveSnapshots } from '../../tools/query/snapshots';
 import { readEntities } from '../../tools/query/tableRead';
-import { runQuery } from '../../tools/query/main';
 import { useAzurite } from '../helpers/azurite';
+import { queryInProcess, Run } from '../helpers/queryRun';
 import { testConfig } from '../helpers/exportFixture';
 import { runTool } from '../helpers/toolProcess';
 
 const azurite = useAzurite();
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 function query(args: string[], env?: Record<string, string>, cwd?: string): Promise<Run> {
   return runTool('tools/bin/query.ts', args, env ?? { AzureWebJobsStorage: azurite().connectionString }, { cwd });
 }
 
-/** The same CLI in this process (runQuery with an injected environment): for the many variants, cheaply. */
-async function inproc(args: string[], env?: Record<string, string>): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runQuery(args, () => env ?? { AzureWebJobsStorage: azurite().connectionString }, {
-    out: async (t) => void (stdout += t),
-    err: (t) => void (stderr += t),
-    errIsTty: false,
-  });
-  return { code, stdout, stderr };
-}
+/** The same CLI in this process: for the many variants, cheaply. */
+const inproc = queryInProcess(azurite);
 
 function json<T = Record<string, unknown>[]>(r: Run): T {
   if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
