@@ -7,6 +7,7 @@ import type { Config } from '../core/config';
 import { redactingLog, type Log } from '../core/log';
 import { describeError, redact, stripQuery } from '../core/redact';
 import { shorten } from '../core/text';
+import { INSTANT, parseTimestamp } from '../core/timestamps';
 import { checkDownloadUrl, downloadPolicyFor, UrlRefusedError, type DownloadPolicy } from './urlPolicy';
 import { AppError } from '../core/errors';
 import { DEFAULT_KIND, ExportKind, kindSpec } from '../kinds/exportKinds';
@@ -231,7 +232,8 @@ export class DefenderClient implements DefenderExports {
     });
 
     const text = field(payload, 'generatedTime');
-    const generatedTime = typeof text === 'string' ? parseUtcTimestamp(text) : undefined;
+    // an instant: the time of day required, no zone = UTC, surrounding spaces ignored (docs/kinds.md#stored-types)
+    const generatedTime = typeof text === 'string' ? parseTimestamp(text.trim(), INSTANT) : undefined;
     if (!generatedTime || typeof text !== 'string') {
       throw invalidPayload(what, `generatedTime ${JSON.stringify(text)?.slice(0, 60)} is not a valid date-time`);
     }
@@ -538,25 +540,4 @@ function endpointName(path: string): string {
 
 function invalidPayload(what: string, problem: string): DefenderApiError {
   return new DefenderApiError(`${what}: unexpected answer: ${problem}`, { code: 'InvalidPayload' });
-}
-
-const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:?\d{2})?$/i;
-
-/** ISO-like timestamp; no zone means UTC. Fractions beyond milliseconds (.NET's 7 digits) are truncated. */
-export function parseUtcTimestamp(text: string): Date | undefined {
-  const m = TIMESTAMP.exec(text.trim());
-  if (!m) return undefined;
-  const [y, mo, d, h, mi, s] = m.slice(1, 7).map((x) => Number(x ?? 0));
-  const ms = Number((m[7] ?? '').slice(0, 3).padEnd(3, '0'));
-  const t = Date.UTC(y, mo - 1, d, h, mi, s, ms);
-  // Date.UTC rolls over (Feb 30 → Mar 2, 24:00 → next day); refuse instead of guessing.
-  const c = new Date(t);
-  if (c.getUTCMonth() !== mo - 1 || c.getUTCDate() !== d || c.getUTCHours() !== h || c.getUTCMinutes() !== mi || c.getUTCSeconds() !== s) {
-    return undefined;
-  }
-  const zone = m[8]?.toUpperCase();
-  if (!zone || zone === 'Z') return c;
-  const [zh, zm] = [Number(zone.slice(1, 3)), Number(zone.slice(-2))];
-  if (zh > 23 || zm > 59) return undefined;
-  return new Date(t - (zone.startsWith('-') ? -1 : 1) * (zh * 60 + zm) * 60_000);
 }

@@ -2,6 +2,7 @@
 // with the reason a bad one is rejected, and the date and JSON-array rules Table Storage imposes.
 import { EdmDouble } from '../core/contracts';
 import { prefixAtCodePoint } from '../core/text';
+import { COLUMN_DATE, parseTimestamp } from '../core/timestamps';
 
 /** Table Storage's string property limit, in UTF-16 code units. */
 export const MAX_STRING_LENGTH = 32768;
@@ -10,82 +11,9 @@ export function typeName(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
 }
 
-// `yyyy-MM-dd HH:mm:ss[.fffffff]` (no zone = UTC), also ISO `T` with optional Z/offset, or a bare date.
-const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
-
-const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-function daysInMonth(year: number, month: number): number {
-  return month === 2 && ((year % 4 === 0 && year % 100 !== 0) || year % 400 === 0) ? 29 : MONTH_DAYS[month - 1];
-}
-
-/** The number of `n` ASCII digits at `at`, or -1. */
-function digitsAt(text: string, at: number, n: number): number {
-  let v = 0;
-  for (let i = at; i < at + n; i++) {
-    const d = text.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-  }
-  return v;
-}
-
-/**
- * The usual forms without the regex (every vulnerability row has two dates): `yyyy-MM-dd HH:mm:ss[.f…]`
- * or with `T`, and an optional `Z`, for years 100 and later. Undefined for anything else, which the regex
- * parser then reads (offsets, bare dates, early years) or refuses: the same result either way.
- */
-function parseCommonDate(text: string): number | undefined {
-  const len = text.length;
-  if (len < 19 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined;
-  const sep = text.charCodeAt(10);
-  if (sep !== 32 && sep !== 84) return undefined; // ' ' or 'T'
-  const year = digitsAt(text, 0, 4);
-  const month = digitsAt(text, 5, 2);
-  const day = digitsAt(text, 8, 2);
-  const h = digitsAt(text, 11, 2);
-  const mi = digitsAt(text, 14, 2);
-  const sec = digitsAt(text, 17, 2);
-  if (year < 100 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) {
-    return undefined;
-  }
-  let at = 19;
-  let ms = 0;
-  if (at < len && text.charCodeAt(at) === 46) {
-    let n = 0;
-    for (at++; at < len && n < 10; at++, n++) {
-      const d = text.charCodeAt(at) - 48;
-      if (d < 0 || d > 9) break;
-      if (n < 3) ms += d * (n === 0 ? 100 : n === 1 ? 10 : 1);
-    }
-    if (n < 1 || n > 9) return undefined;
-  }
-  if (at < len && (text.charCodeAt(at) | 32) === 122) at++; // 'Z' or 'z'
-  if (at !== len) return undefined;
-  return Date.UTC(year, month - 1, day, h, mi, sec, ms);
-}
-
-/** Parse Defender's timestamp forms to a UTC Date; undefined when the text is not one of them. */
+/** Parse Defender's timestamp forms for a column (docs/kinds.md#mapping) to a UTC Date; undefined when the text is none. */
 export function parseDefenderDate(text: string): Date | undefined {
-  const common = parseCommonDate(text);
-  if (common !== undefined) return new Date(common);
-  const m = DATE_RE.exec(text);
-  if (!m) return undefined;
-  const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
-  const year = +y;
-  const month = +mo;
-  const day = +d;
-  // reject impossible calendar dates (2021-02-30) instead of letting Date roll them over
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || +h > 23 || +mi > 59 || +s > 59) return undefined;
-  const ms = frac ? Number(frac.length >= 3 ? frac.slice(0, 3) : frac.padEnd(3, '0')) : 0;
-  // Date.UTC reads years 0-99 as 1900-1999, so set the year apart (.NET's 0001-01-01 sentinel is a date, if out of range)
-  let t = Date.UTC(2000, month - 1, day, +h, +mi, +s, ms);
-  if (year !== 2000) t = new Date(t).setUTCFullYear(year, month - 1, day);
-  if (zone && zone.toUpperCase() !== 'Z') {
-    const sign = zone[0] === '-' ? -1 : 1;
-    const digits = zone.slice(1).replace(':', '');
-    t -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60000;
-  }
-  return new Date(t);
+  return parseTimestamp(text, COLUMN_DATE);
 }
 
 /**

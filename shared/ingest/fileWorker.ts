@@ -308,8 +308,7 @@ async function ingestOnce(rawMessage: unknown, deps: IngestDeps, report: Invocat
 
   const lease = new FileLease({
     catalog,
-    // the lease reads and writes the file row, which lives in the kind's progress partition
-    snapshotId: partition,
+    partition,
     fileIndex,
     etag: claimEtag,
     token: leaseToken,

@@ -14,7 +14,8 @@ export class LeaseLostError extends AppError {}
 
 export interface FileLeaseOptions {
   catalog: SnapshotCatalog;
-  snapshotId: string;
+  /** the file row's PartitionKey: progressPartition(kind, snapshotId) (docs/kinds.md#progress-and-rejects) */
+  partition: string;
   fileIndex: number;
   /** ETag of the claim's own write */
   etag: string;
@@ -61,17 +62,17 @@ export class FileLease {
     if (patch.LeaseOwner === '') this.stop();
     const run = async () => {
       if (this.lostError) throw this.lostError;
-      const { catalog, snapshotId, fileIndex, leaseMs, now, token, owner } = this.o;
+      const { catalog, partition, fileIndex, leaseMs, now, token, owner } = this.o;
       const full: Partial<FileRow> = { LeaseExpiresAt: new Date(now().getTime() + leaseMs), UpdatedAt: now(), ...patch };
       for (let attempt = 0; ; attempt++) {
         try {
-          this.etag = await catalog.updateFile(snapshotId, fileIndex, full, this.etag);
+          this.etag = await catalog.updateFile(partition, fileIndex, full, this.etag);
           this.lastRenewMs = Date.now();
           return;
         } catch (err) {
           if (!isConditionFailed(err)) throw err;
         }
-        const row = await catalog.getFile(snapshotId, fileIndex);
+        const row = await catalog.getFile(partition, fileIndex);
         // every claim writes its own token, so a row with ours has not been claimed since
         const ours = row !== undefined && (token === undefined || row.LeaseToken === token);
         if (row && ours && holds(row, full)) {

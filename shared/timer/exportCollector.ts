@@ -33,7 +33,7 @@ import { isConditionFailed, isSuperseded, shortError, SnapshotCatalog, SUPERSEDE
 export interface TimerDeps {
   catalog: SnapshotCatalog;
   /** build missing rollups after the kinds ran (default true; `npm run ingest -- --no-rollups` leaves them to a later run) */
-  buildRollups?: boolean;
+  rollups?: boolean;
   /** creates a snapshot table (tolerating TableAlreadyExists) */
   ensureTable: (name: string) => Promise<void>;
   queue: QueueClient;
@@ -140,7 +140,7 @@ export async function collectExports(deps: TimerDeps): Promise<KindResult[]> {
       await applyRetention({ catalog: deps.catalog, deleteTable: deps.deleteTable, retentionDays: deps.retentionDays!, log: deps.log, now: deps.now, kinds });
     }
     // rollups (docs/rollups.md): every complete snapshot without a current one; logs its own failures, never fails the run
-    if (deps.buildRollups !== false) await buildMissingRollups(rollupDeps(deps.catalog, deps.log, { now: deps.now }), kinds);
+    if (deps.rollups !== false) await buildMissingRollups(rollupDeps(deps.catalog, deps.log, { now: deps.now }), kinds);
     return results;
   } finally {
     await telemetry.flush();

@@ -86,7 +86,7 @@ async function heartbeatOnFreshRow(o: { maxHoldMs: number; log: Log; label: stri
     Error: '',
   });
   const etag = (await services.catalog.getFile(snapshotId, 0))!.etag;
-  const lease = new FileLease({ catalog: services.catalog, snapshotId, fileIndex: 0, etag, leaseMs: 300, now: () => new Date(), ...o });
+  const lease = new FileLease({ catalog: services.catalog, partition: snapshotId, fileIndex: 0, etag, leaseMs: 300, now: () => new Date(), ...o });
   lease.startHeartbeat();
   return { services, snapshotId, lease };
 }

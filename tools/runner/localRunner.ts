@@ -201,7 +201,7 @@ export async function runIngestKinds(opts: RunnerOptions): Promise<CycleSummary[
   // A crashed worker's file is picked up again once its message reappears; the timer also re-queues
   // files whose lease ran out and that saw no progress for two visibility timeouts.
   // Each kind on its own: a kind whose run failed (refused, API error) is reported and the others are drained.
-  const results = await collectExports(timerDeps(services, log, { staleAfterMs: visibility * 2000, buildRollups: opts.rollups, ...opts.timer }));
+  const results = await collectExports(timerDeps(services, log, { staleAfterMs: visibility * 2000, rollups: opts.rollups, ...opts.timer }));
   await queue.createIfNotExists();
   await poisonQueue.createIfNotExists();
   const running: TimerOutcome[] = results.flatMap((r) => (r.outcome ? [r.outcome] : []));
@@ -411,7 +411,7 @@ export async function runIngestKinds(opts: RunnerOptions): Promise<CycleSummary[
           rearms++;
           log.warn('no progress: asking the timer handler to re-arm unfinished files');
           // a kind that fails again here was reported by its first run; the others are re-armed regardless
-          await collectExports(timerDeps(services, log, { staleAfterMs: 0, buildRollups: opts.rollups, ...opts.timer }));
+          await collectExports(timerDeps(services, log, { staleAfterMs: 0, rollups: opts.rollups, ...opts.timer }));
           lastMove = Date.now();
         }
         await nap(pollMs);
