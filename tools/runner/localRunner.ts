@@ -213,7 +213,8 @@ export async function runIngestKinds(opts: RunnerOptions): Promise<CycleSummary[
   // The files in progress share one budget of transactions in flight, first come first served: while every
   // worker has a file, each gets about WRITE_CONCURRENCY; in the tail of a run, when fewer files remain than
   // workers, the idle workers' share goes to the files still running, so storage stays busy to the last row.
-  const writeSlots = new Slots(config.ingestFileConcurrency * config.writeConcurrency);
+  const writeSlotCount = config.ingestFileConcurrency * config.writeConcurrency;
+  const writeSlots = new Slots(writeSlotCount);
   // The rollups are counted from the rows as they are mapped, so building them after the drain needs no second
   // read of the new tables (docs/rollups.md#counted-during-ingest); a snapshot not seen whole here is scanned.
   const tallies = opts.rollups === false ? undefined : new IngestTallies(log);
@@ -424,8 +425,10 @@ export async function runIngestKinds(opts: RunnerOptions): Promise<CycleSummary[
       const settled = await catalog.refreshSnapshot(r.kind, r.snapshotId, () => new Date());
       if (settled?.completedNow) reportSnapshotCompleted(services.telemetry, settled);
     }
-    // rollups (docs/rollups.md), so `npm start` / `npm run ingest` leave them behind like the hourly timer does; no function timeout here
-    if (opts.rollups !== false) await buildMissingRollups(rollupDeps(catalog, log), config.exportKinds, { budgetMs: Infinity, tallies });
+    // rollups (docs/rollups.md), so `npm start` / `npm run ingest` leave them behind like the hourly timer does; no function
+    // timeout here, and the drained queue leaves every write slot to the rollup rows (mostly one per partition)
+    if (opts.rollups !== false)
+      await buildMissingRollups(rollupDeps(catalog, log, { writeConcurrency: writeSlotCount }), config.exportKinds, { budgetMs: Infinity, tallies });
   } finally {
     done = true;
     wakeAll();
