@@ -1,10 +1,11 @@
-// Reading a product's trend from InventoryRollups (docs/rollups.md#reading-a-trend): one range query over the
-// snapshots asked for, whatever their number or size. The caller decides which snapshots have a current
+// Reading trends from InventoryRollups (docs/rollups.md#reading-a-trend): a product's versions, or any other
+// subject's totals (a CVE's devices), in one range query over the snapshots asked for, whatever their number or size. The caller decides which snapshots have a current
 // rollup (rollupKeys.hasCurrentRollup); for those, no row means no device.
 import { odata, TableClient } from '@azure/data-tables';
 import type { ExportKind } from '../kinds/exportKinds';
 import { isNotFound } from '../storage/snapshotCatalog';
 import { MAX_KEY_LENGTH } from '../storage/tableKeys';
+import { DimensionName, rollupDimensions } from './dimensions';
 import { snapshotRange, trendPartition } from './rollupKeys';
 
 export interface ProductFigures {
@@ -84,5 +85,63 @@ export async function readProductRollup(
     for (const v of Object.keys(f.versions).sort(byText)) versions[v] = f.versions[v];
     out.set(id, { versions, devices: f.devices });
   }
+  return out;
+}
+
+/** A subject's total at one snapshot (a CVE, a configuration, an OS platform …): devices, and its measures where it has them. */
+export interface SubjectFigures {
+  devices: number;
+  compliant?: number;
+  nonCompliant?: number;
+  notApplicable?: number;
+  cvssScore?: number;
+  severity?: string;
+}
+
+interface SubjectRow {
+  rowKey: string;
+  SnapshotId: string;
+  Devices: number;
+  Compliant?: number;
+  NonCompliant?: number;
+  NotApplicable?: number;
+  CvssScore?: number;
+  VulnerabilitySeverityLevel?: string;
+}
+
+/**
+ * One subject's totals at each of `snapshotIds` (ids of snapshots whose rollup is current; no row: 0 devices), from
+ * its one partition (docs/rollups.md#table-layout), or undefined without a rollup table. `subject` holds the
+ * dimension's subject values as stored (dimensions.ts), e.g. `[cveId]` for 'cve'.
+ */
+export async function readSubjectRollup(
+  table: TableClient,
+  kind: ExportKind,
+  dimension: DimensionName,
+  subject: readonly string[],
+  snapshotIds: readonly string[],
+): Promise<Map<string, SubjectFigures> | undefined> {
+  const out = new Map<string, SubjectFigures>();
+  if (snapshotIds.length === 0) return out;
+  const ids = [...snapshotIds].sort(byText);
+  const range = snapshotRange(ids[0], ids[ids.length - 1]);
+  const filter = odata`PartitionKey eq ${trendPartition(kind, dimension, subject)} and RowKey ge ${range.ge} and RowKey lt ${range.lt}`;
+  const wanted = new Set(ids);
+  const columns = rollupDimensions(kind).find((d) => d.name === dimension)?.subject ?? [];
+  try {
+    for await (const r of table.listEntities<SubjectRow & Record<string, unknown>>({ queryOptions: { filter } })) {
+      // the subject's total only (RowKey = the bare id), matched on its stored values: exact where a long key was hashed
+      if (r.rowKey !== r.SnapshotId || !wanted.has(r.SnapshotId) || columns.some((c, i) => (r[c] ?? '') !== subject[i])) continue;
+      const f: SubjectFigures = { devices: r.Devices };
+      if (typeof r.Compliant === 'number') Object.assign(f, { compliant: r.Compliant, nonCompliant: r.NonCompliant, notApplicable: r.NotApplicable });
+      if (typeof r.CvssScore === 'number') f.cvssScore = r.CvssScore;
+      if (typeof r.VulnerabilitySeverityLevel === 'string') f.severity = r.VulnerabilitySeverityLevel;
+      out.set(r.SnapshotId, f);
+    }
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+  for (const id of ids) if (!out.has(id)) out.set(id, { devices: 0 });
   return out;
 }

@@ -17,6 +17,7 @@ import { DefenderSimulator, startDefenderSimulator } from '../../tools/simulator
 import { runIngestCycle } from '../../tools/runner/localRunner';
 import { CatalogRow } from '../../tools/query/snapshots';
 import { productTrend } from '../../tools/query/trend';
+import { cveTrend } from '../../tools/query/cve';
 import { useAzurite } from '../helpers/azurite';
 import { testConfig } from '../helpers/exportFixture';
 
@@ -327,6 +328,21 @@ describe('rollups of the other kinds (hand-built rows in their stored shape)', (
       [`SoftwareVulnerabilities|rbac|Servers ${stamp}`]: { ...base, Dimension: 'rbac', RbacGroupName: 'Servers', Devices: 1 },
       [`SoftwareVulnerabilities|rbac| ${stamp}`]: { ...base, Dimension: 'rbac', RbacGroupName: '', Devices: 1 },
     });
+
+    // the CVE trend reads those rows in one query, and says so; without the marker it scans and counts the same
+    const row = (await catalogRow('SoftwareVulnerabilities', stamp)) as CatalogRow;
+    const ctx = { tables: services.inventory };
+    for (const [cve, devices, cvssScore, severity] of [
+      ['CVE-2026-0001', 2, 8, 'High'],
+      ['CVE-2026-0002', 1, 9.5, 'Critical'],
+      ['CVE-2026-9999', 0, undefined, undefined],
+    ] as const) {
+      const [fast] = await cveTrend(ctx, cve, [row]);
+      const [slow] = await cveTrend(ctx, cve, [{ ...row, RollupLayout: undefined } as CatalogRow]);
+      expect(fast).toMatchObject({ snapshotId: stamp, devices, source: 'rollup' });
+      expect([fast.cvssScore, fast.severity]).toEqual([cvssScore, severity]);
+      expect(slow).toMatchObject({ snapshotId: stamp, devices, source: 'scan' });
+    }
   });
 
   it('count devices compliant, not compliant and not applicable per configuration', async () => {

@@ -1,6 +1,9 @@
 // Devices exposed to one CVE, snapshot by snapshot: the rows of the SoftwareVulnerabilities tables whose
-// CveId is the one asked for (docs/query.md#cve). Read by the `cve` command and the web UI's CVE page.
+// CveId is the one asked for (docs/query.md#cve), and how many devices that is at each snapshot, from the
+// rollups where they are current (docs/rollups.md#reading-a-trend). Read by the `cve` command and the web UI's CVE page.
 import { odata } from '@azure/data-tables';
+import { hasCurrentRollup, ROLLUP_TABLE, RollupMarker } from '../../shared/rollup/rollupKeys';
+import { readSubjectRollup } from '../../shared/rollup/trendReader';
 import type { Context } from './commands/common';
 import { tableOf } from './commands/common';
 import { UsageError } from './errors';
@@ -70,4 +73,37 @@ export async function* cveExposure(ctx: Pick<Context, 'tables'>, cveId: string, 
       yield row as unknown as CveExposureRow;
     }
   }
+}
+
+/** Distinct devices exposed to a CVE at one snapshot. */
+export interface CveTrendPoint {
+  snapshotId: string;
+  generatedTime: Date;
+  devices: number;
+  /** the highest CvssScore and severity among the exposed rows (from a rollup; a scan leaves them out) */
+  cvssScore?: number;
+  severity?: string;
+  /** where the figure came from: a stored rollup (one query for every such snapshot), or a scan of the snapshot table */
+  source: 'rollup' | 'scan';
+}
+
+/** Devices exposed to `cveId` at each of `snapshots` (SoftwareVulnerabilities catalog rows), oldest first. */
+export async function cveTrend(ctx: Pick<Context, 'tables'>, cveId: string, snapshots: readonly CatalogRow[]): Promise<CveTrendPoint[]> {
+  const ordered = [...snapshots].sort((a, b) => (a.rowKey < b.rowKey ? -1 : 1));
+  const rolledUp = ordered.filter((s) => hasCurrentRollup(s as CatalogRow & Partial<RollupMarker>)).map((s) => s.rowKey);
+  const fromRollups = await readSubjectRollup(ctx.tables.table(ROLLUP_TABLE), 'SoftwareVulnerabilities', 'cve', [cveId], rolledUp);
+  const points: CveTrendPoint[] = [];
+  for (const s of ordered) {
+    const generatedTime = new Date(s.GeneratedTime);
+    const f = fromRollups?.get(s.rowKey);
+    if (f) {
+      points.push({ snapshotId: s.rowKey, generatedTime, devices: f.devices, cvssScore: f.cvssScore, severity: f.severity, source: 'rollup' });
+      continue;
+    }
+    const devices = new Set<string>();
+    const table = tableOf(ctx as Context, { ...s, partitionKey: s.partitionKey || 'SoftwareVulnerabilities' });
+    for await (const r of readEntities(table, s.rowKey, { filter: odata`CveId eq ${cveId}`, select: ['PartitionKey'] })) devices.add(r.partitionKey);
+    points.push({ snapshotId: s.rowKey, generatedTime, devices: devices.size, source: 'scan' });
+  }
+  return points;
 }

@@ -1,6 +1,6 @@
-// `/cve?id=CVE-…`: devices exposed to a CVE in each complete SoftwareVulnerabilities snapshot (cveExposure),
-// as a bar chart, and the exposed devices at the newest one.
-import { cveExposure, CveExposureRow } from '../../query/cve';
+// `/cve?id=CVE-…`: devices exposed to a CVE in each complete SoftwareVulnerabilities snapshot (cveTrend: from the
+// rollups where current), as a bar chart, and the exposed devices at the newest one (cveExposure of that table).
+import { cveExposure, CveExposureRow, cveTrend } from '../../query/cve';
 import { NotFoundError, UsageError } from '../../query/errors';
 import { stackedBars } from '../chart';
 import { count, html } from '../html';
@@ -20,15 +20,14 @@ export async function cvePage(ctx: UiContext, params: URLSearchParams): Promise<
   if (snapshots.length === 0) {
     throw new NotFoundError('no complete SoftwareVulnerabilities snapshot yet: the timer collects that kind when EXPORT_KINDS lists it (docs/kinds.md)');
   }
-  const devices = new Map<string, Set<string>>(snapshots.map((s) => [s.rowKey, new Set()]));
+  // the counts per snapshot from the rollups (one query), the exposed rows from the newest table alone
+  const trend = await cveTrend(ctx, id, snapshots);
   const newest = snapshots[snapshots.length - 1];
   const atNewest: CveExposureRow[] = [];
-  for await (const r of cveExposure(ctx, id, snapshots)) {
-    devices.get(r.SnapshotId)?.add(r.DeviceId);
-    if (r.SnapshotId === newest.rowKey) atNewest.push(r);
-  }
+  for await (const r of cveExposure(ctx, id, [newest])) atNewest.push(r);
+  const exposedNow = new Set(atNewest.map((r) => r.DeviceId)).size;
   const points = snapshots.map((s) => ({ id: s.rowKey, label: snapshotLabel(s) }));
-  const values = snapshots.map((s) => devices.get(s.rowKey)!.size);
+  const values = trend.map((p) => p.devices);
   const chart = stackedBars(`devices exposed to ${id}`, points, [{ name: 'devices exposed', values }], 'devices');
   const sample = atNewest[0];
   atNewest.sort((a, b) => ((a.DeviceName ?? a.DeviceId) < (b.DeviceName ?? b.DeviceId) ? -1 : 1));
@@ -45,14 +44,14 @@ export async function cvePage(ctx: UiContext, params: URLSearchParams): Promise<
       <tbody>
         ${snapshots.map(
           (s, i) =>
-            html`<tr data-snapshot="${s.rowKey}">
+            html`<tr data-snapshot="${s.rowKey}" data-source="${trend[i].source}">
               <td>${points[i].label}</td>
               <td class="num" data-field="devices">${count(values[i])}</td>
             </tr>`,
         )}
       </tbody>
     </table>
-    <h2>Exposed at ${newest.rowKey} (${snapshotLabel(newest)} UTC): <span data-field="exposed">${count(devices.get(newest.rowKey)!.size)}</span> devices</h2>
+    <h2>Exposed at ${newest.rowKey} (${snapshotLabel(newest)} UTC): <span data-field="exposed">${count(exposedNow)}</span> devices</h2>
     ${
       atNewest.length
         ? vulnerabilityTable(
