@@ -5,7 +5,11 @@ import { kindSpec } from '../../shared/kinds/exportKinds';
 import { CVE_COLUMNS } from '../../tools/query/cve';
 import { EXPOSURE_COLUMNS } from '../../tools/query/exposure';
 import { useAzurite } from '../helpers/azurite';
-import { deviceProperties, KindTable, Props, vulnRow, writeKindTables } from '../helpers/kindTables';
+import { createServices } from '../../shared/app/appContext';
+import { silentLog } from '../../shared/core/log';
+import { buildMissingRollups, rollupDeps } from '../../shared/rollup/buildMissing';
+import { deviceProperties, KindTable, Props, timeOf, vulnRow, writeKindTables } from '../helpers/kindTables';
+import { testConfig } from '../helpers/exportFixture';
 import { ok, queryInProcess, Run } from '../helpers/queryRun';
 
 const azurite = useAzurite();
@@ -307,6 +311,51 @@ describe('cve', () => {
     const fixedLater = await q('cve', 'CVE-2021-45046', '--at', `${V1}..${V3}`);
     expect(fixedLater.stdout).toContain(`CVE-2021-45046: no device exposed in snapshot ${V2}`);
     expect(fixedLater.stdout).toContain(`Devices exposed per snapshot: ${V1}: 1, ${V2}: 0, ${V3}: 0.`);
+  });
+
+  it('--trend: devices exposed per complete snapshot, by scans without rollups and from the rollups once built, the same figures', async () => {
+    const expected = [
+      [V1, 2],
+      [V2, 1],
+      [V3, 1],
+    ];
+    const [scanned, csv, human, only] = await Promise.all([
+      q('cve', 'CVE-2021-44228', '--trend', '--json'),
+      q('cve', 'CVE-2021-44228', '--trend', '--csv'),
+      q('cve', 'CVE-2021-44228', '--trend'),
+      q('cve', 'CVE-2021-44228', '--trend', '--at', V2, '--json'),
+    ]);
+    type Trend = { cveId: string; points: { snapshotId: string; devices: number; cvssScore?: number; severity?: string; source: string }[] };
+    const before = json<Trend>(scanned);
+    expect(before.cveId).toBe('CVE-2021-44228');
+    // every complete snapshot (the failed VF is not one), oldest first, counted by scanning their tables
+    expect(before.points.map((p) => [p.snapshotId, p.devices, p.source])).toEqual(expected.map(([id, n]) => [id, n, 'scan']));
+    expect(ok(csv).split('\r\n')).toEqual([
+      'SnapshotId,GeneratedTime,Devices,CvssScore,VulnerabilitySeverityLevel,Source',
+      ...before.points.map((p) => `${p.snapshotId},${new Date(timeOf(p.snapshotId)).toISOString()},${p.devices},,,scan`),
+      '',
+    ]);
+    expect(ok(human)).toMatch(new RegExp(`^${V1}\\s+\\S+ \\S+\\s+2\\s+-\\s+-$`, 'm'));
+    expect(human.stdout).toContain('Counted by scanning the snapshot tables');
+    expect(json<Trend>(only).points.map((p) => p.snapshotId)).toEqual([V2]);
+
+    // with the rollups built, one query answers, with the highest score and severity
+    const services = createServices(testConfig(azurite()));
+    await buildMissingRollups(rollupDeps(services.catalog, silentLog), ['SoftwareVulnerabilities']);
+    const [after, humanAfter] = await Promise.all([q('cve', 'CVE-2021-44228', '--trend', '--json'), q('cve', 'CVE-2021-44228', '--trend')]);
+    const fromRollups = json<Trend>(after);
+    expect(fromRollups.points.map((p) => [p.snapshotId, p.devices, p.source])).toEqual(expected.map(([id, n]) => [id, n, 'rollup']));
+    expect(fromRollups.points.map((p) => [p.cvssScore, p.severity])).toEqual(expected.map(() => [10, 'Critical']));
+    expect(humanAfter.stdout).toContain('Read from the rollups (one query).');
+  });
+
+  it("--trend is the cve command's alone; a CVE exposing no device at any snapshot is exit 3", async () => {
+    const [elsewhere, none] = await Promise.all([q('device', D1, '--trend'), q('cve', 'CVE-1999-0001', '--trend')]);
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toContain('device takes no --trend (cve <CVE-ID> --trend)');
+    expect(none.code).toBe(3);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toContain('CVE-1999-0001 is in no SoftwareVulnerabilities snapshot asked');
   });
 
   it('a CVE found in none of the snapshots asked is exit 3 with nothing on stdout; a malformed id is exit 2', async () => {

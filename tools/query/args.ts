@@ -16,6 +16,8 @@ export interface ParsedArgs {
   csv: boolean;
   /** device: each product version's first and last snapshot instead of one snapshot's rows */
   history: boolean;
+  /** cve: devices exposed per snapshot (from the rollups where current) instead of the exposed rows */
+  trend: boolean;
   at?: string;
   vendor?: string;
   version?: string;
@@ -47,6 +49,7 @@ export const SHORT_USAGE = `usage: npm run query -- snapshots [--json]
        npm run query -- software <name> [--vendor <vendor>] [--version <version>] [--at <snapshots>] [--json]
        npm run query -- diff <from> <to> [--device <id|name>] [--json]
        npm run query -- cve <CVE-ID> [--at <snapshots>] [--json]
+       npm run query -- cve <CVE-ID> --trend [--at <snapshots>] [--json]
        npm run query -- exposure <from> <to> [--device <id|name>] [--json]
        npm run query -- trend <product> [--vendor <vendor>] [--at <snapshots>] [--kind <kind>] [--json]
        npm run query -- device <id|name> --history [--at <snapshots>] [--json]
@@ -72,6 +75,9 @@ commands:
       configurations that became compliant or non-compliant, were added, removed or changed
   cve <CVE-ID> [--at <snapshots>] [--json]
       devices exposed to a CVE (SoftwareVulnerabilities) in each snapshot
+  cve <CVE-ID> --trend [--at <snapshots>] [--json]
+      how many devices were exposed at each snapshot (default: every complete snapshot), read from the
+      rollups where they are current
   exposure <from> <to> [--device <id|name>] [--json]
       for each vulnerability fixed between two SoftwareVulnerabilities snapshots, how long each device
       was exposed (FirstSeenTimestamp to the first snapshot without it)
@@ -90,7 +96,7 @@ snapshot arguments:
 options:
   --json          machine-readable output (JSON array; JSON Lines for diff)
   --csv           CSV (RFC 4180: header row, CRLF, fixed columns) instead; not with --json
-  --at <s>        snapshot(s) to read (default: latest; for trend and --history every complete snapshot)
+  --at <s>        snapshot(s) to read (default: latest; for trend, --history and --trend every complete snapshot)
   --kind <kind>   export kind: ${EXPORT_KIND_NAMES.join(', ')}
                   (snapshots and device: every kind with snapshots by default; diff and trend: SoftwareInventory)
   -h, --help      this text
@@ -103,6 +109,7 @@ const PARSE_OPTIONS = {
   json: { type: 'boolean' },
   csv: { type: 'boolean' },
   history: { type: 'boolean' },
+  trend: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   at: { type: 'string' },
   vendor: { type: 'string' },
@@ -115,7 +122,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   const { tokens } = parseWords({ args: [...argv], options: PARSE_OPTIONS, strict: false, allowPositionals: true, tokens: true });
   const positionals: string[] = [];
   const values: Partial<Record<ValueOption, string>> = {};
-  const flags = { json: false, csv: false, history: false };
+  const flags = { json: false, csv: false, history: false, trend: false };
   let help = false;
   for (const token of tokens) {
     if (token.kind === 'positional') positionals.push(token.value);
@@ -125,7 +132,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       continue;
     }
     if (!token.rawName.startsWith('--')) throw new UsageError(`unknown option ${token.rawName}`);
-    if (token.name === 'json' || token.name === 'csv' || token.name === 'history') {
+    if (token.name === 'json' || token.name === 'csv' || token.name === 'history' || token.name === 'trend') {
       if (token.inlineValue) throw new UsageError(`--${token.name} takes no value`);
       flags[token.name] = true;
       continue;
@@ -153,6 +160,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   for (const p of positionals) if (p.trim() === '') throw new UsageError(`${command}: an empty argument`);
   if (flags.json && flags.csv) throw new UsageError('--json and --csv exclude each other: choose one output');
   if (flags.history && command !== 'device') throw new UsageError(`${command} takes no --history (device <id|name> --history)`);
+  if (flags.trend && command !== 'cve') throw new UsageError(`${command} takes no --trend (cve <CVE-ID> --trend)`);
   if (command === 'cve') parseCveId(positionals[0]); // a malformed id is a usage error before any setting is read
   const { kind, ...rest } = values;
   return { command, positionals, ...flags, ...rest, ...(kind !== undefined ? { kind: parseKind(kind) } : {}) };
