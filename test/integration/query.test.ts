@@ -189,6 +189,8 @@ describe('query CLI (process)', () => {
     expect(human.stdout).toMatch(new RegExp(`${B}\\s+complete\\s+2025-03-11 08:00`));
     expect(human.stdout).toContain(`Latest complete: ${B}`);
     expect(human.stdout).toContain(`${F} failed: superseded by a newer export`);
+    // the pipeline built every complete snapshot's rollup: nothing to explain
+    expect(human.stdout).not.toContain('no current rollup');
   });
 
   it('device: by DeviceId (point query), by DeviceName exact, case-insensitive and host name; rows carry §4 names and SnapshotId', async () => {
