@@ -6,7 +6,9 @@ import { EXPORT_KIND_NAMES, ExportKind } from '../kinds/exportKinds';
 import { describeError } from '../core/redact';
 import { isNotFound } from '../storage/snapshotCatalog';
 import { buildRollup, RollupBuild, RollupDeps } from './rollupBuilder';
-import { hasCurrentRollup } from './rollupKeys';
+import { hasCurrentRollup, ROLLUP_TABLE } from './rollupKeys';
+import { buildRollupInParts, partialPartition } from './rollupInParts';
+import { deleteRowRange } from '../storage/rowDeletes';
 import type { IngestTallies } from './ingestTallies';
 
 export { rollupDeps } from './rollupBuilder';
@@ -60,17 +62,34 @@ export async function buildMissingRollups(
         deps.log.info(`rollup of ${kind} snapshot ${s.rowKey}: scanning its table (${answer.reason})`);
       const counted = answer && 'counted' in answer ? answer.counted : undefined;
       const expectedMs = counted ? 0 : ((s.RowCount ?? 0) / rate) * 1000;
+      if (expectedMs > budget) {
+        // too large for any one run: counted part by part (ranges of DeviceIds) over as many runs as it takes
+        try {
+          const p = await buildRollupInParts(deps, kind, s, { deadlineMs: started + budget, rowsPerSecond: rate, budgetMs: budget });
+          if (p.built) result.built.push(p.built);
+          else {
+            result.deferred++;
+            deps.log.info(
+              `rollup of ${kind} snapshot ${s.rowKey}: ${s.RowCount} rows need ~${Math.round(expectedMs / 1000)} s, over a run's budget of ${Math.round(budget / 1000)} s; ` +
+                `counted in parts: ${p.counted} of ${p.total} done (${p.rowsRead} rows read this run), the rest in the next runs`,
+            );
+          }
+        } catch (err) {
+          const error = describeError(err);
+          result.failed.push({ kind, snapshotId: s.rowKey, error });
+          deps.log.warn(`rollup of ${kind} snapshot ${s.rowKey} (in parts) failed (${error}); next run goes on from the parts counted`);
+        }
+        continue;
+      }
       if (Date.now() - started + expectedMs > budget) {
-        // a snapshot too big for any run of this caller is named, so it does not go unnoticed hour after hour
-        if (expectedMs > budget)
-          deps.log.warn(
-            `rollup of ${kind} snapshot ${s.rowKey}: ${s.RowCount} rows need ~${Math.round(expectedMs / 1000)} s, over this run's budget of ${Math.round(budget / 1000)} s; npm run ingest builds it without one`,
-          );
         result.deferred++;
         continue;
       }
       try {
-        result.built.push(await buildRollup(deps, kind, s, counted));
+        const built = await buildRollup(deps, kind, s, counted);
+        result.built.push(built);
+        // parts an earlier run counted towards this snapshot are no longer needed
+        if (built.marked) await deleteRowRange(deps.table(ROLLUP_TABLE), partialPartition(kind, s.rowKey));
       } catch (err) {
         const error = describeError(err);
         result.failed.push({ kind, snapshotId: s.rowKey, error });

@@ -38,8 +38,8 @@ export function rollupDeps(catalog: SnapshotCatalog, log: Log, overrides: Partia
 export interface RollupBuild {
   kind: ExportKind;
   snapshotId: string;
-  /** where the counts came from: the ingest that wrote the rows, or a scan of the table */
-  source: 'ingest' | 'scan';
+  /** where the counts came from: the ingest that wrote the rows, a scan of the table, or scans of its parts over several runs */
+  source: 'ingest' | 'scan' | 'parts';
   /** rows counted (read from the snapshot table, or written by the ingest) */
   rowsRead: number;
   devices: number;
@@ -92,10 +92,17 @@ async function write(table: TableClient, entities: RollupEntity[], concurrency: 
 }
 
 /**
- * Build (or rebuild) the rollup of one complete snapshot of `kind`: from `counted` when the ingest already counted
- * exactly the rows of its table (docs/rollups.md#counted-during-ingest), otherwise from a scan of the table.
+ * Build (or rebuild) the rollup of one complete snapshot of `kind`: from `counted` when the rows of its table were
+ * already counted exactly — by the ingest (docs/rollups.md#counted-during-ingest) or part by part
+ * (docs/rollups.md#large-snapshots) — otherwise from a scan of the table.
  */
-export async function buildRollup(deps: RollupDeps, kind: ExportKind, snapshot: WithEtag<SnapshotRow>, counted?: CountResult): Promise<RollupBuild> {
+export async function buildRollup(
+  deps: RollupDeps,
+  kind: ExportKind,
+  snapshot: WithEtag<SnapshotRow>,
+  counted?: CountResult,
+  countedBy: 'ingest' | 'parts' = 'ingest',
+): Promise<RollupBuild> {
   const started = Date.now();
   const now = deps.now ?? (() => new Date());
   const concurrency = Math.max(1, deps.writeConcurrency ?? 8);
@@ -105,7 +112,7 @@ export async function buildRollup(deps: RollupDeps, kind: ExportKind, snapshot: 
   const rollups = deps.table(ROLLUP_TABLE);
 
   // 1. the counts: those of the ingest, or one scan of the snapshot table, PartitionKey ranges at once, device by device
-  const source = counted ? 'ingest' : 'scan';
+  const source = counted ? countedBy : 'scan';
   const everyMs = (deps.progressEverySeconds ?? 10) * 1000;
   let lastLog = Date.now();
   counted ??= await countRollup(kind, scanEntities(deps.table(tableName), { select: columnsRead(kind) }), (rows, buckets) => {
@@ -183,7 +190,7 @@ export async function buildRollup(deps: RollupDeps, kind: ExportKind, snapshot: 
   };
   deps.log.info(
     `rollup of ${kind} snapshot ${sid} (${tableName}): ${build.rowsRead} rows of ${build.devices} devices → ${build.rollupRows} rollup rows in ${build.partitions} partitions` +
-      `${build.staleDeleted ? `, ${build.staleDeleted} stale rows deleted` : ''} in ${build.seconds} s (${source === 'scan' ? `scan ${scanSeconds} s` : 'counted during ingest'})${marked ? '' : ' (the snapshot changed meanwhile: left unmarked)'}`,
+      `${build.staleDeleted ? `, ${build.staleDeleted} stale rows deleted` : ''} in ${build.seconds} s (${source === 'scan' ? `scan ${scanSeconds} s` : source === 'parts' ? 'merged from its parts' : 'counted during ingest'})${marked ? '' : ' (the snapshot changed meanwhile: left unmarked)'}`,
   );
   return build;
 }

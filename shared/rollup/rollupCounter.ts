@@ -110,8 +110,9 @@ export class BucketCounter {
     return added;
   }
 
-  result(devices: number): CountResult {
-    return { buckets: dropSingleAcross(this.buckets), rows: this.rows, devices };
+  /** The counts; `raw` keeps every "across" bucket, for partial counts that are merged before the drop (rollupInParts.ts). */
+  result(devices: number, raw = false): CountResult {
+    return { buckets: raw ? [...this.buckets] : dropSingleAcross(this.buckets), rows: this.rows, devices };
   }
 
   /** The row's subject node in dimension i ('' in place of the last value when counting across it). */
@@ -167,8 +168,16 @@ export class BucketCounter {
   }
 }
 
-/** Count `rows` (one snapshot table of `kind`, in PartitionKey order) into buckets of distinct devices. */
-export async function countRollup(kind: ExportKind, rows: AsyncIterable<Row>, onRow?: (rows: number, buckets: number) => void): Promise<CountResult> {
+/**
+ * Count `rows` (one snapshot table of `kind`, in PartitionKey order) into buckets of distinct devices. `raw`: keep
+ * the "across" buckets a whole snapshot would drop (a part of the table, merged later by mergeCounts).
+ */
+export async function countRollup(
+  kind: ExportKind,
+  rows: AsyncIterable<Row>,
+  onRow?: (rows: number, buckets: number) => void,
+  raw = false,
+): Promise<CountResult> {
   const counter = new BucketCounter(kind);
   const seen: DeviceState = new Map(); // the current device's buckets
   let current: string | undefined;
@@ -183,7 +192,37 @@ export async function countRollup(kind: ExportKind, rows: AsyncIterable<Row>, on
     counter.add(r, seen);
     onRow?.(counter.rows, counter.size);
   }
-  return counter.result(devices);
+  return counter.result(devices, raw);
+}
+
+/**
+ * The counts of a whole snapshot from raw counts of parts whose devices are disjoint (PartitionKey ranges): devices
+ * and compliance add up, scores and severities take the highest, and the "across" buckets are dropped as a whole
+ * snapshot's count drops them.
+ */
+export function mergeCounts(parts: readonly CountResult[]): CountResult {
+  const merged = new Map<string, Bucket>();
+  let rows = 0;
+  let devices = 0;
+  for (const p of parts) {
+    rows += p.rows;
+    devices += p.devices;
+    for (const b of p.buckets) {
+      const key = JSON.stringify([b.dimension.name, b.subject, b.detail ?? null]);
+      const m = merged.get(key);
+      if (!m) {
+        merged.set(key, { ...b, subject: [...b.subject] });
+        continue;
+      }
+      m.devices += b.devices;
+      m.compliant += b.compliant;
+      m.nonCompliant += b.nonCompliant;
+      m.notApplicable += b.notApplicable;
+      if (b.cvssScore !== undefined) m.cvssScore = Math.max(m.cvssScore ?? -Infinity, b.cvssScore);
+      if (b.severity !== undefined) m.severity = higherSeverity(m.severity, b.severity);
+    }
+  }
+  return { buckets: dropSingleAcross([...merged.values()]), rows, devices };
 }
 
 /** "Across the last column" buckets are kept only where the leading columns have more than one value (else they repeat it). */

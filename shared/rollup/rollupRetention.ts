@@ -6,6 +6,7 @@ import { mapBounded } from '../core/concurrency';
 import type { ExportKind } from '../kinds/exportKinds';
 import { deleteRowKeys, deleteRowRange, listRowKeys } from '../storage/rowDeletes';
 import { manifestPartition, snapshotRange } from './rollupKeys';
+import { partialPartition } from './rollupInParts';
 
 /**
  * Delete every InventoryRollups row of one snapshot of `kind` (`snapshotId`: the bare stamp, the catalog's
@@ -17,5 +18,7 @@ export async function deleteSnapshotRollup(table: TableClient, kind: ExportKind,
   // few rows per partition (a total and its versions): the partitions are what runs in parallel
   const counts = await mapBounded(partitions, concurrency, (pk) => deleteRowRange(table, pk, snapshotRange(snapshotId, snapshotId), 1));
   await deleteRowKeys(table, manifest, partitions, concurrency);
+  // partial counts of a build in parts that had not finished (rollupInParts.ts)
+  await deleteRowRange(table, partialPartition(kind, snapshotId), undefined, concurrency);
   return counts.reduce((a, b) => a + b, 0);
 }

@@ -10,6 +10,7 @@ import { ExportKind, SnapshotRow, snapshotTableName } from '../../shared/core/co
 import { memoryLog, silentLog } from '../../shared/core/log';
 import { buildMissingRollups, rollupDeps } from '../../shared/rollup/buildMissing';
 import { buildRollup } from '../../shared/rollup/rollupBuilder';
+import { partialPartition } from '../../shared/rollup/rollupInParts';
 import { hasCurrentRollup, manifestPartition, ROLLUP_TABLE, RollupMarker } from '../../shared/rollup/rollupKeys';
 import { ensureTable } from '../../shared/storage/storageClients';
 import { partitionKeyFor, rowKeyForParts } from '../../shared/storage/tableKeys';
@@ -412,4 +413,41 @@ describe('npm run ingest -- --no-rollups', () => {
     expect(log.lines.join('\n')).toMatch(new RegExp(`rollup of SoftwareInventory snapshot ${s.snapshotId} .* \\(scan [\\d.]+ s\\)`));
     await expectExact(s.snapshotId);
   }, 120_000);
+});
+
+describe('a snapshot too large for one run (docs/rollups.md#large-snapshots)', () => {
+  it('is counted part by part over several runs, starts over when re-armed meanwhile, and ends exact with its parts gone', async () => {
+    await sim.publish({ generatedTime: new Date(Date.UTC(2026, 0, 11, 6, 0)) });
+    const s = await runIngestCycle({ config, log: silentLog, services, rollups: false });
+    expect(s.status).toBe('complete');
+    const rows = (await catalogRow('SoftwareInventory', s.snapshotId)).RowCount;
+    // a rate that makes the snapshot need ~14 s against a 2 s budget: 16 parts of ~0.9 s, two per run
+    const opts = { budgetMs: 2000, rowsPerSecond: rows / 16 / 0.9 };
+    const partials = async () => (await all(rollups(), odata`PartitionKey eq ${partialPartition('SoftwareInventory', s.snapshotId)}`)).length;
+    const run = async () => {
+      const log = memoryLog();
+      const r = await buildMissingRollups(rollupDeps(services.catalog, log), ['SoftwareInventory'], opts);
+      return { r, text: log.lines.join('\n') };
+    };
+
+    const first = await run();
+    expect(first.r.built).toEqual([]);
+    expect(first.text).toMatch(new RegExp(`snapshot ${s.snapshotId}: .*counted in parts: 2 of 16 done \\(\\d+ rows read this run\\)`));
+    await run();
+    expect(hasCurrentRollup(await catalogRow('SoftwareInventory', s.snapshotId))).toBe(false);
+    expect(await partials()).toBeGreaterThan(4);
+
+    // re-armed and completed again meanwhile: the parts counted for the old completion do not count
+    await services.catalog.updateSnapshot('SoftwareInventory', s.snapshotId, (cur) => ({ CompletedAt: new Date(new Date(cur.CompletedAt!).getTime() + 1000) }));
+    expect((await run()).text).toContain('counted in parts: 2 of 16 done');
+
+    let last = await run();
+    for (let n = 0; n < 10 && last.r.built.length === 0; n++) last = await run();
+    expect(last.r.built).toHaveLength(1);
+    expect(last.r.built[0]).toMatchObject({ snapshotId: s.snapshotId, marked: true, source: 'parts' });
+    expect(last.text).toMatch(/\(merged from its parts\)/);
+    expect(hasCurrentRollup(await catalogRow('SoftwareInventory', s.snapshotId))).toBe(true);
+    await expectExact(s.snapshotId);
+    expect(await partials()).toBe(0);
+  }, 180_000);
 });

@@ -8,6 +8,7 @@ import { EXPORT_KIND_NAMES, ExportKind } from '../../shared/kinds/exportKinds';
 import { IngestTallies } from '../../shared/rollup/ingestTallies';
 import { Bucket, countRollup, CountResult, Row } from '../../shared/rollup/rollupCounter';
 import { PairBudget, RollupTally } from '../../shared/rollup/rollupTally';
+import { tableParts } from '../../shared/rollup/rollupInParts';
 
 /** A small deterministic PRNG (mulberry32), so a failure reproduces. */
 function prng(seed: number): () => number {
@@ -231,4 +232,28 @@ describe('IngestTallies', () => {
     for (const r of rows) f.line({ ok: true, entity: r.entity });
     f.complete({ rows: rows.length - refusedByStorage, rejected: refusedByStorage });
   }
+});
+
+describe('tableParts (a large snapshot counted in parts: docs/rollups.md#large-snapshots)', () => {
+  /** The bounds a part's filter states (`PartitionKey ge 'a' and PartitionKey lt 'b'`, either side optional). */
+  const bounds = (filter: string) => ({
+    ge: /PartitionKey ge '([^']*)'/.exec(filter)?.[1],
+    lt: /PartitionKey lt '([^']*)'/.exec(filter)?.[1],
+  });
+  const inside = (key: string, b: { ge?: string; lt?: string }) => (b.ge === undefined || key >= b.ge) && (b.lt === undefined || key < b.lt);
+
+  it.each([16, 256] as const)('%i parts cover every key exactly once, each read as 16 ranges inside it', (count) => {
+    const parts = tableParts(count).map((p) => ({ ...p, b: bounds(p.filter) }));
+    expect(parts).toHaveLength(count);
+    const rnd = prng(count);
+    const hex = () => Math.floor(rnd() * 16).toString(16);
+    const keys = ['', '0', '/', 'G', 'zz', '~', 'ff', 'fff', '10', ...Array.from({ length: 2000 }, () => Array.from({ length: 40 }, hex).join(''))];
+    for (const key of keys) expect(parts.filter((p) => inside(key, p.b))).toHaveLength(1);
+    for (const p of parts) {
+      expect(p.splits).toHaveLength(15);
+      for (const s of p.splits) expect(inside(s, p.b)).toBe(true);
+    }
+    // hex DeviceIds spread evenly: no part is empty of them
+    for (const p of parts) expect(keys.slice(9).some((k) => inside(k, p.b))).toBe(true);
+  });
 });
