@@ -230,6 +230,8 @@ describeBrowser('web UI in chromium', () => {
         await expect(row.locator('[data-field="RowCount"]').textContent()).resolves.toBe(fmt(rows));
         await expect(row.locator('.status-complete').textContent()).resolves.toBe('complete');
       }
+      // the pipeline rolled every snapshot up: no "without a current rollup" note
+      await expect(page.locator(`section[data-kind="${kind}"] [data-field="unrolled"]`).count()).resolves.toBe(0);
     }
     await shot(page, 'snapshots');
     expect(errors).toEqual([]);

@@ -5,6 +5,7 @@ import { count, href, html, Html } from '../html';
 import type { Page } from '../layout';
 import { snapshotLabel, statusCell, UiContext } from './common';
 import { shortTime } from '../../query/output';
+import { hasCurrentRollup, RollupMarker } from '../../../shared/rollup/rollupKeys';
 
 function snapshotTable(rows: readonly CatalogRow[], withDiff: boolean): Html {
   const complete = rows.filter(isComplete); // newest first
@@ -53,11 +54,18 @@ export async function snapshotsPage(ctx: UiContext): Promise<Page> {
       empty.push(kind);
       continue;
     }
-    const complete = rows.filter(isComplete).length;
+    const complete = rows.filter(isComplete);
+    // trends read rollups (docs/rollups.md): a snapshot without a current one is scanned, so say which
+    const unrolled = complete.filter((r) => !hasCurrentRollup(r as CatalogRow & Partial<RollupMarker>)).length;
     sections.push(
       html`<section data-kind="${kind}">
         <h2>${kind}</h2>
-        <p class="note">${count(rows.length)} snapshot${rows.length === 1 ? '' : 's'}, ${count(complete)} complete.</p>
+        <p class="note">
+          ${count(rows.length)} snapshot${rows.length === 1 ? '' : 's'}, ${count(complete.length)}
+          complete${
+            unrolled ? html`, <span data-field="unrolled">${count(unrolled)}</span> of them without a current rollup yet (trends scan their tables)` : ''
+          }.
+        </p>
         ${snapshotTable(rows, kind === 'SoftwareInventory')}
       </section>`,
     );
