@@ -25,7 +25,6 @@ interface SnapshotTally {
   /** completed files: index → rows written */
   files: Map<number, number>;
   invalid?: string;
-  logged?: boolean;
 }
 
 export type TallyAnswer = { counted: CountResult } | { reason: string };
@@ -60,8 +59,8 @@ export class IngestTallies {
         }
         if (snap.invalid) return;
         snap.tally.add(result.entity);
-        if (snap.tally.overflow && !snap.logged) {
-          snap.logged = true;
+        // once: giving up sets `invalid`, so no later line of any file of this snapshot gets here
+        if (snap.tally.overflow) {
           this.log.info(`${kind} snapshot ${snapshotId}: not counting its rollup during ingest (${snap.tally.overflow}); it is built by a scan once complete`);
           giveUp(snap.tally.overflow);
         }

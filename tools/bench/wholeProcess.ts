@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { ROOT } from '../root';
 import type { ChildTimes } from './child';
 import { DEFAULT_KIND, ExportKind, kindSpec } from '../../shared/kinds/exportKinds';
+import type { RollupBuild } from '../../shared/rollup/rollupBuilder';
 
 export interface WholeProcessInput {
   /** the export kind ingested (default SoftwareInventory) */
@@ -44,12 +45,13 @@ export interface WholeProcessResult extends ChildTimes {
   stderrTail: string;
 }
 
-export type RollupSource = 'ingest' | 'scan' | 'none';
+export type RollupSource = RollupBuild['source'] | 'none';
 
 /** How a run's log says the rollup of `snapshotId` was built (shared/rollup/rollupBuilder.ts's line), if it was. */
 export function rollupSource(log: string, kind: ExportKind, snapshotId: string): RollupSource {
   const line = log.split('\n').find((l) => l.includes(`rollup of ${kind} snapshot ${snapshotId} (`));
-  return line === undefined ? 'none' : line.includes('(counted during ingest)') ? 'ingest' : 'scan';
+  if (line === undefined) return 'none';
+  return line.includes('(counted during ingest)') ? 'ingest' : line.includes('(merged from its parts)') ? 'parts' : 'scan';
 }
 
 /** User and system seconds of this process's reaped children (Linux), or undefined. */

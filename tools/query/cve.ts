@@ -2,7 +2,7 @@
 // CveId is the one asked for (docs/query.md#cve), and how many devices that is at each snapshot, from the
 // rollups where they are current (docs/rollups.md#reading-a-trend). Read by the `cve` command and the web UI's CVE page.
 import { odata } from '@azure/data-tables';
-import { hasCurrentRollup, ROLLUP_TABLE, RollupMarker } from '../../shared/rollup/rollupKeys';
+import { hasCurrentRollup, ROLLUP_TABLE } from '../../shared/rollup/rollupKeys';
 import { readSubjectRollup } from '../../shared/rollup/trendReader';
 import type { Context } from './commands/common';
 import { tableOf } from './commands/common';
@@ -59,11 +59,16 @@ export function parseCveId(text: string): string {
   return t.toUpperCase();
 }
 
+/** The rows of one SoftwareVulnerabilities snapshot (a catalog row without a kind is one) that name `cveId`. */
+function rowsNaming<T extends object>(ctx: Pick<Context, 'tables'>, cveId: string, s: CatalogRow, select: string[]) {
+  const table = tableOf(ctx as Context, { ...s, partitionKey: s.partitionKey || 'SoftwareVulnerabilities' });
+  return readEntities<T>(table, s.rowKey, { filter: odata`CveId eq ${cveId}`, select });
+}
+
 /** Rows of `snapshots` (SoftwareVulnerabilities catalog rows) for `cveId`, snapshot by snapshot in the order given. */
 export async function* cveExposure(ctx: Pick<Context, 'tables'>, cveId: string, snapshots: readonly CatalogRow[]): AsyncGenerator<CveExposureRow> {
   for (const s of snapshots) {
-    const table = tableOf(ctx as Context, { ...s, partitionKey: s.partitionKey || 'SoftwareVulnerabilities' });
-    for await (const r of readEntities<Record<string, unknown>>(table, s.rowKey, { filter: odata`CveId eq ${cveId}`, select: SELECT })) {
+    for await (const r of rowsNaming<Record<string, unknown>>(ctx, cveId, s, SELECT)) {
       const row: Record<string, unknown> = { SnapshotId: s.rowKey };
       for (const c of SELECT) {
         const v = r[c];
@@ -87,10 +92,18 @@ export interface CveTrendPoint {
   source: 'rollup' | 'scan';
 }
 
-/** Devices exposed to `cveId` at each of `snapshots` (SoftwareVulnerabilities catalog rows), oldest first. */
-export async function cveTrend(ctx: Pick<Context, 'tables'>, cveId: string, snapshots: readonly CatalogRow[]): Promise<CveTrendPoint[]> {
+/**
+ * Devices exposed to `cveId` at each of `snapshots` (SoftwareVulnerabilities catalog rows), oldest first. `scanned`:
+ * device counts the caller already has from its own read of a snapshot's table, so that table is not read again.
+ */
+export async function cveTrend(
+  ctx: Pick<Context, 'tables'>,
+  cveId: string,
+  snapshots: readonly CatalogRow[],
+  scanned: ReadonlyMap<string, number> = new Map(),
+): Promise<CveTrendPoint[]> {
   const ordered = [...snapshots].sort((a, b) => (a.rowKey < b.rowKey ? -1 : 1));
-  const rolledUp = ordered.filter((s) => hasCurrentRollup(s as CatalogRow & Partial<RollupMarker>)).map((s) => s.rowKey);
+  const rolledUp = ordered.filter((s) => hasCurrentRollup(s)).map((s) => s.rowKey);
   const fromRollups = await readSubjectRollup(ctx.tables.table(ROLLUP_TABLE), 'SoftwareVulnerabilities', 'cve', [cveId], rolledUp);
   const points: CveTrendPoint[] = [];
   for (const s of ordered) {
@@ -100,10 +113,13 @@ export async function cveTrend(ctx: Pick<Context, 'tables'>, cveId: string, snap
       points.push({ snapshotId: s.rowKey, generatedTime, devices: f.devices, cvssScore: f.cvssScore, severity: f.severity, source: 'rollup' });
       continue;
     }
-    const devices = new Set<string>();
-    const table = tableOf(ctx as Context, { ...s, partitionKey: s.partitionKey || 'SoftwareVulnerabilities' });
-    for await (const r of readEntities(table, s.rowKey, { filter: odata`CveId eq ${cveId}`, select: ['PartitionKey'] })) devices.add(r.partitionKey);
-    points.push({ snapshotId: s.rowKey, generatedTime, devices: devices.size, source: 'scan' });
+    let devices = scanned.get(s.rowKey);
+    if (devices === undefined) {
+      const seen = new Set<string>();
+      for await (const r of rowsNaming(ctx, cveId, s, ['PartitionKey'])) seen.add(r.partitionKey);
+      devices = seen.size;
+    }
+    points.push({ snapshotId: s.rowKey, generatedTime, devices, source: 'scan' });
   }
   return points;
 }

@@ -5,7 +5,7 @@
 // table with a filtered scan, and its point says so in `source`.
 import { odata } from '@azure/data-tables';
 import type { ExportKind } from '../../shared/core/contracts';
-import { hasCurrentRollup, ROLLUP_TABLE, RollupMarker } from '../../shared/rollup/rollupKeys';
+import { hasCurrentRollup, ROLLUP_TABLE } from '../../shared/rollup/rollupKeys';
 import { readProductRollup } from '../../shared/rollup/trendReader';
 import type { Context } from './commands/common';
 import { tableOf } from './commands/common';
@@ -43,7 +43,7 @@ export async function productTrend(ctx: Pick<Context, 'tables'>, q: TrendQuery):
   const kind = q.kind ?? 'SoftwareInventory';
   const points: TrendPoint[] = [];
   const ordered = [...q.snapshots].sort((a, b) => (a.rowKey < b.rowKey ? -1 : 1));
-  const rolledUp = ordered.filter((s) => hasCurrentRollup(s as CatalogRow & Partial<RollupMarker>)).map((s) => s.rowKey);
+  const rolledUp = ordered.filter((s) => hasCurrentRollup(s)).map((s) => s.rowKey);
   const fromRollups = await readProductRollup(ctx.tables.table(ROLLUP_TABLE), kind, q.name, q.vendor, rolledUp);
   for (const s of ordered) {
     const figures = fromRollups?.get(s.rowKey);

@@ -6,7 +6,7 @@ import { fmt, renderTable, shortTime } from '../output';
 import { recordSink } from '../csv';
 import { CatalogRow, catalogJson, isComplete, loadAllCatalogs, loadCatalog, newestFirst, whenText } from '../snapshots';
 import { Context } from './common';
-import { hasCurrentRollup, RollupMarker } from '../../../shared/rollup/rollupKeys';
+import { hasCurrentRollup } from '../../../shared/rollup/rollupKeys';
 
 /** --csv: the --json keys, then Error (a CSV row cannot leave a column out, so it is always there, empty unless failed). */
 const CSV_COLUMNS = [
@@ -79,7 +79,7 @@ function kindTable(rows: readonly CatalogRow[]): string {
   if (rows.some((r) => !isComplete(r))) text += 'Only complete snapshots hold the whole inventory; latest and dates resolve to complete ones only.\n';
   // trends read rollups (docs/rollups.md): say when some complete snapshot has none yet, so a slow trend is explained
   const complete = rows.filter(isComplete);
-  const unrolled = complete.filter((r) => !hasCurrentRollup(r as CatalogRow & Partial<RollupMarker>));
+  const unrolled = complete.filter((r) => !hasCurrentRollup(r));
   if (unrolled.length) {
     text += `${unrolled.length} of ${complete.length} complete snapshot${complete.length === 1 ? ' has' : 's have'} no current rollup yet (e.g. ${unrolled[0].rowKey}): trends scan ${unrolled.length === 1 ? 'its table' : 'their tables'} until the next npm run ingest or timer run builds ${unrolled.length === 1 ? 'it' : 'them'}.\n`;
   }

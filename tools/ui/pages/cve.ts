@@ -20,12 +20,13 @@ export async function cvePage(ctx: UiContext, params: URLSearchParams): Promise<
   if (snapshots.length === 0) {
     throw new NotFoundError('no complete SoftwareVulnerabilities snapshot yet: the timer collects that kind when EXPORT_KINDS lists it (docs/kinds.md)');
   }
-  // the counts per snapshot from the rollups (one query), the exposed rows from the newest table alone
-  const trend = await cveTrend(ctx, id, snapshots);
+  // the exposed rows from the newest table alone, then the counts per snapshot from the rollups (one query), the
+  // newest's from those rows when it has no current rollup yet rather than from a second read of its table
   const newest = snapshots[snapshots.length - 1];
   const atNewest: CveExposureRow[] = [];
   for await (const r of cveExposure(ctx, id, [newest])) atNewest.push(r);
   const exposedNow = new Set(atNewest.map((r) => r.DeviceId)).size;
+  const trend = await cveTrend(ctx, id, snapshots, new Map([[newest.rowKey, exposedNow]]));
   const points = snapshots.map((s) => ({ id: s.rowKey, label: snapshotLabel(s) }));
   const values = trend.map((p) => p.devices);
   const chart = stackedBars(`devices exposed to ${id}`, points, [{ name: 'devices exposed', values }], 'devices');

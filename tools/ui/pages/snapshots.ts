@@ -5,7 +5,7 @@ import { count, href, html, Html } from '../html';
 import type { Page } from '../layout';
 import { snapshotLabel, statusCell, UiContext } from './common';
 import { shortTime } from '../../query/output';
-import { hasCurrentRollup, RollupMarker } from '../../../shared/rollup/rollupKeys';
+import { hasCurrentRollup } from '../../../shared/rollup/rollupKeys';
 
 function snapshotTable(rows: readonly CatalogRow[], withDiff: boolean): Html {
   const complete = rows.filter(isComplete); // newest first
@@ -56,7 +56,7 @@ export async function snapshotsPage(ctx: UiContext): Promise<Page> {
     }
     const complete = rows.filter(isComplete);
     // trends read rollups (docs/rollups.md): a snapshot without a current one is scanned, so say which
-    const unrolled = complete.filter((r) => !hasCurrentRollup(r as CatalogRow & Partial<RollupMarker>)).length;
+    const unrolled = complete.filter((r) => !hasCurrentRollup(r)).length;
     sections.push(
       html`<section data-kind="${kind}">
         <h2>${kind}</h2>
